@@ -1,0 +1,49 @@
+# The two commands a new user types: `make demo` and `make test`.
+# Everything below installs what it needs itself, on a fresh machine.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
+
+.PHONY: demo test lint typecheck unit integration e2e infra-test synth bench schema clean install sdk
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[local,dev,infra,dashboards]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/clickstream demo $(DEMO_ARGS)
+
+test: $(STAMP) lint typecheck
+	bash scripts/test-deps.sh
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check clickstream functions tests bench infra shiny
+	$(BIN)/ruff format --check clickstream functions tests bench infra shiny
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+schema: $(STAMP)
+	$(BIN)/clickstream schema --out docs/event.schema.json
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .clickstream .pytest_cache .mypy_cache .ruff_cache
