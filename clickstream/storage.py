@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import orjson
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from clickstream.errors import StagedDataMissing, TransientStorageError
 
@@ -122,7 +123,5 @@ class Lake:
         keys = [o.key for o in self.list(prefix)]
         for i in range(0, len(keys), 1000):
             chunk = keys[i : i + 1000]
-            self._call(
-                "delete_objects", prefix, Delete={"Objects": [{"Key": k} for k in chunk]}
-            )
+            self._call("delete_objects", prefix, Delete={"Objects": [{"Key": k} for k in chunk]})
         return len(keys)
