@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,5 +31,11 @@ class Settings(BaseSettings):
     max_objects_per_item: int = Field(default=200, ge=1)
     max_bytes_per_item: int = Field(default=256 * 1024 * 1024, ge=1)
     aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
-    # Comma separated "State:ErrorName[:count]" faults for tests and drills.
-    fault_inject: str = ""
+    # How the operator reaches this stack in redrive commands: "local" or "aws".
+    runtime: str = "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read on first use (never at import)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The local runtime: the same ASL and handlers on one machine (moto, pgserver)."""

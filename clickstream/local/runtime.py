@@ -1,0 +1,239 @@
+"""Start the whole local stack in this process: ``clickstream up`` and ``clickstream demo``.
+
+Order matters: PostgreSQL first (a child process), then the worker pool
+(forkserver, before any thread exists), then moto's server thread with the
+Step Functions engine on and Lambda dispatched to the pool, then the
+resources (bucket, topic, state machine from the one ASL file), the lake
+restored from disk, and last the scheduler.
+
+Fault drills: a JSON file ``DIR/faults.json`` such as
+``{"transform": [{"error": "TransientStorageError", "times": 1}], "load": [{"kill": true}]}``
+makes the next invocations of that function fail that way inside its worker
+(``times`` defaults to 1; -1 means until the file is changed). The state
+machine's Retry and Catch see exactly what they would see on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from clickstream import definition
+from clickstream.local import persist
+from clickstream.local.workers import HandlerPool
+from clickstream.operations import Operator
+from clickstream.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+FUNCTIONS = ("list_new", "transform", "load", "notify")
+LAKE_BUCKET = "clickstream-lake"
+TOPIC_NAME = "clickstream-alerts"
+STATE_MACHINE_NAME = "clickstream-pipeline"
+DATABASE_NAME = "clickstream"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FaultPlan:
+    """Injected faults read from DIR/faults.json on every invocation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def take(self, function: str) -> dict[str, Any] | None:
+        with self._lock:
+            if not self.path.exists():
+                return None
+            plan = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+            queue = plan.get(function) or []
+            if not queue:
+                return None
+            fault = dict(queue[0])
+            times = int(fault.get("times", 1))
+            if times > 0:
+                times -= 1
+                if times == 0:
+                    queue.pop(0)
+                else:
+                    queue[0]["times"] = times
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(plan), encoding="utf-8")
+                tmp.replace(self.path)
+            return fault
+
+
+def _start_postgres(data_dir: Path) -> tuple[str, Any]:
+    import pgserver  # a wheel with PostgreSQL inside; imported only when it is needed
+
+    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    exists = server.psql(f"select 1 from pg_database where datname = '{DATABASE_NAME}';")
+    if "1" not in exists.split():
+        server.psql(f"create database {DATABASE_NAME};")
+    return server.get_uri(DATABASE_NAME), server
+
+
+@dataclass
+class LocalStack:
+    data_dir: Path
+    info: StackInfo
+    pool: HandlerPool
+    stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def operator(self) -> Operator:
+        client = boto3.client(
+            "stepfunctions", endpoint_url=self.info.aws_endpoint_url, region_name=self.info.region
+        )
+        return Operator(client, self.info.state_machine_arn, local=True)
+
+    def stop(self) -> None:
+        for callback in reversed(self.stop_callbacks):
+            try:
+                callback()
+            except Exception as exc:  # keep stopping the rest; say what failed
+                logging.getLogger(__name__).warning("while stopping: %s", exc)
+        stack_file(self.data_dir).unlink(missing_ok=True)
+
+
+def start_stack(
+    data_dir: Path,
+    database_url: str | None = None,
+    workers: int | None = None,
+    map_concurrency: int = 4,
+    port: int | None = None,
+    log: Callable[[str], None] = print,
+) -> LocalStack:
+    """Start everything; returns once stack.json is written. Call .stop() to end."""
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        running = read_stack(data_dir)
+    except StackNotRunning:
+        running = None
+    if running is not None:
+        raise RuntimeError(
+            f"a stack already runs from {data_dir} (process {running.pid}); stop it first (Ctrl-C)"
+        )
+    stops: list[Callable[[], None]] = []
+
+    # 1. PostgreSQL: embedded unless DATABASE_URL names one.
+    pg_server = None
+    if database_url:
+        log(f"warehouse      {database_url} (from DATABASE_URL)")
+    else:
+        log("warehouse      starting embedded PostgreSQL ...")
+        database_url, pg_server = _start_postgres(data_dir)
+    from clickstream import migrate  # the migration runner (clickstream db migrate)
+
+    applied = migrate.migrate(database_url)
+    log(f"migrations     {len(applied)} applied" if applied else "migrations     up to date")
+
+    # 2. Worker processes before any thread: they run the real handlers.
+    port = port or _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+    environ = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "DATABASE_URL": database_url,
+        "LAKE_BUCKET": LAKE_BUCKET,
+        "ALERT_TOPIC_ARN": topic_arn,
+        "POWERTOOLS_METRICS_NAMESPACE": "Clickstream",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        "RUNTIME": "local",
+    }
+    pool = HandlerPool(environ, workers=workers)
+    stops.append(pool.shutdown)
+    pids = pool.warm(list(FUNCTIONS))
+    log(f"workers        {len(pids)} processes, handlers warm")
+
+    # 3. moto: S3, SNS, SQS, Step Functions (executing), Lambda dispatched to the pool.
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ["MOTO_PORT"] = str(port)  # moto's engine calls Lambda through this port
+    persist.install(data_dir / "lake")
+    faults = FaultPlan(data_dir / "faults.json")
+
+    def invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        name = function_name.rsplit(":", 1)[-1]
+        event_json = body.decode() if isinstance(body, bytes) else (body or "{}")
+        ok, payload = pool.invoke(name, event_json, faults.take(name))
+        if not ok:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload.encode()
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    stops.append(server.stop)
+    requests.post(
+        f"{endpoint}/moto-api/config",
+        json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+        timeout=10,
+    ).raise_for_status()
+
+    session = boto3.session.Session(region_name=REGION)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=LAKE_BUCKET)
+    restored = persist.restore(data_dir / "lake", LAKE_BUCKET, s3)
+    log(f"lake           s3://{LAKE_BUCKET} ({restored} objects restored from {data_dir / 'lake'})")
+    session.client("sns", endpoint_url=endpoint).create_topic(Name=TOPIC_NAME)
+    sfn = session.client("stepfunctions", endpoint_url=endpoint)
+    text = definition.render(
+        {"MapMaxConcurrency": map_concurrency},
+        {
+            "ListNewFunctionArn": function_arn("list_new"),
+            "TransformFunctionArn": function_arn("transform"),
+            "LoadFunctionArn": function_arn("load"),
+            "NotifyFunctionArn": function_arn("notify"),
+            "AlertTopicArn": topic_arn,
+        },
+    )
+    machine_arn = sfn.create_state_machine(
+        name=STATE_MACHINE_NAME,
+        definition=text,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/clickstream-pipeline",
+    )["stateMachineArn"]
+
+    info = StackInfo(
+        aws_endpoint_url=endpoint,
+        database_url=database_url,
+        state_machine_arn=machine_arn,
+        lake_bucket=LAKE_BUCKET,
+        alert_topic_arn=topic_arn,
+        region=REGION,
+        pid=os.getpid(),
+    )
+    if pg_server is not None:
+        stops.insert(0, pg_server.cleanup)
+    stack = LocalStack(data_dir=data_dir, info=info, pool=pool, stop_callbacks=stops)
+    write_stack(data_dir, info)
+    return stack

@@ -1,0 +1,109 @@
+"""NotifySuccess / NotifyFailure: one SNS message per outcome.
+
+The handler formats; the state machine publishes (``sns:publish`` task), so
+the alert path does not depend on this function's permissions. A success
+notice is published only when the share of rejected lines exceeds the
+threshold; a failure is always published, with the exact command that
+redrives the hour.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SUBJECT_LIMIT = 100  # SNS subject limit
+
+
+def _counts_lines(counts: dict[str, Any]) -> list[str]:
+    keys = ("objects", "lines_read", "loaded", "duplicates", "rejected", "quarantined", "sessions")
+    return [f"  {k:<12} {counts[k]:>12,}" for k in keys if isinstance(counts.get(k), int)]
+
+
+def redrive_commands(hour: str, execution_arn: str | None, runtime: str) -> list[str]:
+    """The commands that redrive the hour: ours everywhere, the AWS CLI's on AWS."""
+    lines = [f"clickstream redrive --hour {hour[:13]}"]
+    if runtime == "aws" and execution_arn:
+        lines.append(f"aws stepfunctions redrive-execution --execution-arn {execution_arn}")
+    return lines
+
+
+def failed_state(history_events: list[dict[str, Any]]) -> str | None:
+    """The state that failed: the last one entered before NotifyFailure (history oldest first).
+
+    For a failure inside the Map this is the iteration's state (TransformPartition).
+    """
+    last: str | None = None
+    for event in history_events:
+        details = event.get("stateEnteredEventDetails")
+        if not details:
+            continue
+        name = details.get("name")
+        if name == "NotifyFailure":
+            return last
+        last = name
+    return last
+
+
+def _cause_text(cause: Any) -> str:
+    """A Lambda error's cause is JSON ({errorType, errorMessage, ...}); show the message."""
+    if isinstance(cause, str):
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            return cause
+        if isinstance(parsed, dict) and "errorMessage" in parsed:
+            return str(parsed["errorMessage"])
+    return str(cause)
+
+
+def format_failure(
+    hour: str,
+    execution: str,
+    execution_arn: str | None,
+    error: dict[str, Any],
+    state: str | None,
+    runtime: str = "local",
+) -> dict[str, Any]:
+    name = str(error.get("Error", "Unknown"))
+    cause = _cause_text(error.get("Cause", ""))
+    subject = f"Clickstream hour {hour[:13]} FAILED: {name}"[:SUBJECT_LIMIT]
+    body = [
+        f"The execution {execution} for hour {hour} failed.",
+        "",
+        f"  failed state {state or 'unknown'}",
+        f"  error        {name}",
+        f"  cause        {cause[:2000]}",
+        "",
+        "Nothing of this hour was committed past the failed state; the watermark did not move.",
+        "Once the cause is removed, redrive the hour (safe to repeat):",
+        "",
+        *[f"  {c}" for c in redrive_commands(hour, execution_arn, runtime)],
+    ]
+    return {
+        "publish": True,
+        "subject": subject,
+        "message": "\n".join(body),
+        "state": state,
+        "error": name,
+    }
+
+
+def format_success(
+    hour: str, execution: str, counts: dict[str, Any], reject_alert_ratio: float
+) -> dict[str, Any]:
+    lines_read = int(counts.get("lines_read") or 0)
+    rejected = int(counts.get("rejected") or 0)
+    ratio = rejected / lines_read if lines_read else 0.0
+    publish = lines_read > 0 and ratio > reject_alert_ratio
+    subject = f"Clickstream hour {hour[:13]}: {ratio:.1%} of lines rejected"[:SUBJECT_LIMIT]
+    body = [
+        f"The execution {execution} for hour {hour} succeeded, but {rejected:,} of "
+        f"{lines_read:,} lines ({ratio:.2%}) were rejected (threshold {reject_alert_ratio:.2%}).",
+        "",
+        *_counts_lines(counts),
+        "",
+        "Each rejected line is kept with its reason under rejects/ in the lake, in the",
+        "partition of the raw object it came from.",
+    ]
+    return {"publish": publish, "subject": subject, "message": "\n".join(body), "reject_ratio": ratio}
