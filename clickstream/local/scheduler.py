@@ -36,11 +36,11 @@ class Scheduler(threading.Thread):
         self.op, self.clock, self.log, self.now = op, clock, log, now
         self.next_hour = floor_hour(start) if start else None
         self.seconds_per_hour = seconds_per_hour
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.started: list[str] = []
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def _fire(self, hour: datetime, wait: bool) -> None:
         name = execution_name(hour)
@@ -55,13 +55,13 @@ class Scheduler(threading.Thread):
         if self.clock == "off":
             return
         if self.clock == "accelerated" and self.next_hour is not None:
-            while not self._stop.is_set() and self.next_hour < floor_hour(self.now()):
+            while not self._halt.is_set() and self.next_hour < floor_hour(self.now()):
                 self._fire(self.next_hour, wait=True)
                 self.next_hour += timedelta(hours=1)
-                self._stop.wait(self.seconds_per_hour)
-        while not self._stop.is_set():
+                self._halt.wait(self.seconds_per_hour)
+        while not self._halt.is_set():
             boundary = floor_hour(self.now()) + timedelta(hours=1)
             delay = (boundary - self.now()).total_seconds() + GRACE_S
-            if self._stop.wait(max(0.0, delay)):
+            if self._halt.wait(max(0.0, delay)):
                 return
             self._fire(boundary - timedelta(hours=1), wait=False)
