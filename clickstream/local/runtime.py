@@ -7,9 +7,11 @@ resources (bucket, topic, state machine from the one ASL file), the lake
 restored from disk, and last the scheduler.
 
 Fault drills: a JSON file ``DIR/faults.json`` such as
-``{"transform": [{"error": "TransientStorageError", "times": 1}], "load": [{"kill": true}]}``
-makes the next invocations of that function fail that way inside its worker
-(``times`` defaults to 1; -1 means until the file is changed). The state
+``{"transform": [{"error": "TransientStorageError", "times": 1}],
+"load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}, {"kill": true}]}``
+makes the next invocations of that function (and, with "action", of that
+load action) fail that way inside its worker (``times`` defaults to 1; -1
+means until the file is changed; ``kill`` kills the worker process). The state
 machine's Retry and Catch see exactly what they would see on AWS.
 """
 
@@ -60,22 +62,27 @@ class FaultPlan:
         self.path = path
         self._lock = threading.Lock()
 
-    def take(self, function: str) -> dict[str, Any] | None:
+    def take(self, function: str, event_json: str) -> dict[str, Any] | None:
+        """The first planned fault for this function (and action, if the fault names one)."""
         with self._lock:
             if not self.path.exists():
                 return None
             plan = json.loads(self.path.read_text(encoding="utf-8") or "{}")
             queue = plan.get(function) or []
-            if not queue:
+            action = json.loads(event_json).get("action") if '"action"' in event_json else None
+            index = next(
+                (i for i, f in enumerate(queue) if f.get("action") in (None, action)),
+                None,
+            )
+            if index is None:
                 return None
-            fault = dict(queue[0])
+            fault = dict(queue[index])
             times = int(fault.get("times", 1))
             if times > 0:
-                times -= 1
-                if times == 0:
-                    queue.pop(0)
+                if times == 1:
+                    queue.pop(index)
                 else:
-                    queue[0]["times"] = times
+                    queue[index]["times"] = times - 1
                 tmp = self.path.with_suffix(".tmp")
                 tmp.write_text(json.dumps(plan), encoding="utf-8")
                 tmp.replace(self.path)
@@ -185,7 +192,7 @@ def start_stack(
     ) -> bytes:
         name = function_name.rsplit(":", 1)[-1]
         event_json = body.decode() if isinstance(body, bytes) else (body or "{}")
-        ok, payload = pool.invoke(name, event_json, faults.take(name))
+        ok, payload = pool.invoke(name, event_json, faults.take(name, event_json))
         if not ok:
             response_headers["x-amz-function-error"] = "Unhandled"
         return payload.encode()
