@@ -1,0 +1,29 @@
+"""Ingest: POST /v1/events (API Gateway HTTP API, payload v2) -> raw/ in the lake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clickstream.ingest import DeadLetterQueue, IngestSettings, handle_api_event
+from clickstream.observability import logger, metrics
+from clickstream.storage import Lake
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = IngestSettings()
+    response = handle_api_event(
+        event,
+        lake=Lake(settings.lake_bucket),
+        dead_letters=DeadLetterQueue(settings.ingest_dlq_url) if settings.ingest_dlq_url else None,
+        hmac_key=settings.user_id_hmac_key.get_secret_value().encode(),
+        retry_after_s=settings.ingest_retry_after_s,
+    )
+    accepted = orjson.loads(response["body"]).get("accepted", 0)
+    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
+    return response
