@@ -58,7 +58,8 @@ export interface Config {
 }
 
 export interface Tracker {
-  page(props?: Props): void;
+  /** A page view; a product page passes its product as ecom. */
+  page(props?: Props, ecom?: Ecom | null): void;
   track: {
     click(props?: Props, ecom?: Ecom): void;
     search(query: string, props?: Props): void;
@@ -79,7 +80,8 @@ const MAX_EVENTS = 500;
 const MAX_BYTES = 1_000_000;
 const PREFIX = 'cs_';
 
-const EMAIL = /[^\s@]+@[^\s@]+\.[a-z]{2,}/i;
+// Bounded quantifiers: a long string costs linear time, not quadratic.
+const EMAIL = /[^\s@]{1,64}@[^\s@]{1,255}\.[a-z]{2,}/i;
 // The whole value is a phone number, or it holds an international one (+...).
 const PHONE = /^\+?[\d\s().-]{9,20}$|\+\d[\d\s().-]{7,}\d/;
 const PII_KEY =
@@ -284,7 +286,7 @@ export function createTracker(config: Config = {}): Tracker {
   document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && flush(true));
 
   const tracker: Tracker = {
-    page: (props) => record('view', null, props),
+    page: (props, ecom) => record('view', ecom, props),
     track: {
       click: (props, ecom) => record('click', ecom, props),
       search: (query, props) => record('search', null, { ...props, search_query: query }),
