@@ -24,8 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import hashlib
-import hmac
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -49,6 +47,7 @@ from clickstream.contract import (
 )
 from clickstream.errors import ClickstreamError
 from clickstream.lake import floor_hour, hour_iso, new_raw_key, parse_hour
+from clickstream.normalize import device_from_user_agent, hash_user_id
 from clickstream.observability import logger
 from clickstream.settings import Settings
 from clickstream.storage import Lake
@@ -56,7 +55,6 @@ from clickstream.storage import Lake
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1_000_000
 RETRY_AFTER_S = 5
-USER_HASH_PREFIX = "h1:"
 
 
 class IngestSettings(Settings):
@@ -74,10 +72,11 @@ class IngestResult(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Enrichment helpers. normalize.py (another module, written in parallel) has its own UA parser
-# and PII helpers; these private versions are to be merged with it.
+# Enrichment helpers. The user agent parser and the user id hash are normalize.py's (transform
+# uses them too). The PII checks are ingest's own: normalize.looks_like_pii takes seconds on a
+# long string with an "@" (an unbounded e-mail pattern), and ingest reads untrusted input, so
+# these use bounded patterns; to be merged into normalize.py.
 
-_HASHED = re.compile(r"^h1:[0-9a-f]{64}$")
 # Bounded quantifiers: a long string costs linear time, not quadratic.
 _EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]{1,255}\.[A-Za-z]{2,}")
 # The whole value is a phone number, or it holds an international one (+...); 9+ digits.
@@ -87,16 +86,6 @@ _PII_KEY = re.compile(
     r"|^(first|last|full|given|family|middle|sur|user|customer|display|)[_-]?name$",
     re.IGNORECASE,
 )
-_TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Android(?!.*Mobi)", re.IGNORECASE)
-_MOBILE = re.compile(r"Mobi|iPhone|iPod|Android|Windows Phone|BlackBerry|Opera Mini", re.IGNORECASE)
-
-
-def _device_type(user_agent: str) -> DeviceType:
-    if _TABLET.search(user_agent):
-        return DeviceType.TABLET
-    if _MOBILE.search(user_agent):
-        return DeviceType.MOBILE
-    return DeviceType.DESKTOP
 
 
 def _looks_pii(value: Any) -> bool:
@@ -125,13 +114,6 @@ def _clean_url(url: str | None) -> str | None:
     if len(kept) == len(params):
         return url
     return urlunsplit(parts._replace(query=urlencode(kept)))
-
-
-def hash_user_id(value: str, key: bytes) -> str:
-    """``h1:`` + hex HMAC-SHA256 of the value; idempotent (a hashed value is kept)."""
-    if _HASHED.match(value):
-        return value
-    return USER_HASH_PREFIX + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +163,7 @@ def _enrich(
     if not device.get("user_agent") and user_agent:
         device["user_agent"] = user_agent[:1024]
     if not device.get("type") and device.get("user_agent"):
-        device["type"] = _device_type(device["user_agent"]).value
+        device["type"] = DeviceType(device_from_user_agent(device["user_agent"])).value
     line["device"] = device
     geo = dict(_only(line.get("geo") or {}, _GEO_FIELDS))
     if country:

@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import hmac
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -374,3 +375,14 @@ def test_dead_letter_messages_stay_under_the_sqs_size_limit() -> None:
     chunks = list(ingest._chunks(lines, ingest._DLQ_CHUNK_BYTES))
     assert sum(len(c) for c in chunks) == 20
     assert all(sum(len(line) + 1 for line in c) <= ingest._DLQ_CHUNK_BYTES for c in chunks)
+
+
+def test_pii_checks_stay_fast_on_long_hostile_strings() -> None:
+    hostile = ["a" * 30_000 + "@", "a@" * 15_000, "+1" * 15_000, ("x" * 60 + "@") * 500]
+    events = [make_event(props={"note": text}) for text in hostile]
+
+    started = time.perf_counter()
+    result = run(events)
+
+    assert time.perf_counter() - started < 2.0
+    assert result.body["accepted"] == len(hostile)
