@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,3 +33,8 @@ def test_npm_test_passes() -> None:
     output = f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     assert result.returncode == 0, f"`npm test --prefix sdk` failed ({result.returncode})\n{output}"
     assert "size check failed" not in result.stdout, output
+    if os.environ.get("CI"):
+        # dist/ is committed (the storefront works without Node): it must be the build of src/.
+        diff = ["git", "diff", "--stat", "--exit-code", "--", "sdk/dist"]
+        stale = subprocess.run(diff, cwd=ROOT, capture_output=True, text=True, check=False)
+        assert stale.returncode == 0, f"sdk/dist differs from a fresh build of sdk/src:\n{stale.stdout}"
