@@ -1,0 +1,183 @@
+"""The transform handler against S3 (moto): raw objects and a work file in, staged batch out."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import orjson
+import pytest
+from moto import mock_aws
+
+from clickstream.errors import StagedDataMissing
+from clickstream.lake import rejects_key
+from clickstream.staged import STAGED_COLUMNS
+from clickstream.transform import quarantine_key
+from functions.transform import handler as transform_handler
+
+BUCKET = "clickstream-lake-test"
+EXECUTION = "hour-2025-10-18T14"
+WORK_KEY = f"staged/{EXECUTION}/work/00000.json"
+BATCH_KEY = f"staged/{EXECUTION}/batches/00000"
+GOOD = "raw/year=2025/month=10/day=18/hour=13/events-good.ndjson.gz"
+MIXED = "raw/year=2025/month=10/day=18/hour=13/events-mixed.ndjson.gz"
+PLAIN = "raw/year=2025/month=10/day=18/hour=12/events-plain.ndjson"
+BROKEN = "raw/year=2025/month=10/day=18/hour=13/events-broken.ndjson.gz"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "transform"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:transform"
+    aws_request_id: str = "req-1"
+
+
+def event_line(n: int, **overrides: Any) -> bytes:
+    event = {
+        "event_id": str(uuid.UUID(int=n + 1)),
+        "ts": "2025-10-18T13:05:01.123Z",
+        "received_at": "2025-10-18T13:05:02.000Z",
+        "event_type": "view",
+        "session_id": str(uuid.UUID(int=10**6 + n)),
+        "anonymous_id": f"anon-{n}",
+        "user_id": "ann@example.com",
+        "page_url": "https://shop.example.com/p/1?utm_source=newsletter&utm_medium=email",
+        "props": {"phone": "+49 30 1234567", "button": "hero"},
+    }
+    event.update(overrides)
+    return orjson.dumps(event)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.setenv("LAKE_BUCKET", BUCKET)
+    monkeypatch.setenv("USER_ID_HMAC_KEY", "integration-key")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
+    with mock_aws():
+        transform_handler.settings.cache_clear()
+        transform_handler.lake.cache_clear()
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+        transform_handler.settings.cache_clear()
+        transform_handler.lake.cache_clear()
+
+
+def put(s3: Any, key: str, body: bytes) -> None:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def get(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def write_work(s3: Any, keys: list[str]) -> dict[str, Any]:
+    objects = []
+    for key in keys:
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        objects.append({"key": key, "etag": head["ETag"].strip('"'), "size": head["ContentLength"]})
+    work = {"execution": EXECUTION, "partition_hour": "2025-10-18T13:00:00Z", "objects": objects}
+    put(s3, WORK_KEY, orjson.dumps(work))
+    return {
+        "item": {
+            "work_key": WORK_KEY,
+            "batch_key": BATCH_KEY,
+            "partition_hour": "2025-10-18T13:00:00Z",
+            "objects": len(objects),
+        },
+        "index": 0,
+        "hour": "2025-10-18T14:00:00Z",
+        "execution": EXECUTION,
+    }
+
+
+def test_handler_stages_a_work_item(s3: Any) -> None:
+    # Given a good object, one with bad lines and a duplicate, a plain NDJSON one and a corrupt one
+    put(s3, GOOD, gzip.compress(b"\n".join(event_line(i) for i in range(50)) + b"\n"))
+    mixed = [event_line(100), b"{not json", event_line(0), b"", event_line(101, event_type="teleport")]
+    put(s3, MIXED, gzip.compress(b"\n".join(mixed) + b"\n"))
+    put(s3, PLAIN, event_line(200) + b"\n" + event_line(201) + b"\n")
+    broken = gzip.compress(b"\n".join(event_line(300 + i) for i in range(200)))
+    put(s3, BROKEN, broken[: len(broken) // 2])
+    event = write_work(s3, [GOOD, MIXED, PLAIN, BROKEN])
+
+    # When the Map task runs
+    result = transform_handler.handler(event, LambdaContext())
+
+    # Then it returns the batch's counts (and nothing big)
+    assert result["batch_key"] == BATCH_KEY
+    assert (result["objects"], result["quarantined"]) == (4, 1)
+    assert result["staged"] == 50 + 1 + 2
+    assert result["duplicates"] == 1
+    assert result["lines_read"] == result["staged"] + result["duplicates"] + result["rejected"]
+    assert len(orjson.dumps(result)) < 1024
+
+    # ... the manifest describes every object
+    manifest = orjson.loads(get(s3, f"{BATCH_KEY}.json"))
+    assert manifest["staged_key"] == f"{BATCH_KEY}.tsv.gz" and manifest["rows"] == 53
+    by_key = {o["key"]: o for o in manifest["objects"]}
+    assert [o["key"] for o in manifest["objects"]] == [GOOD, MIXED, PLAIN, BROKEN]
+    assert by_key[GOOD]["etag"] == s3.head_object(Bucket=BUCKET, Key=GOOD)["ETag"].strip('"')
+    assert by_key[MIXED] | {"etag": "", "size": 0} == {
+        "key": MIXED,
+        "etag": "",
+        "size": 0,
+        "partition_hour": "2025-10-18T13:00:00Z",
+        "lines_read": 4,
+        "staged": 1,
+        "duplicates": 1,
+        "rejected": 2,
+        "rejects": {"invalid_json": 1, "unknown_event_type": 1},
+        "quarantined": False,
+    }
+    assert by_key[PLAIN]["partition_hour"] == "2025-10-18T12:00:00Z"
+    assert by_key[BROKEN]["quarantined"] is True
+    assert by_key[BROKEN]["rejects"] == {"corrupt_gzip": by_key[BROKEN]["lines_read"]}
+
+    # ... the staged rows are COPY text with hashed users and no PII
+    text = gzip.decompress(get(s3, f"{BATCH_KEY}.tsv.gz")).decode()
+    rows = [dict(zip(STAGED_COLUMNS, r.split("\t"), strict=True)) for r in text.splitlines()]
+    assert len(rows) == 53
+    assert {r["src"] for r in rows} == {"0", "1", "2"}
+    assert all(r["user_hash"].startswith("h1:") and r["channel"] == "Email" for r in rows)
+    assert "example.com\t" not in text.replace("shop.example.com", "") and "1234567" not in text
+
+    # ... the rejects and the quarantined copy sit in the rejects area
+    records = [orjson.loads(x) for x in gzip.decompress(get(s3, rejects_key(MIXED))).splitlines()]
+    assert [(r["reason"], r["line_no"]) for r in records] == [("invalid_json", 2), ("unknown_event_type", 5)]
+    assert get(s3, quarantine_key(BROKEN)) == broken[: len(broken) // 2]
+    (quarantine_record,) = [
+        orjson.loads(x) for x in gzip.decompress(get(s3, rejects_key(BROKEN))).splitlines()
+    ]
+    assert quarantine_record["reason"] == "corrupt_gzip"
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=rejects_key(GOOD))
+
+
+def test_a_retry_overwrites_the_same_keys(s3: Any) -> None:
+    put(s3, GOOD, gzip.compress(event_line(1) + b"\n" + b"oops\n"))
+    event = write_work(s3, [GOOD])
+    first = transform_handler.handler(event, LambdaContext())
+    keys = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+
+    again = transform_handler.handler(event, LambdaContext())
+
+    assert again == first
+    assert {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]} == keys
+
+
+def test_a_missing_raw_object_fails_with_a_typed_error(s3: Any) -> None:
+    put(s3, GOOD, b"")
+    event = write_work(s3, [GOOD])
+    s3.delete_object(Bucket=BUCKET, Key=GOOD)
+    with pytest.raises(StagedDataMissing):
+        transform_handler.handler(event, LambdaContext())

@@ -1,0 +1,403 @@
+"""Normalisation: URL parts, UTM, channel rules, device type, user hash, PII, clock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clickstream import channels
+from clickstream.channels import (
+    DIRECT,
+    EMAIL,
+    ORGANIC_SEARCH,
+    ORGANIC_SOCIAL,
+    PAID_SEARCH,
+    PAID_SOCIAL,
+    REFERRAL,
+    UNASSIGNED,
+    Rule,
+    channel_of,
+    classify,
+    host_kind,
+)
+from clickstream.normalize import (
+    check_clock,
+    clean_props,
+    device_from_user_agent,
+    device_type,
+    hash_user_id,
+    is_pii_key,
+    looks_like_email,
+    looks_like_phone,
+    page_context,
+    parse_page_url,
+    props_json,
+    referrer_host,
+    utc_text,
+)
+
+KEY = b"test-key"
+
+# ------------------------------------------------------------------ URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://shop.example.com/products/laptop?utm_source=x#reviews", "/products/laptop"),
+        ("https://shop.example.com", "/"),
+        ("https://shop.example.com/", "/"),
+        ("/cart?step=2", "/cart"),
+        ("https://shop.example.com/a%20b/", "/a%20b/"),
+    ],
+)
+def test_page_path_is_the_path_without_query_or_fragment(url: str, path: str) -> None:
+    assert parse_page_url(url).path == path
+
+
+@pytest.mark.parametrize("url", [None, "", "http://[::1/broken"])
+def test_unparseable_or_missing_page_url_gives_nothing(url: str | None) -> None:
+    page = parse_page_url(url)
+    assert page.path is None and page.host is None and page.utm_source is None
+
+
+def test_utm_fields_are_parsed_from_the_page_url() -> None:
+    url = (
+        "https://shop.example.com/p?utm_source=Google&utm_medium=cpc&utm_campaign=fall%20sale"
+        "&utm_term=usb+c&utm_content=hero&other=1"
+    )
+    page = parse_page_url(url)
+    assert (page.utm_source, page.utm_medium, page.utm_campaign, page.utm_term, page.utm_content) == (
+        "Google",
+        "cpc",
+        "fall sale",
+        "usb c",
+        "hero",
+    )
+
+
+def test_utm_names_are_case_insensitive_first_wins_blank_is_absent() -> None:
+    page = parse_page_url("https://s.example/?UTM_Source=a&utm_source=b&utm_medium=&utm_campaign=%20")
+    assert page.utm_source == "a"
+    assert page.utm_medium is None
+    assert page.utm_campaign is None
+
+
+def test_utm_value_loses_nul_characters() -> None:
+    assert parse_page_url("https://s.example/?utm_source=a%00b").utm_source == "ab"
+
+
+@pytest.mark.parametrize(
+    ("referrer", "host"),
+    [
+        ("https://www.Google.com/search?q=x", "google.com"),
+        ("http://news.example.org:8080/a", "news.example.org"),
+        ("https://user:pw@www.example.com./", "example.com"),
+        ("android-app://com.google.android.gm/", "com.google.android.gm"),
+        ("", None),
+        (None, None),
+        ("not a url", None),
+        ("http://[::1", None),
+    ],
+)
+def test_referrer_host_is_lowercase_without_www_and_port(referrer: str | None, host: str | None) -> None:
+    assert referrer_host(referrer) == host
+
+
+def test_page_context_flags_utm_values_that_need_copy_escaping() -> None:
+    assert page_context("https://s.example/?utm_source=a%09b", None).needs_escape
+    assert page_context("https://s.example/?utm_source=a%5Cb", None).needs_escape
+    assert not page_context("https://s.example/?utm_source=ab", None).needs_escape
+
+
+# ------------------------------------------------------------------ channels
+
+SHOP = "https://shop.example.com/p"
+
+
+def channel(page_url: str, referrer: str | None = None) -> str:
+    return page_context(page_url, referrer).channel
+
+
+@pytest.mark.parametrize(
+    ("page_url", "referrer", "expected"),
+    [
+        # Paid Search: paid medium and a search source (utm_source, or the referrer when absent)
+        (f"{SHOP}?utm_source=google&utm_medium=cpc", None, PAID_SEARCH),
+        (f"{SHOP}?utm_source=bing&utm_medium=ppc", None, PAID_SEARCH),
+        (f"{SHOP}?utm_source=www.google.de&utm_medium=paid", None, PAID_SEARCH),
+        (f"{SHOP}?utm_medium=cpc&utm_campaign=x", "https://www.google.com/", PAID_SEARCH),
+        # Paid Social: a paid-social medium, or a paid medium with a social source
+        (f"{SHOP}?utm_source=newsletter&utm_medium=paid_social", None, PAID_SOCIAL),
+        (f"{SHOP}?utm_source=facebook&utm_medium=cpc", None, PAID_SOCIAL),
+        (f"{SHOP}?utm_source=ig&utm_medium=paid", None, PAID_SOCIAL),
+        # Email: an e-mail medium, or an e-mail source
+        (f"{SHOP}?utm_source=weekly&utm_medium=email", None, EMAIL),
+        (f"{SHOP}?utm_source=newsletter&utm_medium=blast", None, EMAIL),
+        # Organic Social: a social medium, or a social source without a paid medium
+        (f"{SHOP}?utm_source=blog&utm_medium=social", None, ORGANIC_SOCIAL),
+        (f"{SHOP}?utm_source=twitter", None, ORGANIC_SOCIAL),
+        # Organic Search: medium organic (or none) with a search source
+        (f"{SHOP}?utm_source=google&utm_medium=organic", None, ORGANIC_SEARCH),
+        # Referral: tagged as a referral
+        (f"{SHOP}?utm_source=partner&utm_medium=referral", None, REFERRAL),
+        # Tagged with something no rule knows: Unassigned (the referrer is not consulted)
+        (f"{SHOP}?utm_source=partner&utm_medium=affiliate", "https://www.google.com/", UNASSIGNED),
+        (f"{SHOP}?utm_medium=cpc", None, UNASSIGNED),
+        (f"{SHOP}?utm_campaign=spring", None, UNASSIGNED),
+        # Untagged: the referrer decides
+        (SHOP, "https://www.google.co.uk/", ORGANIC_SEARCH),
+        (SHOP, "https://duckduckgo.com/", ORGANIC_SEARCH),
+        (SHOP, "https://l.facebook.com/l.php", ORGANIC_SOCIAL),
+        (SHOP, "https://t.co/abc", ORGANIC_SOCIAL),
+        (SHOP, "https://mail.google.com/mail/u/0/", EMAIL),
+        (SHOP, "https://outlook.live.com/", EMAIL),
+        (SHOP, None, DIRECT),
+        (SHOP, "", DIRECT),
+        (SHOP, "https://blog.example.org/post", REFERRAL),
+        # An internal referrer (the page's own host) is no referral
+        (SHOP, "https://shop.example.com/cart", DIRECT),
+        ("https://www.shop.example.com/p", "https://shop.example.com/", DIRECT),
+    ],
+)
+def test_channel_rules(page_url: str, referrer: str | None, expected: str) -> None:
+    assert channel(page_url, referrer) == expected
+
+
+def test_utm_medium_and_source_are_compared_case_insensitively() -> None:
+    assert channel(f"{SHOP}?utm_source=Google&utm_medium=CPC") == PAID_SEARCH
+
+
+def test_no_page_url_and_no_referrer_is_direct() -> None:
+    assert page_context(None, None).channel == DIRECT
+
+
+def test_an_unparseable_referrer_counts_as_none() -> None:
+    assert channel(SHOP, "http://[::1") == DIRECT
+
+
+def test_every_rule_names_a_known_channel_and_each_is_reachable() -> None:
+    assert {rule.channel for rule in channels.RULES} | {UNASSIGNED} == set(channels.CHANNELS)
+
+
+def test_rules_are_one_table_that_can_be_changed() -> None:
+    # Given a table where any tagged traffic is Referral
+    rules = (Rule(REFERRAL, tagged=True), *channels.RULES)
+    # Then the first matching rule wins
+    assert classify("google", "cpc", True, None, rules) == REFERRAL
+    assert classify("google", "cpc", True, None) == PAID_SEARCH
+
+
+def test_channel_of_drops_only_a_same_host_referrer() -> None:
+    assert channel_of(None, None, False, "shop.example.com", "shop.example.com") == DIRECT
+    assert channel_of(None, None, False, "other.example.com", "shop.example.com") == REFERRAL
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("google.com", "search"),
+        ("news.google.co.uk", "search"),
+        ("search.yahoo.com", "search"),
+        ("mail.yahoo.com", "email"),
+        ("webmail.example.org", "email"),
+        ("m.facebook.com", "social"),
+        ("lnkd.in", "social"),
+        ("example.com", "other"),
+        (None, "none"),
+    ],
+)
+def test_host_kind(host: str | None, kind: str) -> None:
+    assert host_kind(host) == kind
+
+
+# ------------------------------------------------------------------ device
+
+UA_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+UA_ANDROID_PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/129.0 Mobile Safari/537.36"
+)
+UA_ANDROID_TABLET = "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 Chrome/129.0 Safari/537.36"
+UA_IPAD = "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+UA_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/129.0 Safari/537.36"
+UA_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
+
+
+@pytest.mark.parametrize(
+    ("ua", "kind"),
+    [
+        (UA_IPHONE, "mobile"),
+        (UA_ANDROID_PHONE, "mobile"),
+        (UA_ANDROID_TABLET, "tablet"),
+        (UA_IPAD, "tablet"),
+        (UA_WINDOWS, "desktop"),
+        (UA_MAC, "desktop"),
+        ("Opera/9.80 (J2ME/MIDP; Opera Mini/9.80) Presto/2.5.25", "mobile"),
+        ("Mozilla/5.0 (Linux; Android 9; KFTRWI) Silk/120 like Chrome", "tablet"),
+        ("curl/8.5.0", "desktop"),
+    ],
+)
+def test_device_from_user_agent(ua: str, kind: str) -> None:
+    assert device_from_user_agent(ua) == kind
+
+
+def test_declared_device_type_wins_over_the_user_agent() -> None:
+    assert device_type("desktop", UA_IPHONE) == "desktop"
+
+
+def test_device_type_is_unknown_only_without_type_and_user_agent() -> None:
+    assert device_type(None, UA_IPHONE) == "mobile"
+    assert device_type(None, None) == "unknown"
+    assert device_type(None, "  ") == "unknown"
+
+
+# ------------------------------------------------------------------ user ids
+
+
+def test_user_id_is_hashed_with_the_keyed_hmac() -> None:
+    expected = "h1:" + hmac.new(KEY, b"user-42", hashlib.sha256).hexdigest()
+    assert hash_user_id("user-42", KEY) == expected
+
+
+def test_user_hash_depends_on_the_key() -> None:
+    assert hash_user_id("user-42", KEY) != hash_user_id("user-42", b"other")
+
+
+def test_an_email_user_id_is_just_hashed() -> None:
+    hashed = hash_user_id("Ann@Example.com", KEY)
+    assert hashed is not None and hashed.startswith("h1:") and "@" not in hashed
+
+
+def test_null_user_id_stays_null() -> None:
+    assert hash_user_id(None, KEY) is None
+
+
+@given(st.text(min_size=1, max_size=64))
+def test_hashing_is_idempotent(user_id: str) -> None:
+    once = hash_user_id(user_id, KEY)
+    assert once is not None
+    assert hash_user_id(once, KEY) == once
+    assert hash_user_id(once, b"another key") == once
+
+
+@pytest.mark.parametrize(
+    "value", ["h1:" + "A" * 64, "h1:" + "a" * 63, "h2:" + "a" * 64, "h1:" + "a" * 64 + "\n"]
+)
+def test_only_the_exact_hash_form_is_kept(value: str) -> None:
+    assert hash_user_id(value, KEY) != value
+
+
+# ------------------------------------------------------------------ PII
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *("email", "E-Mail", "user_email", "phone", "mobile", "tel", "name", "first_name", "lastName"),
+        *("full_name", "customer_name", "address", "billing_address", "zip", "ip", "date_of_birth"),
+    ],
+)
+def test_pii_keys(key: str) -> None:
+    assert is_pii_key(key)
+
+
+@pytest.mark.parametrize("key", ["product_name", "button", "is_mobile", "hotel", "category", "search_query"])
+def test_not_pii_keys(key: str) -> None:
+    assert not is_pii_key(key)
+
+
+@pytest.mark.parametrize("value", ["ann@example.com", "mail me: Ann.Lee+x@mail.example.co.uk please"])
+def test_looks_like_email(value: str) -> None:
+    assert looks_like_email(value)
+
+
+@pytest.mark.parametrize("value", ["@handle", "a@b", "price@2x", "user at example dot com"])
+def test_not_email(value: str) -> None:
+    assert not looks_like_email(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+49 30 1234567", "(555) 123-4567", "555-123-4567", "07911 123456", "07911123456", "+14155552671"],
+)
+def test_looks_like_phone(value: str) -> None:
+    assert looks_like_phone(value)
+
+
+@pytest.mark.parametrize("value", ["2025-10-18", "10.0.19045", "12345678", "sku-123", "123", "1-2", "+1 23"])
+def test_not_phone(value: str) -> None:
+    assert not looks_like_phone(value)
+
+
+def test_clean_props_drops_pii_keys_and_values_at_any_depth() -> None:
+    props = {
+        "button": "hero",
+        "email": "x",
+        "contact": "ann@example.com",
+        "note": "+49 30 1234567",
+        "nested": {"first_name": "Ann", "ok": 1, "list": ["fine", "bob@example.com", {"phone": "1"}]},
+        "count": 5,
+    }
+    cleaned, query = clean_props(props)
+    assert cleaned == {"button": "hero", "nested": {"ok": 1, "list": ["fine", {}]}, "count": 5}
+    assert query is None
+    assert props["email"] == "x"  # the input is not changed
+
+
+def test_search_query_moves_to_its_column() -> None:
+    cleaned, query = clean_props({"search_query": "usb c hub", "page": 2})
+    assert query == "usb c hub"
+    assert cleaned == {"page": 2}
+
+
+@pytest.mark.parametrize("value", ["ann@example.com", "+49 30 1234567", 42, None, ["a"]])
+def test_search_query_that_is_pii_or_not_text_is_dropped(value: object) -> None:
+    cleaned, query = clean_props({"search_query": value})
+    assert query is None
+    assert cleaned == {}
+
+
+def test_props_json_is_compact_and_empty_is_braces() -> None:
+    assert props_json({}) == "{}"
+    assert props_json({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'
+
+
+def test_props_json_handles_values_orjson_refuses() -> None:
+    text = props_json({"big": 2**70, "nan": float("nan"), "inner": [float("inf")]})
+    assert orjson.loads(text.replace(str(2**70), "0")) == {"big": 0, "nan": None, "inner": [None]}
+    assert str(2**70) in text
+
+
+# ------------------------------------------------------------------ clock
+
+RECEIVED = datetime(2025, 10, 18, 13, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("offset", "clamped", "too_late"),
+    [
+        (timedelta(0), False, False),
+        (timedelta(minutes=5), False, False),
+        (timedelta(minutes=5, milliseconds=1), True, False),
+        (timedelta(days=400), True, False),
+        (-timedelta(hours=72), False, False),
+        (-timedelta(hours=72, milliseconds=1), False, True),
+    ],
+)
+def test_check_clock(offset: timedelta, clamped: bool, too_late: bool) -> None:
+    assert check_clock(RECEIVED + offset, RECEIVED) == (clamped, too_late)
+
+
+def test_utc_text_has_an_offset_and_keeps_precision() -> None:
+    assert utc_text(datetime(2025, 10, 18, 13, 5, 1, 123000, tzinfo=UTC)) == "2025-10-18T13:05:01.123+00:00"
+    assert (
+        utc_text(datetime(2025, 10, 18, 13, 5, 1, 123456, tzinfo=UTC)) == "2025-10-18T13:05:01.123456+00:00"
+    )
+    cest = datetime.fromisoformat("2025-10-18T15:05:01+02:00")
+    assert utc_text(cest) == "2025-10-18T13:05:01.000+00:00"
