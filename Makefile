@@ -39,6 +39,17 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+# The AWS stack, synthesized offline (no credentials, no lookups) with the CDK CLI
+# pinned in infra/package.json; Lambda code and the dashboards are bundled
+# locally (pip wheels for arm64, no Docker). Output: infra/cdk.out/.
+synth: $(STAMP)
+	[ -d infra/node_modules ] || npm ci --prefix infra --no-audit --no-fund
+	cd infra && PATH="$(abspath $(BIN)):$$PATH" npx --no-install cdk synth --quiet
+
+infra-test: $(STAMP)
+	bash scripts/test-deps.d/20-infra.sh
+	$(BIN)/pytest tests/infra $(PYTEST_ARGS)
+
 schema: $(STAMP)
 	$(BIN)/clickstream schema --out docs/event.schema.json
 

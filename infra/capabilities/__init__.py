@@ -1,0 +1,1 @@
+"""One construct per capability: storage, pipeline (with its alarms), warehouse, dashboards."""

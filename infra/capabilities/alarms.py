@@ -1,0 +1,137 @@
+"""Alarms on the pipeline, every one publishing to the alert topic.
+
+- executions failed, timed out, throttled (AWS/States, this state machine);
+- errors of each function (AWS/Lambda);
+- data freshness: FreshnessMinutes (namespace Clickstream), emitted by
+  AdvanceWatermark; missing data counts as stale (a pipeline that stopped
+  emits nothing);
+- reject rate: 100 * RejectedLines / LinesRead over the hour (metric math).
+
+The custom metrics come from Powertools Metrics, which adds the dimension
+``service`` to every metric; the alarms ask for exactly that dimension.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import constants as c
+
+FIVE_MINUTES = Duration.minutes(5)
+ONE_HOUR = Duration.hours(1)
+
+
+class PipelineAlarms(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machine: sfn.StateMachine,
+        functions: dict[str, lambda_.IFunction],
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+        action = actions.SnsAction(topic)
+
+        def at_least_one(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+            alarm = cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            alarm.add_alarm_action(action)
+            self.alarms.append(alarm)
+
+        at_least_one(
+            "ExecutionsFailed",
+            state_machine.metric_failed(period=FIVE_MINUTES, statistic="Sum"),
+            "An hourly execution failed. Open it in the Step Functions console; redrive it once fixed.",
+        )
+        at_least_one(
+            "ExecutionsTimedOut",
+            state_machine.metric_timed_out(period=FIVE_MINUTES, statistic="Sum"),
+            "An hourly execution timed out.",
+        )
+        at_least_one(
+            "ExecutionsThrottled",
+            state_machine.metric_throttled(period=FIVE_MINUTES, statistic="Sum"),
+            "Step Functions throttled the pipeline's executions.",
+        )
+        for name, function in functions.items():
+            at_least_one(
+                f"{_camel(name)}Errors",
+                function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                f"The {name} function raised errors (retried by the state machine; look at its logs).",
+            )
+
+        freshness = cloudwatch.Alarm(
+            self,
+            "DataFreshness",
+            metric=cloudwatch.Metric(
+                namespace=c.METRICS_NAMESPACE,
+                metric_name=c.FRESHNESS_METRIC,
+                dimensions_map=c.METRICS_DIMENSIONS,
+                statistic="Maximum",
+                period=ONE_HOUR,
+            ),
+            threshold=c.FRESHNESS_ALARM_MINUTES,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=(
+                f"The warehouse is more than {c.FRESHNESS_ALARM_MINUTES} minutes behind, or the watermark "
+                "has not advanced for two hours."
+            ),
+        )
+        freshness.add_alarm_action(action)
+        self.alarms.append(freshness)
+
+        def clickstream_sum(metric_name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=c.METRICS_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map=c.METRICS_DIMENSIONS,
+                statistic="Sum",
+                period=ONE_HOUR,
+            )
+
+        reject_rate = cloudwatch.Alarm(
+            self,
+            "RejectRate",
+            metric=cloudwatch.MathExpression(
+                expression="IF(lines > 0, 100 * rejected / lines, 0)",
+                using_metrics={
+                    "rejected": clickstream_sum(c.REJECTED_LINES_METRIC),
+                    "lines": clickstream_sum(c.LINES_READ_METRIC),
+                },
+                label="Rejected lines (% of lines read)",
+                period=ONE_HOUR,
+            ),
+            threshold=100 * c.REJECT_ALERT_RATIO,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"More than {100 * c.REJECT_ALERT_RATIO:g}% of the lines read in an hour were rejected "
+                "(see rejects/ in the lake)."
+            ),
+        )
+        reject_rate.add_alarm_action(action)
+        self.alarms.append(reject_rate)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

@@ -1,0 +1,109 @@
+"""Every name and number the AWS stack uses, in one place.
+
+Names the handlers read (environment variables) come from clickstream's
+settings; lake prefixes come from clickstream.lake, so nothing is defined twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from clickstream import lake
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INFRA_DIR = REPO_ROOT / "infra"
+PACKAGE_DIR = REPO_ROOT / "clickstream"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+SQL_DIR = REPO_ROOT / "sql"
+SHINY_DIR = REPO_ROOT / "shiny"
+HOST_SCRIPTS_DIR = INFRA_DIR / "host"
+START_HOUR_DIR = INFRA_DIR / "start_hour"
+
+STACK_ID = "Clickstream"
+PROJECT_TAG = ("project", "clickstream")
+
+# -- context (cdk -c key=value) and parameters (cdk deploy --parameters) -----
+BUNDLING_CONTEXT = "clickstream:bundling"  # "full" (default) or "source" (tests)
+BUNDLING_FULL = "full"
+BUNDLING_SOURCE = "source"
+REGION_CONTEXT = "region"  # default: $CDK_DEFAULT_REGION, else us-east-1
+DEFAULT_REGION = "us-east-1"
+DASHBOARD_DOMAIN_CONTEXT = "dashboard_domain"  # e.g. dashboards.example.com
+DASHBOARD_CERTIFICATE_CONTEXT = "dashboard_certificate_arn"  # ACM, same region
+DASHBOARD_AUTH_PREFIX_CONTEXT = "dashboard_auth_domain_prefix"  # Cognito hosted UI prefix
+WAREHOUSE_INSTANCE_TYPE_CONTEXT = "warehouse_instance_type"
+WAREHOUSE_VOLUME_GB_CONTEXT = "warehouse_volume_gb"
+ALERT_EMAIL_PARAMETER = "AlertEmail"
+
+# -- storage -------------------------------------------------------------------
+RAW_PREFIX = lake.RAW  # "raw/"
+REJECTS_PREFIX = lake.REJECTS  # "rejects/"
+STAGED_PREFIX = lake.STAGED  # "staged/"
+RAW_TO_INFREQUENT_ACCESS_DAYS = 30
+RAW_TO_GLACIER_DAYS = 365
+STAGED_EXPIRY_DAYS = 7
+ACCESS_LOG_EXPIRY_DAYS = 90
+INCOMPLETE_UPLOAD_DAYS = 7
+
+# -- pipeline ------------------------------------------------------------------
+LAMBDA_PYTHON = "3.12"
+LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # arm64, Amazon Linux 2023
+SERVICE_NAME = "clickstream"  # clickstream.observability.SERVICE
+METRICS_NAMESPACE = "Clickstream"  # clickstream.observability.metrics
+# Powertools Metrics adds the service as a dimension to every metric it emits.
+METRICS_DIMENSIONS = {"service": SERVICE_NAME}
+FRESHNESS_METRIC = "FreshnessMinutes"  # emitted by AdvanceWatermark
+REJECTED_LINES_METRIC = "RejectedLines"
+LINES_READ_METRIC = "LinesRead"
+MAP_MAX_CONCURRENCY = 10  # TransformPartitions' parallel Lambda invocations
+LOOKBACK_HOURS = 2
+REJECT_ALERT_RATIO = 0.01  # notices and the reject-rate alarm share it
+FRESHNESS_ALARM_MINUTES = 150  # two missed hours plus slack
+STATE_MACHINE_SUFFIX = "pipeline"  # the state machine is named <stack>-pipeline
+LOG_RETENTION_DAYS = 30
+# Fire at minute 0 of every hour (UTC); StartHour runs the hour that just closed.
+SCHEDULE_EXPRESSION = "cron(0 * * * ? *)"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function of the pipeline: functions/<name>/handler.py:handler."""
+
+    name: str
+    construct_id: str
+    asl_placeholder: str
+    memory_mb: int
+    timeout_s: int
+    in_vpc: bool  # needs the warehouse
+
+
+LIST_NEW = FunctionSpec("list_new", "ListNew", "ListNewFunctionArn", 512, 120, in_vpc=True)
+TRANSFORM = FunctionSpec("transform", "Transform", "TransformFunctionArn", 1024, 300, in_vpc=False)
+LOAD = FunctionSpec("load", "Load", "LoadFunctionArn", 1024, 600, in_vpc=True)
+NOTIFY = FunctionSpec("notify", "Notify", "NotifyFunctionArn", 256, 30, in_vpc=False)
+PIPELINE_FUNCTIONS = (LIST_NEW, TRANSFORM, LOAD, NOTIFY)
+START_HOUR_MEMORY_MB = 128
+START_HOUR_TIMEOUT_S = 30
+ALERT_TOPIC_PLACEHOLDER = "AlertTopicArn"
+NUMBERS = {"MapMaxConcurrency": MAP_MAX_CONCURRENCY}
+
+# -- warehouse -----------------------------------------------------------------
+VPC_CIDR = "10.42.0.0/16"
+MAX_AZS = 2  # Lambda ENIs in two AZs; an ALB needs two as well
+WAREHOUSE_INSTANCE_TYPE = "t4g.small"  # 2 vCPU, 2 GiB, Graviton
+WAREHOUSE_VOLUME_GB = 20
+POSTGRES_MAJOR = 16
+DB_NAME = "clickstream"
+DB_PORT = 5432
+PIPELINE_DB_USER = "pipeline"  # owns the schema; list_new and load log in as this role
+DASHBOARD_DB_USER = "dashboard"  # read only, local socket (peer) on the host
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+SNAPSHOT_TIME_UTC = "03:00"
+SNAPSHOT_RETAIN_COUNT = 7
+SNAPSHOT_TAG = ("clickstream-snapshot", "daily")
+
+# -- dashboards ----------------------------------------------------------------
+HOST_PYTHON = "3.11"  # python3.11 from the Amazon Linux 2023 repositories
+HOST_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+DASHBOARD_PORT = 8000

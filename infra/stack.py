@@ -1,0 +1,70 @@
+"""The clickstream stack: storage, warehouse, pipeline (with its alarms) and dashboards."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from infra import constants as c
+from infra.capabilities.alarms import PipelineAlarms
+from infra.capabilities.dashboards import Dashboards
+from infra.capabilities.pipeline import Pipeline
+from infra.capabilities.storage import Storage
+from infra.capabilities.warehouse import Warehouse
+
+
+class ClickstreamStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        context = self.node.try_get_context
+        full_bundling = (context(c.BUNDLING_CONTEXT) or c.BUNDLING_FULL) == c.BUNDLING_FULL
+        domain = context(c.DASHBOARD_DOMAIN_CONTEXT)
+        certificate = context(c.DASHBOARD_CERTIFICATE_CONTEXT)
+        if bool(domain) != bool(certificate):
+            raise ValueError(
+                f"give both -c {c.DASHBOARD_DOMAIN_CONTEXT}=... and "
+                f"-c {c.DASHBOARD_CERTIFICATE_CONTEXT}=..., or neither"
+            )
+        if full_bundling:
+            missing = [
+                f"functions/{spec.name}/handler.py"
+                for spec in c.PIPELINE_FUNCTIONS
+                if not (c.FUNCTIONS_DIR / spec.name / "handler.py").is_file()
+            ]
+            if missing:
+                raise FileNotFoundError(
+                    f"cannot bundle the pipeline for deployment, missing: {', '.join(missing)} "
+                    "(the template tests bundle placeholders with "
+                    f"-c {c.BUNDLING_CONTEXT}={c.BUNDLING_SOURCE})"
+                )
+        Tags.of(self).add(*c.PROJECT_TAG)
+
+        self.storage = Storage(self, "Storage")
+        self.warehouse = Warehouse(
+            self,
+            "Warehouse",
+            logs_bucket=self.storage.logs,
+            public_subnets=bool(domain),
+            instance_type=str(context(c.WAREHOUSE_INSTANCE_TYPE_CONTEXT) or c.WAREHOUSE_INSTANCE_TYPE),
+            volume_gb=int(context(c.WAREHOUSE_VOLUME_GB_CONTEXT) or c.WAREHOUSE_VOLUME_GB),
+        )
+        self.pipeline = Pipeline(
+            self, "Pipeline", storage=self.storage, warehouse=self.warehouse, full_bundling=full_bundling
+        )
+        self.alarms = PipelineAlarms(
+            self,
+            "Alarms",
+            state_machine=self.pipeline.state_machine,
+            functions={**self.pipeline.functions, "start_hour": self.pipeline.start_hour},
+            topic=self.pipeline.topic,
+        )
+        self.dashboards = Dashboards(
+            self,
+            "Dashboards",
+            warehouse=self.warehouse,
+            logs_bucket=self.storage.logs,
+            full_bundling=full_bundling,
+            domain_name=domain,
+            certificate_arn=certificate,
+            auth_domain_prefix=context(c.DASHBOARD_AUTH_PREFIX_CONTEXT),
+        )
