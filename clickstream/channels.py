@@ -173,7 +173,7 @@ def source_kind(utm_source: str | None, referrer: str | None) -> str:
     return OTHER
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 12)
 def classify(
     utm_source: str | None,
     utm_medium: str | None,

@@ -6,10 +6,13 @@ referrer host, the device type (from the user agent when the tracker sent
 none), the keyed hash of ``user_id``, PII removal from ``props``, the
 ``search_query`` column, and the clock checks on ``ts``.
 
-Functions that see the same inputs over and over (URLs, user agents, referrer
-hosts, user ids) are memoised with a bounded ``lru_cache``: a batch has far
+Functions that see the same inputs over and over (URLs, user agents, user
+ids, props values) are memoised with a bounded ``lru_cache``: a batch has far
 fewer distinct values than events, and the caches are what keeps transform
-fast. Every cached function is pure, so the cache never changes a result.
+fast. Every cached function is pure, so a cache never changes a result; long
+inputs bypass the caches so that their memory stays small whatever the data.
+Every pattern is bounded (no nested or unbounded repetition that can
+backtrack), so a hostile 32 KB line costs microseconds, not seconds.
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def _host(netloc_host: str | None) -> str | None:
     return host or None
 
 
-@lru_cache(maxsize=1 << 15)
+_CACHED_TEXT = 512  # longer strings are not kept in a cache
+
+
 def parse_page_url(url: str | None) -> PageUrl:
     """Host, path and UTM parameters of a page URL; all None when it cannot be parsed.
 
@@ -123,7 +128,6 @@ def parse_page_url(url: str | None) -> PageUrl:
     )
 
 
-@lru_cache(maxsize=1 << 14)
 def referrer_host(referrer: str | None) -> str | None:
     """The referrer's host in lower case without "www." and port; None when there is none."""
     if not referrer:
@@ -153,9 +157,16 @@ class PageContext(NamedTuple):
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
-@lru_cache(maxsize=1 << 16)
 def page_context(page_url: str | None, referrer: str | None) -> PageContext:
     """Path, referrer host, UTM fields and channel of one page view (one cache lookup per event)."""
+    if (page_url is None or len(page_url) <= _CACHED_TEXT) and (
+        referrer is None or len(referrer) <= _CACHED_TEXT
+    ):
+        return _cached_page_context(page_url, referrer)
+    return _page_context(page_url, referrer)
+
+
+def _page_context(page_url: str | None, referrer: str | None) -> PageContext:
     page = parse_page_url(page_url)
     ref_host = referrer_host(referrer)
     utm = page[2:]
@@ -167,6 +178,9 @@ def page_context(page_url: str | None, referrer: str | None) -> PageContext:
         channel_of(page.utm_source, page.utm_medium, tagged, ref_host, page.host),
         any(v is not None and _COPY_SPECIAL.search(v) is not None for v in utm),
     )
+
+
+_cached_page_context = lru_cache(maxsize=1 << 14)(_page_context)
 
 
 # ---------------------------------------------------------------- device type
@@ -264,7 +278,8 @@ PII_KEYS = frozenset(
 # ... and a key containing any of these is PII too ("user_email", "billing_address").
 PII_KEY_PARTS = ("email", "phone", "address", "firstname", "lastname", "fullname", "surname", "customername")
 
-_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"'.]{2,}")
+# Bounded like RFC 5321 (64-character local part, 255-character domain).
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']{1,64}@[^\s@<>()\[\],;:\"']{1,255}\.[^\s@<>()\[\],;:\"'.0-9]{2,}")
 # Digits with the separators people write phone numbers with; "." and "/" are
 # left out on purpose (versions and dates), plain digit runs are ids unless
 # they start with + or 0.
@@ -272,10 +287,16 @@ _PHONE = re.compile(r"\+?[0-9 ()\-]{7,24}")
 _DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}.*")
 
 
-@lru_cache(maxsize=1 << 12)
 def is_pii_key(key: str) -> bool:
+    return _cached_is_pii_key(key) if len(key) <= _CACHED_TEXT else _is_pii_key(key)
+
+
+def _is_pii_key(key: str) -> bool:
     compact = "".join(ch for ch in key.lower() if ch.isascii() and ch.isalnum())
     return compact in PII_KEYS or any(part in compact for part in PII_KEY_PARTS)
+
+
+_cached_is_pii_key = lru_cache(maxsize=1 << 12)(_is_pii_key)
 
 
 def looks_like_email(value: str) -> bool:
@@ -293,9 +314,16 @@ def looks_like_phone(value: str) -> bool:
     return text[0] == "+" or text[0] == "0" or has_separator
 
 
-@lru_cache(maxsize=1 << 14)
 def looks_like_pii(value: str) -> bool:
+    """An e-mail address anywhere in the text, or text that is a phone number."""
+    return _cached_looks_like_pii(value) if len(value) <= _CACHED_TEXT else _looks_like_pii(value)
+
+
+def _looks_like_pii(value: str) -> bool:
     return looks_like_email(value) or looks_like_phone(value)
+
+
+_cached_looks_like_pii = lru_cache(maxsize=1 << 14)(_looks_like_pii)
 
 
 def _clean_value(value: Any) -> tuple[bool, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -35,6 +36,7 @@ from clickstream.normalize import (
     is_pii_key,
     looks_like_email,
     looks_like_phone,
+    looks_like_pii,
     page_context,
     parse_page_url,
     props_json,
@@ -401,3 +403,29 @@ def test_utc_text_has_an_offset_and_keeps_precision() -> None:
     )
     cest = datetime.fromisoformat("2025-10-18T15:05:01+02:00")
     assert utc_text(cest) == "2025-10-18T13:05:01.000+00:00"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a" * 16000 + "@" + "b" * 16000,
+        "@" * 32000,
+        "a@" * 16000,
+        ("a." * 100 + "@") * 150,
+        "x@" + "b" * 30000 + ".c",
+        "+" + "1 " * 16000,
+    ],
+)
+def test_pii_checks_stay_fast_on_hostile_text(value: str) -> None:
+    # Lines are up to 32 KB: a backtracking pattern would take seconds here.
+    started = time.perf_counter()
+    looks_like_pii(value)
+    is_pii_key(value)
+    clean_props({value: value, "k": [value]})
+    assert time.perf_counter() - started < 0.5
+
+
+def test_long_values_bypass_the_caches() -> None:
+    url = "https://shop.example.com/p?utm_source=google&pad=" + "x" * 5000
+    assert page_context(url, None) == page_context(url, None)
+    assert page_context(url, None).utm_source == "google"
