@@ -65,6 +65,7 @@ from clickstream import lake as layout
 from clickstream.contract import MAX_LINE_BYTES, RawEvent
 from clickstream.errors import ContractViolation
 from clickstream.normalize import (
+    PageContext,
     check_clock,
     clean_props,
     device_type,
@@ -252,15 +253,10 @@ def _fast_price(value: Any) -> Decimal | None:
     return None
 
 
-def _fast_code(value: Any, length: int) -> bool:
-    """An upper-case ASCII code of the given length (ISO-3166 alpha-2, ISO-4217)."""
-    return (
-        type(value) is str
-        and len(value) == length
-        and value.isascii()
-        and value.isalpha()
-        and value.isupper()
-    )
+# Every string ^[A-Z]{2}$ (geo.country) and ^[A-Z]{3}$ (ecom.currency) matches: a set lookup.
+_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+_ALPHA2 = frozenset(a + b for a in _LETTERS for b in _LETTERS)
+_ALPHA3 = frozenset(a + b for a in _ALPHA2 for b in _LETTERS)
 
 
 def _plain_json(value: Any, depth: int) -> bool:
@@ -331,7 +327,7 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         country = geo.get("country")
         city = geo.get("city")
         if not (
-            (country is None or _fast_code(country, 2))
+            (country is None or (type(country) is str and country in _ALPHA2))
             and (city is None or (type(city) is str and len(city) <= 128))
         ):
             return None
@@ -351,7 +347,8 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
             and type(product_id) is str
             and 0 < len(product_id) <= 256
             and (category is None or (type(category) is str and 0 < len(category) <= 256))
-            and _fast_code(currency, 3)
+            and type(currency) is str
+            and currency in _ALPHA3
             and type(qty) is int
             and 1 <= qty <= 10_000
         ):
@@ -432,13 +429,18 @@ def check_event(event: Event, line: bytes) -> Rejection | None:
 Row = tuple[str | None, ...]
 
 
-def event_values(src: int, event: Event, clamped: bool, hmac_key: bytes) -> Row:
+def event_values(
+    src: int, event: Event, clamped: bool, hmac_key: bytes, page: PageContext | None = None
+) -> Row:
     """The STAGED_COLUMNS values of one accepted event, as text (None for null).
 
     ``clamped``: ts was more than 5 minutes after received_at, so the row's ts
-    is received_at. ``copy_line`` of these values is the COPY row.
+    is received_at. ``copy_line`` of these values is the COPY row. ``page`` is
+    ``page_context(event.page_url, event.referrer)`` when the caller has it.
     """
-    page = page_context(event.page_url, event.referrer)
+    if page is None:
+        page = page_context(event.page_url, event.referrer)
+    user_id = event.user_id
     ts, ts_text = (event.received_at, event.received_text) if clamped else (event.ts, event.ts_text)
     props, search_query = clean_props(event.props)
     price, qty = event.price, event.qty
@@ -448,7 +450,7 @@ def event_values(src: int, event: Event, clamped: bool, hmac_key: bytes) -> Row:
         event.event_id,
         event.session_id,
         event.anonymous_id,
-        hash_user_id(event.user_id, hmac_key),
+        None if user_id is None else hash_user_id(user_id, hmac_key),
         event.event_type,
         ts_text,
         event.received_text,
@@ -494,9 +496,9 @@ def event_line(src: int, event: Event, clamped: bool, hmac_key: bytes, line: byt
     string with a backslash, tab, newline, CR or quote has one) or a
     percent-decoded UTM value brought such a character in.
     """
-    values = event_values(src, event, clamped, hmac_key)
-    escape = b"\\" in line or page_context(event.page_url, event.referrer).needs_escape
-    return encode_row(values, escape)
+    page = page_context(event.page_url, event.referrer)
+    values = event_values(src, event, clamped, hmac_key, page)
+    return encode_row(values, b"\\" in line or page.needs_escape)
 
 
 # ---------------------------------------------------------------- raw objects
