@@ -11,12 +11,12 @@ other events, so a damaged event is a copy.
 - ``add_pii``: a name, e-mail or phone number where none belongs (valid; the
   transform drops or hashes it);
 - ``late_delay_ms``: how long after its last event an offline session is received;
-- ``corrupt_gzip``: a whole object that does not decompress.
+- ``corrupt_gzip``: a whole object that does not decompress (``decodable_lines``: how
+  much of it a reader still gets).
 """
 
 from __future__ import annotations
 
-import gzip
 import random
 import zlib
 from typing import Any
@@ -136,13 +136,26 @@ def late_delay_ms(rng: random.Random, span_ms: int) -> int:
 
 
 def corrupt_gzip(body: bytes, rng: random.Random) -> tuple[bytes, str]:
-    """A gzip object that fails to decompress: cut short, or with bytes overwritten."""
+    """A gzip object that fails to decompress, damaged so that every reader sees the same.
+
+    - ``truncated``: cut short (an upload that stopped). Streaming inflate yields the
+      same prefix however the input is split, so every reader decodes the same lines
+      before it fails (``decodable_lines``).
+    - ``bad_first_block``: the first deflate block has the reserved block type, so
+      every reader fails before any output.
+    """
     if rng.random() < 0.5:
         return body[: max(10, len(body) // 2)], "truncated"
-    middle = len(body) // 2
-    damaged = body[:middle] + bytes(b ^ 0xA5 for b in body[middle : middle + 16]) + body[middle + 16 :]
+    damaged = bytearray(body)
+    damaged[10] |= 0b110  # after the 10-byte header: BTYPE = 11, reserved
+    return bytes(damaged), "bad_first_block"
+
+
+def decodable_lines(body: bytes) -> int:
+    """Complete lines a streaming gunzip of a damaged object yields before it fails."""
+    inflater = zlib.decompressobj(wbits=31)
     try:
-        gzip.decompress(damaged)
-    except (OSError, EOFError, zlib.error):
-        return damaged, "bytes_overwritten"
-    return body[: max(10, len(body) // 2)], "truncated"  # the overwrite happened to survive
+        data = inflater.decompress(body) + inflater.flush()
+    except zlib.error:
+        return 0
+    return data.count(b"\n")

@@ -109,7 +109,8 @@ class GeneratorConfig(BaseModel):
 class CorruptObject(BaseModel):
     key: str
     lines: int  # lines the object was meant to hold
-    damage: str  # truncated | bytes_overwritten
+    lines_decodable: int  # complete lines a streaming gunzip yields before the damage
+    damage: str  # truncated | bad_first_block
 
 
 class PartitionCount(BaseModel):
@@ -125,7 +126,11 @@ class Truth(BaseModel):
 
     1. **corrupt_object** (reject): the line sits in an object that does not
        gunzip (listed in ``corrupt_objects`` with the number of lines it was
-       meant to hold). The whole object is quarantined; its lines are not read.
+       meant to hold). The whole object is quarantined. A reader still decodes
+       the object's first ``lines_decodable`` complete lines before the damage
+       (the same for every streaming reader that flushes; the transform counts
+       them as read and rejected, ``corrupt_gzip``); the other
+       ``quarantined_lines_unread`` lines are never seen by it.
     2. **malformed** (reject): the line is longer than 32 KiB
        (``contract.MAX_LINE_BYTES``, newline excluded), or is not valid UTF-8,
        or does not parse as one JSON object.
@@ -136,7 +141,9 @@ class Truth(BaseModel):
        first loads and the others are **duplicates** (copies differ at most in
        received_at). A duplicate of a rejected line is rejected for the same reason.
 
-    So ``lines_written == unique_valid_events + duplicate_lines + rejected_lines``.
+    So ``lines_written == unique_valid_events + duplicate_lines + rejected_lines``, and
+    the pipeline's own count reconciles as
+    ``lines_read == lines_written - quarantined_lines_unread``.
     Valid lines include PII (``pii_lines``: e-mail/phone/name in props, or an e-mail
     as user_id; the transform hashes or drops it) and future timestamps
     (``future_ts_lines``: ts more than 5 min after received_at; the transform clamps ts).
@@ -161,7 +168,17 @@ class Truth(BaseModel):
     ts_max: str | None = None
     empty_objects: list[str] = Field(default_factory=list)
     corrupt_objects: list[CorruptObject] = Field(default_factory=list)
+    quarantined_lines_unread: int = 0  # sum of lines - lines_decodable over corrupt_objects
     partitions: dict[str, PartitionCount] = Field(default_factory=dict)  # receive hour -> counts
+
+    @property
+    def expected_rejected_lines(self) -> int:
+        """Rejected lines including every line meant for a corrupt object (= ``rejected_lines``).
+
+        A reader that cannot see unread quarantined lines finds
+        ``expected_rejected_lines - quarantined_lines_unread`` rejects.
+        """
+        return self.rejected_lines
 
 
 class _Iso:
@@ -370,7 +387,10 @@ class TrafficGenerator:
             body = gzip_lines([e[2] for e in chunk], self.limits.gzip_level)
             if object_fault and self.frng.random() < object_fault:
                 body, damage = faults.corrupt_gzip(body, self.frng)
-                tally.corrupt_objects.append(CorruptObject(key=key, lines=len(chunk), damage=damage))
+                decodable = faults.decodable_lines(body)
+                tally.corrupt_objects.append(
+                    CorruptObject(key=key, lines=len(chunk), lines_decodable=decodable, damage=damage)
+                )
                 tally.rejects["corrupt_object"] += len(chunk)
                 tally.reject_details[f"corrupt_object.{damage}"] += len(chunk)
             else:
@@ -440,6 +460,7 @@ class TrafficGenerator:
             ts_max=self.iso(t.ts_max) if t.ts_max is not None else None,
             empty_objects=t.empty_objects,
             corrupt_objects=t.corrupt_objects,
+            quarantined_lines_unread=sum(c.lines - c.lines_decodable for c in t.corrupt_objects),
             partitions=partitions,
         )
         assert self.truth.lines_written == sum(p.lines for p in partitions.values())

@@ -73,6 +73,25 @@ def recount(objects: list[tuple[str, bytes]]) -> dict[str, object]:
     return {"counts": counts, "corrupt": corrupt, "empty": empty}
 
 
+def streamed_lines(body: bytes, in_chunk: int, out_max: int) -> int:
+    """Complete lines a streaming gunzip (chunked like a real reader) yields before it fails."""
+    inflater = zlib.decompressobj(wbits=31)
+    data, pos = b"", 0
+    try:
+        while True:
+            if inflater.unconsumed_tail:
+                chunk = inflater.unconsumed_tail
+            elif pos < len(body):
+                chunk, pos = body[pos : pos + in_chunk], pos + in_chunk
+            else:
+                data += inflater.flush()
+                break
+            data += inflater.decompress(chunk, out_max)
+    except zlib.error:
+        pass
+    return data.count(b"\n")
+
+
 def assert_truth_matches(truth: Truth, objects: list[tuple[str, bytes]]) -> None:
     found = recount(objects)
     counts = found["counts"]
@@ -88,6 +107,14 @@ def assert_truth_matches(truth: Truth, objects: list[tuple[str, bytes]]) -> None
     assert [c.key for c in truth.corrupt_objects] == found["corrupt"]
     assert truth.rejects["corrupt_object"] == sum(c.lines for c in truth.corrupt_objects)
     assert truth.empty_objects == found["empty"]
+    bodies = dict(objects)
+    for corrupt in truth.corrupt_objects:
+        body = bodies[corrupt.key]
+        for in_chunk, out_max in ((7, 100), (4096, 1 << 20), (256 * 1024, 1 << 20)):
+            assert streamed_lines(body, in_chunk, out_max) == corrupt.lines_decodable <= corrupt.lines
+    unread = sum(c.lines - c.lines_decodable for c in truth.corrupt_objects)
+    assert truth.quarantined_lines_unread == unread
+    assert truth.expected_rejected_lines == truth.rejected_lines
     # the lines of readable objects plus the lines the corrupt ones were meant to hold
     assert truth.lines_written == counts["lines"] + truth.rejects["corrupt_object"]
     assert truth.lines_written == truth.unique_valid_events + truth.duplicate_lines + truth.rejected_lines
@@ -136,6 +163,8 @@ def test_truth_reconciles_with_every_fault_turned_up() -> None:
     assert truth.duplicate_lines > 0 and truth.pii_lines > 0 and truth.future_ts_lines > 0
     assert set(truth.pii_details) == {"props_email", "props_phone", "props_customer_name", "user_id_email"}
     assert truth.late_lines > 0 and truth.empty_objects and truth.corrupt_objects
+    assert {c.damage for c in truth.corrupt_objects} == {"truncated", "bad_first_block"}
+    assert any(c.lines_decodable > 0 for c in truth.corrupt_objects)
     assert_truth_matches(truth, objects)
 
 
