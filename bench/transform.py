@@ -79,19 +79,21 @@ def main(argv: list[str]) -> int:
 
     raw = objects(args.events, args.seed, args.faults)
     per_item = Settings().max_objects_per_item
-    best: float | None = None
+    best = best_cpu = float("inf")
     counts: dict[str, int] = {}
     for _ in range(max(1, args.repeat)):
         gc.collect()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         counts = run(raw, per_item, args.fast_path)
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    assert best is not None
+        best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - started_cpu)
     report = {
         "bench": "transform",
         "events_per_s": round(counts["lines_read"] / best),
+        # On a shared machine the process waits for a core; CPU time is what it used.
+        "events_per_cpu_s": round(counts["lines_read"] / best_cpu),
         "seconds": round(best, 3),
+        "cpu_seconds": round(best_cpu, 3),
         **counts,
         "raw_bytes": sum(len(b) for _, b in raw),
         "fast_path": args.fast_path,
@@ -101,7 +103,8 @@ def main(argv: list[str]) -> int:
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     print(
-        f"transform: {report['events_per_s']:,} events/s per process "
+        f"transform: {report['events_per_s']:,} events/s per process, "
+        f"{report['events_per_cpu_s']:,} per CPU second "
         f"({counts['lines_read']:,} lines in {best:.2f} s, {counts['objects']} objects)",
         file=sys.stderr,
     )

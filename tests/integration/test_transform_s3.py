@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def event_line(n: int, **overrides: Any) -> bytes:
         "props": {"phone": "+49 30 1234567", "button": "hero"},
     }
     event.update(overrides)
-    return orjson.dumps(event)
+    return json.dumps(event, ensure_ascii=False).encode()  # json: integers beyond 64 bits too
 
 
 @pytest.fixture
@@ -181,3 +182,82 @@ def test_a_missing_raw_object_fails_with_a_typed_error(s3: Any) -> None:
     s3.delete_object(Bucket=BUCKET, Key=GOOD)
     with pytest.raises(StagedDataMissing):
         transform_handler.handler(event, LambdaContext())
+
+
+# Valid events whose text is awkward for COPY, jsonb, numeric and timestamptz.
+AWKWARD = [
+    event_line(
+        900, props={"q": 'tab\there "quoted" back\\slash\nnewline', "emoji": "🛒", "nested": {"a": [1, None]}}
+    ),
+    event_line(901, props={"big": 2**70, "neg": -(2**63) - 5}),
+    event_line(
+        902, page_url="https://shop.example.com/p?utm_source=a%09b%5Cc&utm_medium=%0A&utm_term=%E2%82%AC"
+    ),
+    event_line(903, ts="2025-10-18T15:05:01.123456+02:00", geo={"country": "DE", "city": "Tab\tCity\\"}),
+    event_line(904, ts="2025-10-19T13:05:01.123Z"),  # clamped to received_at
+    event_line(
+        905, event_type="purchase", ecom={"product_id": "p", "currency": "EUR", "price": "1e2", "qty": 3}
+    ),
+    event_line(
+        906, event_type="purchase", ecom={"product_id": "p", "currency": "EUR", "price": 9999999999.99}
+    ),
+    event_line(907, ts="0001-01-01T00:00:00Z", received_at="0001-01-01T00:00:01Z"),
+    event_line(908, anonymous_id="\u2028\u0085\x1f", user_id="h1:" + "a" * 64),
+]
+
+
+def test_staged_rows_copy_into_fact_events_columns(database_url: str) -> None:
+    import psycopg
+
+    from clickstream.generate import GeneratorConfig, generate_objects
+    from clickstream.transform import BatchTransformer, SourceObject
+
+    # Given generated traffic with every fault, and awkward valid events, transformed as one batch
+    batch = BatchTransformer(b"k")
+    raw = list(generate_objects(GeneratorConfig.with_faults(seed=3, hours=2, events_per_day=24 * 2000)))
+    raw.append((GOOD, gzip.compress(b"\n".join(AWKWARD))))
+    staged = sum(batch.add_object(i, SourceObject(k, "", len(b)), b).staged for i, (k, b) in enumerate(raw))
+    body = gzip.decompress(batch.finish())
+
+    # When the rows are copied into a table with fact_events' columns and types
+    columns = ", ".join(STAGED_COLUMNS)
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("create temp table staged (src integer not null, like fact_events)")
+        with cur.copy(f"copy staged ({columns}) from stdin") as copy:
+            copy.write(body)
+
+        # Then every row arrives, with its values intact
+        cur.execute("select count(*), count(distinct event_id) from staged")
+        assert cur.fetchone() == (staged, staged)
+        cur.execute(
+            "select props->>'q', props->>'big' from staged where event_id = %s", (str(uuid.UUID(int=901)),)
+        )
+        assert cur.fetchone() == ('tab\there "quoted" back\\slash\nnewline', None)
+        cur.execute("select props->>'big' from staged where event_id = %s", (str(uuid.UUID(int=902)),))
+        assert cur.fetchone() == (str(2**70),)
+        cur.execute(
+            "select utm_source, utm_medium, utm_term from staged where event_id = %s",
+            (str(uuid.UUID(int=903)),),
+        )
+        assert cur.fetchone() == ("a\tb\\c", None, "€")
+        cur.execute(
+            "select ts = '2025-10-18T13:05:01.123456Z'::timestamptz, event_hour, city"
+            " from staged where event_id = %s",
+            (str(uuid.UUID(int=904)),),
+        )
+        assert cur.fetchone() == (True, 13, "Tab\tCity\\")
+        cur.execute(
+            "select is_ts_clamped, ts = received_at from staged where event_id = %s",
+            (str(uuid.UUID(int=905)),),
+        )
+        assert cur.fetchone() == (True, True)
+        cur.execute(
+            "select price::text, revenue::text from staged where event_id = %s", (str(uuid.UUID(int=906)),)
+        )
+        assert cur.fetchone() == ("100.00", "300.00")
+        cur.execute("select event_date::text from staged where event_id = %s", (str(uuid.UUID(int=908)),))
+        assert cur.fetchone() == ("0001-01-01",)
+        cur.execute(
+            "select anonymous_id, user_hash from staged where event_id = %s", (str(uuid.UUID(int=909)),)
+        )
+        assert cur.fetchone() == ("\u2028\u0085\x1f", "h1:" + "a" * 64)
