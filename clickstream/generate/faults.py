@@ -135,7 +135,10 @@ def late_delay_ms(rng: random.Random, span_ms: int) -> int:
     return 73 * HOUR_MS + int(rng.random() * 7 * 24 * HOUR_MS)
 
 
-def corrupt_gzip(body: bytes, rng: random.Random) -> tuple[bytes, str]:
+DAMAGES = ("truncated", "bad_first_block")
+
+
+def corrupt_gzip(body: bytes, damage: str) -> bytes:
     """A gzip object that fails to decompress, damaged so that every reader sees the same.
 
     - ``truncated``: cut short (an upload that stopped). Streaming inflate yields the
@@ -144,11 +147,11 @@ def corrupt_gzip(body: bytes, rng: random.Random) -> tuple[bytes, str]:
     - ``bad_first_block``: the first deflate block has the reserved block type, so
       every reader fails before any output.
     """
-    if rng.random() < 0.5:
-        return body[: max(10, len(body) // 2)], "truncated"
+    if damage == "truncated":
+        return body[: max(10, len(body) // 2)]
     damaged = bytearray(body)
     damaged[10] |= 0b110  # after the 10-byte header: BTYPE = 11, reserved
-    return bytes(damaged), "bad_first_block"
+    return bytes(damaged)
 
 
 def decodable_lines(body: bytes) -> int:

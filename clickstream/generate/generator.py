@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import gc
 import random
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,7 @@ REJECT_REASONS = ("malformed", "violation", "too_late", "corrupt_object")
 _TYPES = [t.value for t in EventType]
 _TYPE_CODE = {name: code for code, name in enumerate(_TYPES)}
 _PURCHASE = _TYPE_CODE["purchase"]
+_LOOKAHEAD = 32  # objects being gzipped ahead of the consumer
 
 # (kind, event serial, detail, received more than an hour after ts, event type code, ts)
 _Tag = tuple[int, int, str | None, bool, int, int]
@@ -184,23 +187,28 @@ class Truth(BaseModel):
 class _Iso:
     """Epoch milliseconds -> '2025-10-13T08:15:00.123Z', fast.
 
-    The text up to the minute is cached per minute and the rest ("00.123Z") comes from a
-    table of all 60,000 milliseconds of a minute: two lookups and a concatenation.
+    The text up to the minute is cached per minute (``minutes``) and the rest
+    ("00.123Z") comes from a table of all 60,000 milliseconds of a minute
+    (``rest``): two lookups and a concatenation.
     """
 
     def __init__(self) -> None:
-        self._minutes: dict[int, str] = {}
-        self._rest = [f"{ms // 1000:02d}.{ms % 1000:03d}Z" for ms in range(60_000)]
+        self.minutes: dict[int, str] = {}
+        self.rest = [f"{ms // 1000:02d}.{ms % 1000:03d}Z" for ms in range(60_000)]
+
+    def minute(self, minute: int) -> str:
+        """The cached 'YYYY-MM-DDTHH:MM:' of a minute since the epoch."""
+        prefix = self.minutes.get(minute)
+        if prefix is None:
+            if len(self.minutes) > 100_000:
+                self.minutes.clear()
+            prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")
+            self.minutes[minute] = prefix
+        return prefix
 
     def __call__(self, ms: int) -> str:
         minute, rest = divmod(ms, 60_000)
-        prefix = self._minutes.get(minute)
-        if prefix is None:
-            if len(self._minutes) > 100_000:
-                self._minutes.clear()
-            prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")
-            self._minutes[minute] = prefix
-        return prefix + self._rest[rest]
+        return self.minute(minute) + self.rest[rest]
 
 
 class TrafficGenerator:
@@ -238,7 +246,33 @@ class TrafficGenerator:
         return [w * scale for w in weights]
 
     def objects(self) -> Iterator[tuple[str, bytes]]:
-        """Every (key, gzipped body), partition by partition, in key order."""
+        """Every (key, gzipped body), partition by partition, in key order.
+
+        Bodies are gzipped by a small thread pool (zlib releases the GIL) while the
+        traffic is generated, and come out in order; the bytes are the same either way.
+        """
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="generate-gzip") as pool:
+            pending: deque[tuple[str, Future[bytes], tuple[int, str] | None]] = deque()
+            for key, job, corrupt in self._planned_objects():
+                pending.append((key, pool.submit(job), corrupt))
+                if len(pending) > _LOOKAHEAD:
+                    yield self._resolve(*pending.popleft())
+            while pending:
+                yield self._resolve(*pending.popleft())
+        self._finish()
+
+    def _resolve(self, key: str, body: Future[bytes], corrupt: tuple[int, str] | None) -> tuple[str, bytes]:
+        data = body.result()
+        if corrupt is not None:
+            lines, damage = corrupt
+            decodable = faults.decodable_lines(data)
+            self.tally.corrupt_objects.append(
+                CorruptObject(key=key, lines=lines, lines_decodable=decodable, damage=damage)
+            )
+        return key, data
+
+    def _planned_objects(self) -> Iterator[tuple[str, Callable[[], bytes], tuple[int, str] | None]]:
+        """Generate the traffic hour by hour; yield each object as (key, job making its body, damage)."""
         c = self.config
         start_ms = int(c.start.timestamp() * 1000)
         carry, events, visits = 0.0, 0, 0
@@ -264,7 +298,11 @@ class TrafficGenerator:
         self._finish()
 
     def _emit(self, visitor: Visitor, hits: list[Hit]) -> None:
-        """Hits of one visit -> events -> lines in their receive-hour buckets (the hot loop)."""
+        """Hits of one visit -> events -> lines in their receive-hour buckets.
+
+        This is the hot loop of the whole run, hence the local names and the inlined
+        common case (no content fault, no duplicate); ``_line`` handles the rest.
+        """
         trng, frng, iso = self.trng, self.frng, self.iso
         late_rate = self.config.late_rate
         late_base = None
@@ -273,6 +311,9 @@ class TrafficGenerator:
             late_base = end + faults.late_delay_ms(frng, end - hits[0].ts_ms)
         expovariate, random_ = trng.expovariate, trng.random
         device, geo, anonymous_id = visitor.device, visitor.geo, visitor.anonymous_id
+        minutes, rest_text = iso.minutes, iso.rest
+        faulty = self.content_faults or self.config.duplicate_rate > 0
+        buckets, dumps = self.buckets, orjson.dumps
         for i, (ts, event_type, page_url, referrer, ecom, props, user_id) in enumerate(hits):
             received = ts + 30 + int(expovariate(0.0045))
             if random_() < 0.03:
@@ -286,10 +327,14 @@ class TrafficGenerator:
             self.serial += 1
             if ecom is not None and event_type == "purchase":
                 self.revenue[serial] = (ecom["currency"], round(ecom["price"] * 100) * ecom["qty"])
+            minute, rest = divmod(ts, 60_000)
+            ts_text = (minutes.get(minute) or iso.minute(minute)) + rest_text[rest]
+            minute, rest = divmod(received, 60_000)
+            received_text = (minutes.get(minute) or iso.minute(minute)) + rest_text[rest]
             event = {
                 "event_id": uuid4_text(trng),
-                "ts": iso(ts),
-                "received_at": iso(received),
+                "ts": ts_text,
+                "received_at": received_text,
                 "event_type": event_type,
                 "session_id": visitor.session_id,
                 "anonymous_id": anonymous_id,
@@ -301,7 +346,15 @@ class TrafficGenerator:
                 "ecom": ecom,
                 "props": props,
             }
-            self._line(event, ts, received, serial, _TYPE_CODE[event_type])
+            code = _TYPE_CODE[event_type]
+            if faulty or received - ts > HOUR_MS:
+                self._line(event, ts, received, serial, code)
+                continue
+            self.seq += 1
+            bucket = buckets.get(received // HOUR_MS)
+            if bucket is None:
+                bucket = buckets[received // HOUR_MS] = []
+            bucket.append((received, self.seq, dumps(event), (VALID, serial, None, False, code, ts)))
 
     def _line(self, event: dict[str, Any], ts: int, received: int, serial: int, code: int) -> None:
         """Apply content faults and duplicates to one event and queue its line(s)."""
@@ -364,19 +417,25 @@ class TrafficGenerator:
 
     # --------------------------------------------------------------- objects
 
-    def _flush(self, until_hour: int | None) -> Iterator[tuple[str, bytes]]:
+    def _flush(
+        self, until_hour: int | None
+    ) -> Iterator[tuple[str, Callable[[], bytes], tuple[int, str] | None]]:
         for hour in sorted(self.buckets):
             if until_hour is not None and hour > until_hour:
                 break
             yield from self._objects_of_hour(hour, self.buckets.pop(hour))
 
-    def _objects_of_hour(self, hour: int, entries: list[_Entry]) -> Iterator[tuple[str, bytes]]:
+    def _objects_of_hour(
+        self, hour: int, entries: list[_Entry]
+    ) -> Iterator[tuple[str, Callable[[], bytes], tuple[int, str] | None]]:
+        """Cut one receive hour into objects, decide their object faults and count their lines."""
         entries.sort()  # by (order ms, sequence number): unique, so lines are never compared
         hour_ms = hour * HOUR_MS
         prefix = hour_prefix(hour_ms)
         tally = self.tally
         part = tally.partitions.setdefault(self.iso(hour_ms)[:13] + ":00:00Z", [0, 0])  # objects, lines
         object_fault = self.config.malformed_rate
+        level = self.limits.gzip_level
         order = [e[0] for e in entries]
         sizes = [len(e[2]) for e in entries]
         last_ms = hour_ms - 1
@@ -384,26 +443,24 @@ class TrafficGenerator:
             chunk = entries[first:end]
             last_ms = max(last_ms + 1, order[end - 1])
             key = object_key(prefix, last_ms, self.krng)
-            body = gzip_lines([e[2] for e in chunk], self.limits.gzip_level)
-            if object_fault and self.frng.random() < object_fault:
-                body, damage = faults.corrupt_gzip(body, self.frng)
-                decodable = faults.decodable_lines(body)
-                tally.corrupt_objects.append(
-                    CorruptObject(key=key, lines=len(chunk), lines_decodable=decodable, damage=damage)
-                )
-                tally.rejects["corrupt_object"] += len(chunk)
-                tally.reject_details[f"corrupt_object.{damage}"] += len(chunk)
-            else:
-                self._count(chunk)
+            lines = [e[2] for e in chunk]
             part[0] += 1
             part[1] += len(chunk)
-            yield key, body
+            if object_fault and self.frng.random() < object_fault:
+                damage = self.frng.choice(faults.DAMAGES)
+                tally.rejects["corrupt_object"] += len(chunk)
+                tally.reject_details[f"corrupt_object.{damage}"] += len(chunk)
+                yield key, partial(_damaged_body, lines, level, damage), (len(chunk), damage)
+            else:
+                self._count(chunk)
+                yield key, partial(gzip_lines, lines, level), None
             if object_fault and self.frng.random() < object_fault:
                 last_ms += 1
                 empty_key = object_key(prefix, last_ms, self.krng)
                 tally.empty_objects.append(empty_key)
                 part[0] += 1
-                yield empty_key, b"" if self.frng.random() < 0.5 else gzip_lines([], self.limits.gzip_level)
+                zero_bytes = self.frng.random() < 0.5
+                yield empty_key, partial(bytes) if zero_bytes else partial(gzip_lines, [], level), None
 
     def _count(self, chunk: list[_Entry]) -> None:
         """Classify the lines of one readable object (the rules are in ``Truth``)."""
@@ -490,6 +547,10 @@ class _Tally:
             self.ts_min = ts
         if self.ts_max is None or ts > self.ts_max:
             self.ts_max = ts
+
+
+def _damaged_body(lines: list[bytes], level: int, damage: str) -> bytes:
+    return faults.corrupt_gzip(gzip_lines(lines, level), damage)
 
 
 def generate_objects(config: GeneratorConfig) -> Iterator[tuple[str, bytes]]:
