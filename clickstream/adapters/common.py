@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from clickstream.generate.writer import HOUR_MS, Limits, pack_hour, write_objects
+from clickstream.generate.writer import HOUR_MS, IsoMs, Limits, pack_hour, write_objects
 
 # uuid5 namespace of every id an adapter derives.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://shop.example.com/clickstream/adapters")
@@ -19,15 +19,19 @@ SITE = "https://shop.example.com"
 MAX_EXAMPLES = 20
 
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def stable_id(source: str, identity: str) -> str:
-    """uuid5 of the source name and a row's identity: the same input, the same id."""
-    return str(uuid.uuid5(NAMESPACE, f"{source}\x1f{identity}"))
+    """uuid5 of the source name and a row's identity: the same input, the same id.
 
-
-def iso_ms(ms: int) -> str:
-    """Epoch milliseconds -> the contract's timestamp text ('2019-10-01T00:00:00.000Z')."""
-    value = datetime.fromtimestamp(ms // 1000, UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    Equal to ``str(uuid.uuid5(NAMESPACE, source + "\\x1f" + identity))``, computed
+    with hashlib directly because it runs once per row.
+    """
+    name = f"{source}\x1f{identity}".encode()
+    h = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 class Occurrences:
@@ -74,6 +78,7 @@ def write_lake(
     ordered = sorted(entries, key=lambda e: e[0])  # stable: rows with the same time keep file order
     summary.events_written = len(ordered)
     if ordered:
+        iso_ms = IsoMs()
         summary.ts_min, summary.ts_max = iso_ms(ordered[0][0]), iso_ms(ordered[-1][0])
     objects: list[tuple[str, bytes]] = []
     start = 0

@@ -28,7 +28,8 @@ from typing import Any
 
 import orjson
 
-from clickstream.adapters.common import SITE, ImportSummary, Occurrences, iso_ms, stable_id
+from clickstream.adapters.common import SITE, ImportSummary, Occurrences, stable_id
+from clickstream.generate.writer import IsoMs
 
 SOURCE = "rees46"
 COLUMNS = (
@@ -49,7 +50,7 @@ class RowError(ValueError):
     """A row that cannot become a contract event; the message is the skip reason."""
 
 
-def _event(row: list[str], event_id: str) -> tuple[int, dict[str, Any]]:
+def _event(row: list[str], event_id: str, iso_ms: IsoMs) -> tuple[int, dict[str, Any]]:
     """One CSV row -> (ts ms, contract event). Raises RowError with the reason."""
     if len(row) != len(COLUMNS):
         raise RowError(f"expected {len(COLUMNS)} fields")
@@ -113,13 +114,14 @@ def convert(path: Path, summary: ImportSummary) -> Iterator[tuple[int, bytes]]:
         summary.skip(str(path), 1, "not a REES46 header")
         return
     seen = Occurrences()
+    iso_ms = IsoMs()
     for number, raw in enumerate(lines[1:], start=2):
         text = raw.rstrip("\r\n")
         if not text:
             continue
         summary.rows_read += 1
         try:
-            ms, event = _event(next(csv.reader([text])), stable_id(SOURCE, seen.identity(text)))
+            ms, event = _event(next(csv.reader([text])), stable_id(SOURCE, seen.identity(text)), iso_ms)
         except RowError as exc:
             cut_off = number == len(lines) and not raw.endswith("\n")
             summary.skip(str(path), number, "cut-off last line" if cut_off else str(exc))

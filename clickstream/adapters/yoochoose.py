@@ -18,7 +18,8 @@ from pathlib import Path
 
 import orjson
 
-from clickstream.adapters.common import SITE, ImportSummary, Occurrences, iso_ms, stable_id
+from clickstream.adapters.common import SITE, ImportSummary, Occurrences, stable_id
+from clickstream.generate.writer import IsoMs
 
 SOURCE = "yoochoose"
 HEADER = ["SessionId", "ItemId", "Time"]
@@ -32,6 +33,7 @@ def convert(path: Path, summary: ImportSummary) -> Iterator[tuple[int, bytes]]:
         summary.skip(str(path), 1, "not a YooChoose header")
         return
     seen = Occurrences()
+    iso_ms = IsoMs()
     session_ids: dict[str, str] = {}
     for number, raw in enumerate(lines[1:], start=2):
         text = raw.rstrip("\r\n")

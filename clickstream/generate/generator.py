@@ -38,7 +38,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from clickstream.contract import EventType
 from clickstream.generate import faults
 from clickstream.generate.traffic import HOUR_MS, Hit, Traffic, Visitor, hour_weight, uuid4_text
-from clickstream.generate.writer import Limits, batches, gzip_lines, hour_prefix, object_key, write_objects
+from clickstream.generate.writer import (
+    IsoMs,
+    Limits,
+    batches,
+    gzip_lines,
+    hour_prefix,
+    object_key,
+    write_objects,
+)
 
 TRUTH_FILE = "_generated.json"
 SESSION_IDLE_MS = 30 * 60_000
@@ -184,33 +192,6 @@ class Truth(BaseModel):
         return self.rejected_lines
 
 
-class _Iso:
-    """Epoch milliseconds -> '2025-10-13T08:15:00.123Z', fast.
-
-    The text up to the minute is cached per minute (``minutes``) and the rest
-    ("00.123Z") comes from a table of all 60,000 milliseconds of a minute
-    (``rest``): two lookups and a concatenation.
-    """
-
-    def __init__(self) -> None:
-        self.minutes: dict[int, str] = {}
-        self.rest = [f"{ms // 1000:02d}.{ms % 1000:03d}Z" for ms in range(60_000)]
-
-    def minute(self, minute: int) -> str:
-        """The cached 'YYYY-MM-DDTHH:MM:' of a minute since the epoch."""
-        prefix = self.minutes.get(minute)
-        if prefix is None:
-            if len(self.minutes) > 100_000:
-                self.minutes.clear()
-            prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")
-            self.minutes[minute] = prefix
-        return prefix
-
-    def __call__(self, ms: int) -> str:
-        minute, rest = divmod(ms, 60_000)
-        return self.minute(minute) + self.rest[rest]
-
-
 class TrafficGenerator:
     """One run: iterate ``objects()`` once, then read ``truth``."""
 
@@ -222,7 +203,7 @@ class TrafficGenerator:
         self.frng = random.Random(f"{config.seed}:faults")
         self.krng = random.Random(f"{config.seed}:keys")
         self.traffic = Traffic(self.trng)
-        self.iso = _Iso()
+        self.iso = IsoMs()
         self.limits = Limits(max_lines=config.max_object_lines, max_bytes=config.max_object_bytes,
                              gzip_level=config.gzip_level)  # fmt: skip
         # receive hour (epoch ms // HOUR_MS) -> its lines

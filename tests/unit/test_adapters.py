@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import uuid
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 import pytest
 
 from clickstream.adapters import rees46, yoochoose
-from clickstream.adapters.common import ImportSummary
+from clickstream.adapters.common import NAMESPACE, ImportSummary, stable_id
 from clickstream.commands import import_real
 from clickstream.contract import RawEvent
 from clickstream.lake import partition_prefix
@@ -138,6 +139,12 @@ def test_rees46_skips_bad_rows_with_reasons(tmp_path: Path) -> None:
     }
 
 
+def test_stable_ids_are_uuid5() -> None:
+    for identity in ("a", "2019-10-01 00:00:00 UTC,view,1\x1f0", "ünïcode"):
+        expected = uuid.uuid5(NAMESPACE, f"rees46\x1f{identity}")
+        assert stable_id("rees46", identity) == str(expected)
+
+
 # --------------------------------------------------------------------- YooChoose
 
 
@@ -165,8 +172,9 @@ def test_yoochoose_events_pass_the_contract(
         assert event.received_at == event.ts
 
 
-def test_yoochoose_maps_fields() -> None:
-    [(ms, line)] = list(yoochoose.convert(YOOCHOOSE_FILES[1], ImportSummary(source="yoochoose")))[:1]
+def test_yoochoose_maps_fields(yoochoose_run: tuple[ImportSummary, list[tuple[int, bytes]]]) -> None:
+    _, entries = yoochoose_run
+    ms, line = entries[70_278]  # the first row of the test file
     event = orjson.loads(line)
     # 1	214536502	1396860669.277
     assert ms == 1_396_860_669_277
