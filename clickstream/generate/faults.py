@@ -1,9 +1,9 @@
 """The faults real traffic has, applied to single events, lines or objects.
 
-Each function takes what it damages and a seeded ``random.Random`` and says
-what it did (a short detail name, used in ``Truth.reject_details``). None of
-them mutate their input: events share nested dicts (device, geo, ecom) with
-other events, so a damaged event is a copy.
+The line and event faults take what they damage and a seeded ``random.Random``
+and say what they did (a short detail name, used in ``Truth.reject_details``).
+None of them mutate their input: events share nested dicts (device, geo, ecom)
+with other events, so a damaged event is a copy.
 
 - ``malformed_line``: the line cannot be read as a JSON object at all;
 - ``violate``: the line is JSON but breaks the contract, except ``future_ts``,
@@ -11,8 +11,8 @@ other events, so a damaged event is a copy.
 - ``add_pii``: a name, e-mail or phone number where none belongs (valid; the
   transform drops or hashes it);
 - ``late_delay_ms``: how long after its last event an offline session is received;
-- ``corrupt_gzip``: a whole object that does not decompress (``decodable_lines``: how
-  much of it a reader still gets).
+- ``corrupt_gzip``: a whole object that does not decompress, one of ``DAMAGES``
+  (``decodable_lines``: how much of it a reader still gets).
 """
 
 from __future__ import annotations
