@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream import lake
+from clickstream import lake, migrate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = REPO_ROOT / "infra"
@@ -98,6 +98,9 @@ DB_NAME = "clickstream"
 DB_PORT = 5432
 PIPELINE_DB_USER = "pipeline"  # owns the schema; list_new and load log in as this role
 DASHBOARD_DB_USER = "dashboard"  # read only, local socket (peer) on the host
+# The host applies sql/ with the same bookkeeping as `clickstream db migrate`.
+MIGRATIONS_TABLE = migrate.MIGRATIONS_TABLE
+MIGRATIONS_LOCK_KEY = migrate.LOCK_KEY
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 SNAPSHOT_TIME_UTC = "03:00"
 SNAPSHOT_RETAIN_COUNT = 7

@@ -228,6 +228,8 @@ class Warehouse(Construct):
                     f"--pipeline-user {c.PIPELINE_DB_USER}",
                     f"--dashboard-user {c.DASHBOARD_DB_USER}",
                     f"--client-cidr {c.VPC_CIDR}",
+                    f"--migrations-table {c.MIGRATIONS_TABLE}",
+                    f"--lock-key {c.MIGRATIONS_LOCK_KEY}",
                 ]
             ),
         )

@@ -7,32 +7,42 @@
 # this applies the ones not applied yet. Packages come from the Amazon Linux
 # repositories, which are S3 buckets reached through the VPC's S3 gateway
 # endpoint (no internet route). Logs: /var/log/cloud-init-output.log.
+#
+# tests/infra sources this file (main does not run then) and runs the role and
+# migration steps against a throwaway PostgreSQL.
 set -euo pipefail
 
+pgdata=/var/lib/pgsql/data
 region="" secret_name="" migrations="" pg_major=16 database=clickstream port=5432
 pipeline_user=pipeline dashboard_user=dashboard client_cidr=""
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --region) region=$2 ;;
-        --secret-name) secret_name=$2 ;;
-        --migrations) migrations=$2 ;;
-        --pg-major) pg_major=$2 ;;
-        --database) database=$2 ;;
-        --port) port=$2 ;;
-        --pipeline-user) pipeline_user=$2 ;;
-        --dashboard-user) dashboard_user=$2 ;;
-        --client-cidr) client_cidr=$2 ;;
-        *) echo "warehouse.sh: unknown argument $1" >&2; exit 2 ;;
-    esac
-    shift 2
-done
-for required in region secret_name migrations client_cidr; do
-    [[ -n "${!required}" ]] || { echo "warehouse.sh: --${required//_/-} is required" >&2; exit 2; }
-done
+migrations_table=etl_schema_migrations lock_key=""
 
-pgdata=/var/lib/pgsql/data
 log() { echo "warehouse: $*"; }
-as_postgres() { sudo -u postgres "$@"; }
+as_postgres() { sudo -u postgres --preserve-env=PIPELINE_PASSWORD "$@"; }
+
+parse_args() {
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --region) region=$2 ;;
+            --secret-name) secret_name=$2 ;;
+            --migrations) migrations=$2 ;;
+            --pg-major) pg_major=$2 ;;
+            --database) database=$2 ;;
+            --port) port=$2 ;;
+            --pipeline-user) pipeline_user=$2 ;;
+            --dashboard-user) dashboard_user=$2 ;;
+            --client-cidr) client_cidr=$2 ;;
+            --migrations-table) migrations_table=$2 ;;
+            --lock-key) lock_key=$2 ;;
+            *) echo "warehouse.sh: unknown argument $1" >&2; exit 2 ;;
+        esac
+        shift 2
+    done
+    local required
+    for required in region secret_name migrations client_cidr lock_key; do
+        [[ -n "${!required}" ]] || { echo "warehouse.sh: --${required//_/-} is required" >&2; exit 2; }
+    done
+}
 
 install_postgres() {
     if ! rpm -q "postgresql${pg_major}-server" >/dev/null 2>&1; then
@@ -93,19 +103,62 @@ pipeline_password() {
 }
 
 create_roles_and_database() {
+    # The password travels in the environment of psql only (never on a command line).
     log "roles and database"
-    PIPELINE_PASSWORD="$(pipeline_password)" as_postgres --preserve-env=PIPELINE_PASSWORD \
-        psql --quiet -v ON_ERROR_STOP=1 <<SQL
-\getenv pipeline_password PIPELINE_PASSWORD
+    PIPELINE_PASSWORD="$(pipeline_password)" as_postgres psql --quiet -v ON_ERROR_STOP=1 -d postgres <<SQL
+\\getenv pipeline_password PIPELINE_PASSWORD
 select format('create role %I login', '${pipeline_user}')
-where not exists (select from pg_roles where rolname = '${pipeline_user}') \gexec
+where not exists (select from pg_roles where rolname = '${pipeline_user}') \\gexec
 select format('create role %I login', '${dashboard_user}')
-where not exists (select from pg_roles where rolname = '${dashboard_user}') \gexec
+where not exists (select from pg_roles where rolname = '${dashboard_user}') \\gexec
 alter role ${pipeline_user} password :'pipeline_password';
 select format('create database %I owner %I', '${database}', '${pipeline_user}')
-where not exists (select from pg_database where datname = '${database}') \gexec
+where not exists (select from pg_database where datname = '${database}') \\gexec
 grant pg_read_all_data to ${dashboard_user};
 SQL
+}
+
+migrations_script() {
+    # A psql script applying the NNN_name.sql files of directory $1 with the same
+    # bookkeeping as clickstream/migrate.py (`clickstream db migrate`): the table
+    # etl_schema_migrations (version, name, sha256 checksum), one transaction per
+    # file, an applied file that changed is refused, and the same advisory lock, so
+    # two migrators take turns. Objects belong to the pipeline role.
+    local dir=$1 file name version checksum
+    echo "\\set ON_ERROR_STOP on"
+    echo "select pg_advisory_lock(${lock_key});"
+    echo "set role ${pipeline_user};"
+    echo "create table if not exists ${migrations_table} ("
+    echo "    version integer primary key, name text not null, checksum text not null,"
+    echo "    applied_at timestamptz not null default now());"
+    echo "reset role;"
+    while IFS= read -r file; do
+        name="$(basename "${file}" .sql)"
+        if [[ ! "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]; then
+            echo "warehouse: ${name}.sql is not named NNN_lowercase_name.sql" >&2
+            return 1
+        fi
+        version=$((10#${BASH_REMATCH[1]}))
+        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
+        cat <<PSQL
+do \$\$ begin
+    if exists (select from ${migrations_table} where version = ${version} and checksum <> '${checksum}') then
+        raise exception '${name}.sql changed after it was applied: add a new numbered migration instead';
+    end if;
+end \$\$;
+select not exists (select from ${migrations_table} where version = ${version}) as pending \\gset
+\\if :pending
+\\echo warehouse: applying ${name}.sql
+begin;
+set local role ${pipeline_user};
+\\i ${file}
+insert into ${migrations_table} (version, name, checksum)
+values (${version}, '${BASH_REMATCH[2]}', '${checksum}');
+commit;
+\\endif
+PSQL
+    done < <(find "${dir}" -maxdepth 1 -name '*.sql' | sort)
+    echo "select pg_advisory_unlock(${lock_key});"
 }
 
 apply_migrations() {
@@ -113,33 +166,20 @@ apply_migrations() {
     dir="$(mktemp -d)"
     python3 -m zipfile -e "${migrations}" "${dir}"
     chmod -R a+rX "${dir}"
-    as_postgres psql --quiet -v ON_ERROR_STOP=1 -d "${database}" <<SQL
-set role ${pipeline_user};
-create table if not exists schema_migrations (
-    filename text primary key,
-    applied_at timestamptz not null default now()
-);
-SQL
-    local file name applied
-    # Numbered files (001_..., 002_...) in version order.
-    while IFS= read -r file; do
-        name="$(basename "${file}")"
-        applied="$(as_postgres psql -tA -d "${database}" \
-            -c "select 1 from schema_migrations where filename = '${name}'")"
-        if [[ "${applied}" == "1" ]]; then
-            continue
-        fi
-        log "applying ${name}"
-        as_postgres psql --quiet -v ON_ERROR_STOP=1 -d "${database}" --single-transaction \
-            -c "set role ${pipeline_user}" \
-            -f "${file}" \
-            -c "insert into schema_migrations (filename) values ('${name}')"
-    done < <(find "${dir}" -maxdepth 1 -name '*.sql' | sort -V)
+    migrations_script "${dir}" >"${dir}/apply.psql"
+    as_postgres psql --quiet -d "${database}" -f "${dir}/apply.psql"
     rm -rf "${dir}"
 }
 
-install_postgres
-configure_postgres
-create_roles_and_database
-apply_migrations
-log "ready"
+main() {
+    parse_args "$@"
+    install_postgres
+    configure_postgres
+    create_roles_and_database
+    apply_migrations
+    log "ready"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi

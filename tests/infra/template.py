@@ -27,6 +27,8 @@ class Template:
 
     def path(self, logical_id: str) -> str:
         """Construct path under the stack, without the trailing /Resource."""
+        if logical_id not in self.resources:  # a parameter or a condition
+            return logical_id
         raw = self.resources[logical_id].get("Metadata", {}).get("aws:cdk:path", logical_id)
         raw = raw.removeprefix(f"{self.stack_id}/")
         for suffix in ("/Resource", "/Default"):

@@ -75,7 +75,8 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     "Pipeline/ScheduleRole": {("lambda:InvokeFunction", "<Pipeline/StartHour.Arn>", "")},
     # The state machine: its four functions, the alert topic (and its key), logging, tracing.
     "Pipeline/StateMachineRole": {
-        ("lambda:InvokeFunction", f"<Pipeline/{name}.Arn>", "") for name in ("ListNew", "Transform", "Load", "Notify")
+        ("lambda:InvokeFunction", f"<Pipeline/{name}.Arn>", "")
+        for name in ("ListNew", "Transform", "Load", "Notify")
     }
     | {
         ("sns:Publish", "<Pipeline/Alerts>", ""),

@@ -1,0 +1,153 @@
+"""Offline checks: cdk-nag AwsSolutions, cfn-lint, asl-validator, and `cdk synth` through cdk.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import Validations
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+
+from clickstream.definition import render
+from infra import constants as c
+from tests.infra.conftest import Synth, app_context
+
+NODE_BIN = c.INFRA_DIR / "node_modules" / ".bin"
+# W3005: CDK adds an explicit DependsOn on a function's (or state machine's) role next to the
+# GetAtt of it; redundant, harmless, and not ours to change.
+CFN_LINT_IGNORED = ["W3005"]
+
+
+def node_tool(name: str) -> Path:
+    tool = NODE_BIN / name
+    if not tool.exists():
+        pytest.fail(f"{tool} is missing: run scripts/test-deps.d/20-infra.sh (npm ci --prefix infra)")
+    return tool
+
+
+# -- cdk-nag ---------------------------------------------------------------------------------
+def nag_findings(synth: Synth) -> list[str]:
+    report = AwsSolutionsChecks().validate_scope(synth.app)
+    return [
+        f"{violation.rule_name} at {resource.construct_path}: {violation.description}"
+        for violation in report.violations
+        for resource in violation.violating_resources
+    ]
+
+
+def test_aws_solutions_checks_have_no_unacknowledged_findings(default_synth: Synth) -> None:
+    assert nag_findings(default_synth) == []
+
+
+def test_aws_solutions_checks_pass_with_public_dashboards_too(public_dashboards_synth: Synth) -> None:
+    assert nag_findings(public_dashboards_synth) == []
+
+
+def acknowledgments(synth: Synth) -> list[tuple[str, str, str]]:
+    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    return [
+        (node.node.path, rule, reason)
+        for node in synth.app.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == key
+        for rule, reason in entry.data.items()
+    ]
+
+
+def test_every_acknowledgment_is_specific_and_has_a_reason(public_dashboards_synth: Synth) -> None:
+    ours = [
+        (path, rule, reason)
+        for path, rule, reason in acknowledgments(public_dashboards_synth)
+        if "AwsSolutions" in rule or rule.endswith("E1152")
+    ]
+    assert ours
+    for path, rule, reason in ours:
+        assert len(reason) >= 40, f"{rule} on {path}: say why"
+        # on the resource concerned, never on the whole stack
+        assert path.count("/") >= 2, f"{rule} is acknowledged on {path}, not on a resource"
+
+
+def test_synth_with_the_nag_plugin_succeeds(tmp_path: Path) -> None:
+    """The app as `make synth` runs it: AwsSolutions as a validation plugin fails synthesis on a finding."""
+    from infra.app import build_app
+
+    build_app(app_context(), nag=True, outdir=str(tmp_path)).synth()
+    assert (tmp_path / f"{c.STACK_ID}.template.json").exists()
+
+
+# -- cfn-lint ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["default_synth", "public_dashboards_synth"])
+def test_cfn_lint_passes(request: pytest.FixtureRequest, variant: str) -> None:
+    synth: Synth = request.getfixturevalue(variant)
+    text = (synth.outdir / f"{c.STACK_ID}.template.json").read_text()
+    matches = lint(text, config=ManualArgs(regions=[c.DEFAULT_REGION], ignore_checks=CFN_LINT_IGNORED))
+    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
+
+
+# -- asl-validator -------------------------------------------------------------------------------
+@pytest.mark.parametrize("with_arns", [False, True], ids=["as-deployed", "arns-filled"])
+def test_asl_validator_accepts_the_definition(tmp_path: Path, with_arns: bool) -> None:
+    # The file itself has "${MapMaxConcurrency}" where a number goes; render() fills it,
+    # and leaves (or, for the second case, fills) the ARN placeholders.
+    arns = None
+    if with_arns:
+        arns = {
+            f"{name}FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+            for name in ("ListNew", "Transform", "Load", "Notify")
+        }
+        arns["AlertTopicArn"] = "arn:aws:sns:us-east-1:123456789012:alerts"
+    definition = tmp_path / "pipeline.asl.json"
+    definition.write_text(render(c.NUMBERS, arns))
+    result = subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(definition)],
+        cwd=c.INFRA_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"},
+        check=False,
+    )
+    node_tool("asl-validator")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is valid" in result.stdout
+
+
+# -- the CDK CLI through cdk.json ------------------------------------------------------------------
+@pytest.mark.slow
+def test_pinned_cdk_cli_synthesizes_offline(tmp_path: Path) -> None:
+    """`cdk synth` as `make synth` runs it, with source bundling so that no pip runs here."""
+    cdk = node_tool("cdk")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    for credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(credential, None)
+    version = subprocess.run([str(cdk), "--version"], capture_output=True, text=True, env=env, check=True)
+    assert version.stdout.startswith("2.1148.1")
+    subprocess.run(
+        [
+            str(cdk),
+            "synth",
+            "--quiet",
+            "--no-notices",
+            "--no-version-reporting",
+            "-c",
+            f"{c.BUNDLING_CONTEXT}={c.BUNDLING_SOURCE}",
+            "-o",
+            str(tmp_path),
+        ],
+        cwd=c.INFRA_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    template = json.loads((tmp_path / f"{c.STACK_ID}.template.json").read_text())
+    assert "PipelineStateMachine" in "".join(template["Resources"])

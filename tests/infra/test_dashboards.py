@@ -1,0 +1,91 @@
+"""Dashboards: on the warehouse host, private by default; HTTPS and Cognito sign-in only when asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import constants as c
+from tests.infra.conftest import DASHBOARD_CERTIFICATE, DASHBOARD_DOMAIN
+from tests.infra.template import Template
+
+
+def shell(template: Template) -> str:
+    return template.text(template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"]["UserData"])
+
+
+def test_by_default_the_app_listens_on_localhost_reached_by_port_forwarding(template: Template) -> None:
+    assert "dashboards.zip --bind 127.0.0.1 --port 8000" in shell(template)
+    assert template.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") == {}
+    assert template.of_type("AWS::Cognito::UserPool") == {}
+    command = template.text(template.body["Outputs"]["DashboardsPortForwarding"]["Value"])
+    assert command == (
+        "aws ssm start-session --region ${AWS::Region} --target <Warehouse/Host>"
+        " --document-name AWS-StartPortForwardingSession"
+        ' --parameters \'{"portNumber":["8000"],"localPortNumber":["8000"]}\''
+    )
+
+
+def test_public_dashboards_sit_behind_https_and_cognito_sign_in(public_template: Template) -> None:
+    (listener,) = public_template.of_type("AWS::ElasticLoadBalancingV2::Listener").values()
+    props = public_template.resolve(listener["Properties"])
+    assert props["Protocol"] == "HTTPS" and props["Port"] == 443
+    assert props["Certificates"] == [{"CertificateArn": DASHBOARD_CERTIFICATE}]
+    authenticate, forward = sorted(props["DefaultActions"], key=lambda a: a["Order"])
+    assert authenticate["Type"] == "authenticate-cognito"
+    assert authenticate["AuthenticateCognitoConfig"]["UserPoolArn"] == "<Dashboards/Users.Arn>"
+    assert forward["Type"] == "forward"
+    (alb,) = public_template.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert alb["Properties"]["Scheme"] == "internet-facing"
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_public_dashboards_user_pool_is_admin_only_with_mfa(public_template: Template) -> None:
+    (pool,) = public_template.of_type("AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert props["MfaConfiguration"] == "ON"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    (client,) = public_template.of_type("AWS::Cognito::UserPoolClient").values()
+    assert client["Properties"]["CallbackURLs"] == [f"https://{DASHBOARD_DOMAIN}/oauth2/idpresponse"]
+    assert client["Properties"]["GenerateSecret"] is True
+
+
+def test_public_dashboards_only_the_load_balancer_reaches_the_app_port(public_template: Template) -> None:
+    assert f"--bind 0.0.0.0 --port {c.DASHBOARD_PORT}" in shell(public_template)
+    rules = [
+        public_template.resolve(r["Properties"])
+        for r in public_template.of_type("AWS::EC2::SecurityGroupIngress").values()
+        if public_template.text(r["Properties"]["GroupId"]) == "<Warehouse/HostSg.GroupId>"
+    ]
+    sources = {(r["FromPort"], r["SourceSecurityGroupId"]) for r in rules}
+    assert sources == {
+        (c.DB_PORT, "<Pipeline/DatabaseClientsSg.GroupId>"),
+        (c.DASHBOARD_PORT, "<Dashboards/LoadBalancerSg.GroupId>"),
+    }
+    (alb_sg,) = [
+        sg
+        for path, sg in public_template.of_type("AWS::EC2::SecurityGroup").items()
+        if path == "Dashboards/LoadBalancerSg"
+    ]
+    ingress = alb_sg["Properties"]["SecurityGroupIngress"]
+    assert [(r["CidrIp"], r["FromPort"]) for r in ingress] == [("0.0.0.0/0", 443)]
+
+
+def test_public_dashboards_add_public_subnets_but_still_no_nat(public_template: Template) -> None:
+    assert public_template.of_type("AWS::EC2::NatGateway") == {}
+    subnets = public_template.of_type("AWS::EC2::Subnet")
+    assert sum("Public" in path for path in subnets) == c.MAX_AZS
+    # the host and the functions stay in the isolated subnets
+    host = public_template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"]
+    subnet = public_template.text(host["NetworkInterfaces"][0]["SubnetId"])
+    assert subnet == "<Warehouse/Vpc/IsolatedSubnet1/Subnet>"
+
+
+def test_domain_without_certificate_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.infra.conftest import synthesize
+
+    with pytest.raises(Exception, match="give both"):
+        synthesize(tmp_path, **{c.DASHBOARD_DOMAIN_CONTEXT: DASHBOARD_DOMAIN})

@@ -1,0 +1,167 @@
+"""Pipeline: functions, the state machine from the ASL file, the hourly schedule, the alert topic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clickstream.definition import NUMBER_PLACEHOLDERS, placeholders, render
+from infra import constants as c
+from tests.infra.template import Template
+
+FUNCTIONS = {
+    "ListNew": c.LIST_NEW,
+    "Transform": c.TRANSFORM,
+    "Load": c.LOAD,
+    "Notify": c.NOTIFY,
+}
+
+
+def function(template: Template, name: str) -> dict:
+    return dict(template.resolve(template.one("AWS::Lambda::Function", f"Pipeline/{name}")["Properties"]))
+
+
+# -- the state machine ------------------------------------------------------------------
+def test_definition_is_the_asl_file_with_its_placeholders_filled(template: Template) -> None:
+    # Given the state machine in the template
+    props = template.one("AWS::StepFunctions::StateMachine", "Pipeline/StateMachine")["Properties"]
+    # Then its definition is the ASL file with the numbers filled and the ARNs left to CloudFormation
+    assert props["DefinitionString"] == render(c.NUMBERS)
+    assert set(props["DefinitionSubstitutions"]) == placeholders() - set(NUMBER_PLACEHOLDERS)
+    # When CloudFormation substitutes the ARNs
+    deployed = props["DefinitionString"]
+    for name, value in props["DefinitionSubstitutions"].items():
+        deployed = deployed.replace("${" + name + "}", template.text(value))
+    # Then it is exactly render() with the four functions and the topic of this stack
+    expected = render(
+        c.NUMBERS,
+        arns={
+            "ListNewFunctionArn": "<Pipeline/ListNew.Arn>",
+            "TransformFunctionArn": "<Pipeline/Transform.Arn>",
+            "LoadFunctionArn": "<Pipeline/Load.Arn>",
+            "NotifyFunctionArn": "<Pipeline/Notify.Arn>",
+            "AlertTopicArn": "<Pipeline/Alerts>",
+        },
+    )
+    assert json.loads(deployed) == json.loads(expected)
+    assert json.loads(deployed)["States"]["TransformPartitions"]["MaxConcurrency"] == c.MAP_MAX_CONCURRENCY
+
+
+def test_state_machine_is_standard_logged_at_all_with_data_and_traced(template: Template) -> None:
+    props = template.resolve(
+        template.one("AWS::StepFunctions::StateMachine", "Pipeline/StateMachine")["Properties"]
+    )
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["StateMachineName"] == "${AWS::StackName}-pipeline"
+    assert props["LoggingConfiguration"] == {
+        "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": "<Pipeline/StateMachineLogs.Arn>"}}],
+        "IncludeExecutionData": True,
+        "Level": "ALL",
+    }
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    group = template.resolve(template.one("AWS::Logs::LogGroup", "Pipeline/StateMachineLogs")["Properties"])
+    assert group["LogGroupName"] == "/aws/vendedlogs/states/${AWS::StackName}-pipeline"
+    assert group["RetentionInDays"] == c.LOG_RETENTION_DAYS
+
+
+# -- the functions ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", [*FUNCTIONS, "StartHour"])
+def test_functions_are_python_312_arm64_traced_with_powertools(template: Template, name: str) -> None:
+    props = function(template, name)
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "handler.handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Layers"] == ["<Pipeline/Shared>"]
+    assert props["LoggingConfig"] == {"LogGroup": f"<Pipeline/{name}Logs>"}
+    env = props["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == c.SERVICE_NAME
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == c.METRICS_NAMESPACE
+    assert env["RUNTIME"] == "aws"
+    retention = template.one("AWS::Logs::LogGroup", f"Pipeline/{name}Logs")["Properties"]["RetentionInDays"]
+    assert retention == c.LOG_RETENTION_DAYS
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_pipeline_functions_get_the_settings_they_read(template: Template, name: str) -> None:
+    spec = FUNCTIONS[name]
+    props = function(template, name)
+    env = props["Environment"]["Variables"]
+    assert props["MemorySize"] == spec.memory_mb and props["Timeout"] == spec.timeout_s
+    assert env["LAKE_BUCKET"] == "<Storage/Lake>"
+    assert env["LOOKBACK_HOURS"] == str(c.LOOKBACK_HOURS)
+    assert env["REJECT_ALERT_RATIO"] == str(c.REJECT_ALERT_RATIO)
+    # Secrets only where they are used, and only as deploy-time dynamic references
+    assert ("DATABASE_URL" in env) == spec.in_vpc
+    assert ("USER_ID_HMAC_KEY" in env) == (spec is c.TRANSFORM)
+    if spec.in_vpc:
+        assert env["DATABASE_URL"] == (
+            "postgresql://pipeline:{{resolve:secretsmanager:<Warehouse/PipelinePassword>:SecretString:password::}}"
+            "@<Warehouse/Host.PrivateIp>:5432/clickstream?sslmode=require&connect_timeout=10"
+        )
+    if spec is c.TRANSFORM:
+        key = "{{resolve:secretsmanager:<Pipeline/UserIdHmacKey>:SecretString:::}}"
+        assert env["USER_ID_HMAC_KEY"] == key
+
+
+@pytest.mark.parametrize("name", [*FUNCTIONS, "StartHour"])
+def test_only_list_new_and_load_run_in_the_vpc_isolated_subnets(template: Template, name: str) -> None:
+    props = function(template, name)
+    if name in ("ListNew", "Load"):
+        assert props["VpcConfig"] == {
+            "SecurityGroupIds": ["<Pipeline/DatabaseClientsSg.GroupId>"],
+            "SubnetIds": ["<Warehouse/Vpc/IsolatedSubnet1/Subnet>", "<Warehouse/Vpc/IsolatedSubnet2/Subnet>"],
+        }
+    else:
+        assert "VpcConfig" not in props
+
+
+def test_constants_match_the_shared_observability_module() -> None:
+    from clickstream import observability
+
+    assert observability.SERVICE == c.SERVICE_NAME
+    assert observability.metrics.namespace == c.METRICS_NAMESPACE
+
+
+# -- the schedule ---------------------------------------------------------------------------
+def test_schedule_fires_hourly_and_sends_the_fire_time_to_start_hour(template: Template) -> None:
+    props = template.resolve(template.one("AWS::Scheduler::Schedule", "Pipeline/Hourly")["Properties"])
+    assert props["ScheduleExpression"] == "cron(0 * * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "Etc/UTC"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert props["State"] == "ENABLED"
+    target = props["Target"]
+    assert target["Arn"] == "<Pipeline/StartHour.Arn>"
+    assert target["RoleArn"] == "<Pipeline/ScheduleRole.Arn>"
+    assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
+
+
+# -- alerts -----------------------------------------------------------------------------------
+def test_alert_topic_is_encrypted_tls_only_with_an_email_subscription_from_a_parameter(
+    template: Template,
+) -> None:
+    topic = template.resolve(template.one("AWS::SNS::Topic", "Pipeline/Alerts")["Properties"])
+    assert topic["KmsMasterKeyId"] == "<Pipeline/AlertsKey.Arn>"
+    key = template.one("AWS::KMS::Key", "Pipeline/AlertsKey")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    policy = template.resolve(next(iter(template.of_type("AWS::SNS::TopicPolicy").values()))["Properties"])
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["PolicyDocument"]["Statement"]
+    )
+    (subscription,) = template.of_type("AWS::SNS::Subscription").values()
+    assert template.resolve(subscription["Properties"]) == {
+        "Endpoint": "<AlertEmail>",
+        "Protocol": "email",
+        "TopicArn": "<Pipeline/Alerts>",
+    }
+    assert template.body["Parameters"]["AlertEmail"]["Type"] == "String"
+    assert "Default" not in template.body["Parameters"]["AlertEmail"]
+
+
+def test_user_id_hmac_key_is_generated_and_kept(template: Template) -> None:
+    secret = template.resources[template.logical_id("Pipeline/UserIdHmacKey")]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] == 48
+    assert secret["DeletionPolicy"] == "Retain"
