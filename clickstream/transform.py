@@ -212,10 +212,14 @@ def slow_event(line: bytes) -> Event | Rejection:
 
 # The fast check: the narrow shapes below are a subset of what RawEvent
 # accepts, chosen so that the values come out the same as pydantic's.
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
-_TS = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-).fullmatch
+_UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_TS_RE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+# event_id|session_id|ts|received_at in one match (a regex call costs more than its
+# characters): "|" is in neither alphabet, so a match splits at the original boundaries.
+_IDS_AND_TIMES = re.compile(f"{_UUID_RE}\\|{_UUID_RE}\\|{_TS_RE}\\|{_TS_RE}").fullmatch
 _PRICE_TEXT = re.compile(r"(?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,2})?").fullmatch
 _EVENT_TYPES = frozenset({"view", "click", "search", "add_to_cart", "checkout", "purchase"})
 _DEVICE_TYPES = frozenset({"mobile", "desktop", "tablet"})
@@ -224,19 +228,14 @@ _MAX_PROPS_DEPTH = 32  # pydantic's JSON parser refuses deep nesting that orjson
 _BIG_FLOAT = float(2**63)  # orjson reads integers beyond 64 bits as floats; pydantic as ints
 
 
-def _fast_ts(value: Any) -> tuple[datetime, str] | None:
-    """(UTC datetime, utc_text) of an RFC 3339 timestamp, the contract's form."""
-    if type(value) is not str or not _TS(value):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        if value[-1] != "Z":
-            parsed = parsed.astimezone(UTC)
-        elif len(value) == 24:  # YYYY-MM-DDTHH:MM:SS.mmmZ is its own utc_text but for the offset
-            return parsed, value[:23] + "+00:00"
-        return parsed, utc_text(parsed)
-    except (ValueError, OverflowError):
-        return None
+def _fast_utc(value: str) -> tuple[datetime, str]:
+    """(UTC datetime, utc_text) of a timestamp that matched _TS_RE; ValueError, OverflowError."""
+    parsed = datetime.fromisoformat(value)
+    if value[-1] != "Z":
+        parsed = parsed.astimezone(UTC)
+    elif len(value) == 24:  # YYYY-MM-DDTHH:MM:SS.mmmZ is its own utc_text but for the offset
+        return parsed, value[:23] + "+00:00"
+    return parsed, utc_text(parsed)
 
 
 def _fast_price(value: Any) -> Decimal | None:
@@ -282,17 +281,28 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
     get = obj.get
     event_id = get("event_id")
     session_id = get("session_id")
+    ts_raw = get("ts")
+    received_raw = get("received_at")
+    if not (
+        type(event_id) is str
+        and type(session_id) is str
+        and type(ts_raw) is str
+        and type(received_raw) is str
+        and _IDS_AND_TIMES(f"{event_id}|{session_id}|{ts_raw}|{received_raw}")
+    ):
+        return None
+    try:
+        ts = _fast_utc(ts_raw)
+        received = _fast_utc(received_raw)
+    except (ValueError, OverflowError):
+        return None
     event_type = get("event_type")
     anonymous_id = get("anonymous_id")
     user_id = get("user_id")
     page_url = get("page_url")
     referrer = get("referrer")
     if not (
-        type(event_id) is str
-        and _UUID(event_id)
-        and type(session_id) is str
-        and _UUID(session_id)
-        and type(event_type) is str
+        type(event_type) is str
         and event_type in _EVENT_TYPES
         and type(anonymous_id) is str
         and 0 < len(anonymous_id) <= 128
@@ -300,10 +310,6 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         and (page_url is None or (type(page_url) is str and len(page_url) <= 4096))
         and (referrer is None or (type(referrer) is str and len(referrer) <= 4096))
     ):
-        return None
-    ts = _fast_ts(get("ts"))
-    received = _fast_ts(get("received_at"))
-    if ts is None or received is None:
         return None
 
     declared = user_agent = None
@@ -438,27 +444,55 @@ def event_values(
     is received_at. ``copy_line`` of these values is the COPY row. ``page`` is
     ``page_context(event.page_url, event.referrer)`` when the caller has it.
     """
+    (
+        event_id,
+        ts,
+        received_at,
+        ts_text,
+        received_text,
+        event_type,
+        session_id,
+        anonymous_id,
+        user_id,
+        page_url,
+        referrer,
+        declared_device,
+        user_agent,
+        country,
+        city,
+        product_id,
+        category,
+        currency,
+        price,
+        qty,
+        props,
+    ) = event
     if page is None:
-        page = page_context(event.page_url, event.referrer)
-    user_id = event.user_id
-    ts, ts_text = (event.received_at, event.received_text) if clamped else (event.ts, event.ts_text)
-    props, search_query = clean_props(event.props)
-    price, qty = event.price, event.qty
-    revenue = price * qty if price is not None and qty and event.event_type == "purchase" else None
+        page = page_context(page_url, referrer)
+    if clamped:
+        ts, ts_text = received_at, received_text
+    search_query = None
+    if props:
+        props, search_query = clean_props(props)
+    price_text = qty_text = revenue_text = None
+    if price is not None and qty is not None:
+        price_text, qty_text = format(price, "f"), str(qty)
+        if event_type == "purchase":
+            revenue_text = format(price * qty, "f")
     return (
         str(src),
-        event.event_id,
-        event.session_id,
-        event.anonymous_id,
+        event_id,
+        session_id,
+        anonymous_id,
         None if user_id is None else hash_user_id(user_id, hmac_key),
-        event.event_type,
+        event_type,
         ts_text,
-        event.received_text,
+        received_text,
         ts_text[:10],
         str(ts.hour),
-        event.page_url,
+        page_url,
         page.path,
-        event.referrer,
+        referrer,
         page.referrer_host,
         page.utm_source,
         page.utm_medium,
@@ -466,15 +500,15 @@ def event_values(
         page.utm_term,
         page.utm_content,
         page.channel,
-        event.device_type or device_type(None, event.user_agent),
-        event.country,
-        event.city,
-        event.product_id,
-        event.category,
-        event.currency,
-        None if price is None else format(price, "f"),
-        None if qty is None else str(qty),
-        None if revenue is None else format(revenue, "f"),
+        declared_device or device_type(None, user_agent),
+        country,
+        city,
+        product_id,
+        category,
+        currency,
+        price_text,
+        qty_text,
+        revenue_text,
         search_query,
         props_json(props),
         "t" if clamped else "f",

@@ -272,3 +272,19 @@ def test_the_fast_path_takes_the_common_valid_shapes() -> None:
     ]
     for event in common:
         assert isinstance(fast_event(orjson.loads(orjson.dumps(event))), Event), event
+
+
+def test_one_match_for_ids_and_times_cannot_shift_boundaries() -> None:
+    # The four fields are checked in one match over "event_id|session_id|ts|received_at".
+    u, t = "0b6e3a1e-6c1f-4f3e-9a57-4c4b7a0c9e11", "2025-10-18T13:05:01.123Z"
+    shifted = [
+        {"event_id": f"{u}|{u}", "session_id": t, "ts": t, "received_at": ""},
+        {"event_id": u, "session_id": f"{u}|{t}", "ts": t, "received_at": ""},
+        {"event_id": u, "session_id": u, "ts": f"{t}|{t}", "received_at": ""},
+        {"event_id": u, "session_id": u, "ts": "", "received_at": f"{t}|{t}"},
+        {"event_id": f"{u}|", "session_id": u, "ts": t, "received_at": t},
+    ]
+    for fields in shifted:
+        line = orjson.dumps(make_event(**fields))
+        assert fast_event(orjson.loads(line)) is None
+        assert_same_decision(line)
