@@ -10,30 +10,26 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clickstream.observability import logger, metrics
-from clickstream.settings import Settings
+from clickstream.settings import get_settings
 from clickstream.storage import Lake
 from clickstream.transform import transform_work_item
 
 
 @cache
-def settings() -> Settings:
-    """Read once per process, on the first invocation (not at import)."""
-    return Settings()
-
-
-@cache
 def lake(bucket: str) -> Lake:
+    """One S3 client per warm process, made on the first invocation (not at import)."""
     return Lake(bucket)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    current = settings()
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
     logger.append_keys(execution=event.get("execution"), index=event.get("index"))
-    result = transform_work_item(lake(current.lake_bucket), event, current)
+    result = transform_work_item(lake(settings.lake_bucket), event, settings)
     metrics.add_metric(name="EventsStaged", unit=MetricUnit.Count, value=result["staged"])
     metrics.add_metric(name="LinesRejected", unit=MetricUnit.Count, value=result["rejected"])
     return result

@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from clickstream.errors import StagedDataMissing
 from clickstream.lake import rejects_key
+from clickstream.settings import get_settings
 from clickstream.staged import STAGED_COLUMNS
 from clickstream.transform import quarantine_key
 from functions.transform import handler as transform_handler
@@ -65,12 +66,12 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("USER_ID_HMAC_KEY", "integration-key")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
     with mock_aws():
-        transform_handler.settings.cache_clear()
+        get_settings.cache_clear()
         transform_handler.lake.cache_clear()
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
-        transform_handler.settings.cache_clear()
+        get_settings.cache_clear()
         transform_handler.lake.cache_clear()
 
 
