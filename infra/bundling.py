@@ -152,6 +152,7 @@ class LocalPythonBundling:
             "--disable-pip-version-check",
             "--ignore-installed",
             "--no-compile",
+            "--no-warn-conflicts",  # the build environment's own packages are not the target's
             "--only-binary=:all:",
             "--implementation",
             "cp",

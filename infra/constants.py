@@ -45,6 +45,15 @@ RAW_TO_GLACIER_DAYS = 365
 STAGED_EXPIRY_DAYS = 7
 ACCESS_LOG_EXPIRY_DAYS = 90
 INCOMPLETE_UPLOAD_DAYS = 7
+# Object-key patterns the functions' IAM policies are written in (S3 "*" spans "/"), as
+# clickstream.listing and clickstream.transform write them:
+RAW_OBJECTS = f"{RAW_PREFIX}*"  # raw/year=.../hour=HH/events-<uuid>.ndjson.gz
+REJECT_FILES = f"{REJECTS_PREFIX}*"  # rejects/<partition>/<name>.rejects.ndjson.gz, .quarantined.gz
+WORK_FILES = f"{STAGED_PREFIX}*/work/*"  # staged/<execution>/work/00000.json (list_new -> transform)
+WORKLIST_FILES = f"{STAGED_PREFIX}*/worklist.json"  # staged/<execution>/worklist.json (list_new -> load)
+BATCH_FILES = (
+    f"{STAGED_PREFIX}*/batches/*"  # staged/<execution>/batches/00000.tsv.gz, .json (transform -> load)
+)
 
 # -- pipeline ------------------------------------------------------------------
 LAMBDA_PYTHON = "3.12"

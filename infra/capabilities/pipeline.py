@@ -104,7 +104,40 @@ class Pipeline(Construct):
         lake = storage.lake
         self.functions: dict[str, lambda_.Function] = {}
 
-        # ListNew: lists raw/, reads the warehouse, writes the worklist and work items to staged/.
+        # Who touches which keys of the lake (the patterns: infra/constants.py, checked
+        # against the keys the shared code writes in tests/infra/test_lake_keys.py):
+        #   ListNew   lists raw/, writes staged/<execution>/work/* and worklist.json
+        #   Transform reads raw/ and its work file, writes staged/<execution>/batches/* and rejects/
+        #   Load      reads the worklist and the batches
+        reads: dict[str, list[str]] = {
+            c.LIST_NEW.name: [],
+            c.TRANSFORM.name: [c.RAW_OBJECTS, c.WORK_FILES],
+            c.LOAD.name: [c.WORKLIST_FILES, c.BATCH_FILES],
+        }
+        writes: dict[str, list[str]] = {
+            c.LIST_NEW.name: [c.WORK_FILES, c.WORKLIST_FILES],
+            c.TRANSFORM.name: [c.BATCH_FILES, c.REJECT_FILES],
+            c.LOAD.name: [],
+        }
+
+        def lake_access(spec: c.FunctionSpec) -> list[iam.PolicyStatement]:
+            statements = []
+            if reads[spec.name]:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["s3:GetObject"],
+                        resources=[lake.arn_for_objects(k) for k in reads[spec.name]],
+                    )
+                )
+            if writes[spec.name]:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"],
+                        resources=[lake.arn_for_objects(k) for k in writes[spec.name]],
+                    )
+                )
+            return statements
+
         self.functions[c.LIST_NEW.name] = self._function(
             c.LIST_NEW,
             warehouse=warehouse,
@@ -115,34 +148,29 @@ class Pipeline(Construct):
                     resources=[lake.bucket_arn],
                     conditions={"StringLike": {"s3:prefix": [f"{c.RAW_PREFIX}*"]}},
                 ),
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"], resources=[storage.object_arn(c.STAGED_PREFIX)]
-                ),
+                *lake_access(c.LIST_NEW),
             ],
         )
-        # Transform: reads raw/, writes staged/ and rejects/. Nothing else.
         self.functions[c.TRANSFORM.name] = self._function(
             c.TRANSFORM,
             environment={"USER_ID_HMAC_KEY": self.hmac_key.secret_value.unsafe_unwrap()},
-            statements=[
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[storage.object_arn(c.RAW_PREFIX)]),
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[storage.object_arn(c.STAGED_PREFIX), storage.object_arn(c.REJECTS_PREFIX)],
-                ),
-            ],
+            statements=lake_access(c.TRANSFORM),
         )
-        # Load (Sessionize, Upsert, AdvanceWatermark): reads staged/, writes the warehouse.
         self.functions[c.LOAD.name] = self._function(
             c.LOAD,
             warehouse=warehouse,
             environment={"DATABASE_URL": database_url},
-            statements=[
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"], resources=[storage.object_arn(c.STAGED_PREFIX)]
-                ),
-            ],
+            statements=lake_access(c.LOAD),
         )
+        lake_arn = attribute(lake.node.default_child, "Arn")  # type: ignore[arg-type]
+        for spec in (c.LIST_NEW, c.TRANSFORM, c.LOAD):
+            for pattern in sorted(set(reads[spec.name] + writes[spec.name])):
+                acknowledge_wildcard(
+                    self.functions[spec.name].role,  # type: ignore[arg-type]
+                    f"Resource::{lake_arn}/{pattern}",
+                    f"Objects matching {pattern} in the lake: their keys are made at run time (partitions, "
+                    "executions), so a key pattern is the narrowest resource there is.",
+                )
         # Notify: formats the notice; the state machine publishes it. It reads the
         # failed execution's history to name the state that failed.
         self.functions[c.NOTIFY.name] = self._function(
@@ -157,19 +185,6 @@ class Pipeline(Construct):
                 )
             ],
         )
-        lake_arn = attribute(lake.node.default_child, "Arn")  # type: ignore[arg-type]
-        for spec, prefixes in (
-            (c.LIST_NEW, [c.STAGED_PREFIX]),
-            (c.TRANSFORM, [c.RAW_PREFIX, c.STAGED_PREFIX, c.REJECTS_PREFIX]),
-            (c.LOAD, [c.STAGED_PREFIX]),
-        ):
-            for prefix in prefixes:
-                acknowledge_wildcard(
-                    self.functions[spec.name].role,  # type: ignore[arg-type]
-                    f"Resource::{lake_arn}/{prefix}*",
-                    f"Objects under one prefix of the lake ({prefix}): their keys are made at run time "
-                    "(partitions, executions), so the prefix is the narrowest resource there is.",
-                )
         acknowledge_wildcard(
             self.functions[c.NOTIFY.name].role,  # type: ignore[arg-type]
             "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"

@@ -76,7 +76,3 @@ class Storage(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,  # the raw events are the source of truth
         )
-
-    def object_arn(self, prefix: str) -> str:
-        """ARN of every object under ``prefix`` of the lake (prefix ends with '/')."""
-        return self.lake.arn_for_objects(f"{prefix}*")

@@ -43,24 +43,32 @@ def logs(function: str) -> set[tuple[str, str, str]]:
 RAW_PREFIX_ONLY = json.dumps({"StringLike": {"s3:prefix": ["raw/*"]}}, sort_keys=True)
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
-    # list_new: lists raw/, writes the worklist and work items to staged/, reads the warehouse (network).
+    # list_new: lists raw/, writes the work files and the worklist, reads the warehouse (network).
     "Pipeline/ListNewRole": {
         ("s3:ListBucket", LAKE, RAW_PREFIX_ONLY),
-        ("s3:PutObject", f"{LAKE}/staged/*", ""),
+        ("s3:PutObject", f"{LAKE}/staged/*/work/*", ""),
+        ("s3:PutObject", f"{LAKE}/staged/*/worklist.json", ""),
     }
     | logs("ListNew")
     | XRAY
     | VPC_ENIS,
-    # transform: reads raw/, writes staged/ and rejects/. Nothing else.
+    # transform: reads raw/ (and its work file), writes its staged batch and rejects/. Nothing else.
     "Pipeline/TransformRole": {
         ("s3:GetObject", f"{LAKE}/raw/*", ""),
-        ("s3:PutObject", f"{LAKE}/staged/*", ""),
+        ("s3:GetObject", f"{LAKE}/staged/*/work/*", ""),
+        ("s3:PutObject", f"{LAKE}/staged/*/batches/*", ""),
         ("s3:PutObject", f"{LAKE}/rejects/*", ""),
     }
     | logs("Transform")
     | XRAY,
-    # load (Sessionize, Upsert, AdvanceWatermark): reads staged/, writes the warehouse (network).
-    "Pipeline/LoadRole": {("s3:GetObject", f"{LAKE}/staged/*", "")} | logs("Load") | XRAY | VPC_ENIS,
+    # load (Sessionize, Upsert, AdvanceWatermark): reads the worklist and batches, writes the warehouse.
+    "Pipeline/LoadRole": {
+        ("s3:GetObject", f"{LAKE}/staged/*/worklist.json", ""),
+        ("s3:GetObject", f"{LAKE}/staged/*/batches/*", ""),
+    }
+    | logs("Load")
+    | XRAY
+    | VPC_ENIS,
     # notify: formats the notice (the state machine publishes it); reads the failed execution's history.
     "Pipeline/NotifyRole": {
         ("states:GetExecutionHistory", arn("states", "execution:${AWS::StackName}-pipeline:*"), ""),
