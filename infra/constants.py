@@ -33,7 +33,8 @@ DASHBOARD_DOMAIN_CONTEXT = "dashboard_domain"  # e.g. dashboards.example.com
 DASHBOARD_CERTIFICATE_CONTEXT = "dashboard_certificate_arn"  # ACM, same region
 DASHBOARD_AUTH_PREFIX_CONTEXT = "dashboard_auth_domain_prefix"  # Cognito hosted UI prefix
 WAREHOUSE_INSTANCE_TYPE_CONTEXT = "warehouse_instance_type"
-WAREHOUSE_VOLUME_GB_CONTEXT = "warehouse_volume_gb"
+WAREHOUSE_VOLUME_GB_CONTEXT = "warehouse_volume_gb"  # set at the first deploy only (see DEPLOY.md)
+PIPELINE_PASSWORD_VERSION_CONTEXT = "pipeline_password_version"  # after a manual rotation
 ALERT_EMAIL_PARAMETER = "AlertEmail"
 
 # -- storage -------------------------------------------------------------------

@@ -49,7 +49,12 @@ class ClickstreamStack(Stack):
             volume_gb=int(context(c.WAREHOUSE_VOLUME_GB_CONTEXT) or c.WAREHOUSE_VOLUME_GB),
         )
         self.pipeline = Pipeline(
-            self, "Pipeline", storage=self.storage, warehouse=self.warehouse, full_bundling=full_bundling
+            self,
+            "Pipeline",
+            storage=self.storage,
+            warehouse=self.warehouse,
+            full_bundling=full_bundling,
+            password_version=context(c.PIPELINE_PASSWORD_VERSION_CONTEXT),
         )
         self.alarms = PipelineAlarms(
             self,

@@ -63,6 +63,7 @@ class Pipeline(Construct):
         storage: Storage,
         warehouse: Warehouse,
         full_bundling: bool,
+        password_version: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.storage = storage
@@ -83,7 +84,7 @@ class Pipeline(Construct):
         )
         self.db_clients_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "S3 (gateway endpoint)")
         warehouse.allow_database_from(self.db_clients_sg, "pipeline functions")
-        database_url = warehouse.pipeline_database_url()
+        database_url = warehouse.pipeline_database_url(password_version)
         self.hmac_key = secretsmanager.Secret(
             self,
             "UserIdHmacKey",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Aws, CfnTag, Fn, RemovalPolicy, Tags
+from aws_cdk import Aws, CfnTag, Fn, RemovalPolicy, SecretValue, Tags
 from aws_cdk import aws_dlm as dlm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -301,10 +301,17 @@ class Warehouse(Construct):
             self.host_sg, ec2.Port.tcp(c.DB_PORT), f"PostgreSQL on the warehouse ({description})"
         )
 
-    def pipeline_database_url(self) -> str:
+    def pipeline_database_url(self, password_version: str | None = None) -> str:
         """DATABASE_URL for list_new and load. The password is a dynamic reference that
-        CloudFormation resolves at deploy time (it never appears in the template)."""
-        password = self.secret.secret_value_from_json("password").unsafe_unwrap()
+        CloudFormation resolves at deploy time (it never appears in the template).
+
+        ``password_version`` pins a version of the secret: after a manual rotation,
+        deploying with the new version id is what makes CloudFormation resolve it again
+        (docs/DEPLOY.md, "Rotating the database password").
+        """
+        password = SecretValue.secrets_manager(
+            self.secret.secret_arn, json_field="password", version_id=password_version
+        ).unsafe_unwrap()
         return Fn.join(
             "",
             [

@@ -89,3 +89,18 @@ def test_domain_without_certificate_is_refused(tmp_path) -> None:  # type: ignor
 
     with pytest.raises(Exception, match="give both"):
         synthesize(tmp_path, **{c.DASHBOARD_DOMAIN_CONTEXT: DASHBOARD_DOMAIN})
+
+
+def test_turning_public_dashboards_on_never_replaces_the_warehouse(
+    template: Template, public_template: Template
+) -> None:
+    # Given the same stack without and with the load balancer
+    before = template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"]
+    after = public_template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"]
+    # Then only the user data differs (a stop and start; the volume and its data stay)
+    assert {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} == {"UserData"}
+    for path, subnet in template.of_type("AWS::EC2::Subnet").items():
+        assert (
+            public_template.one("AWS::EC2::Subnet", path)["Properties"]["CidrBlock"]
+            == (subnet["Properties"]["CidrBlock"])
+        )

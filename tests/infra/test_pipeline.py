@@ -165,3 +165,14 @@ def test_user_id_hmac_key_is_generated_and_kept(template: Template) -> None:
     secret = template.resources[template.logical_id("Pipeline/UserIdHmacKey")]
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] == 48
     assert secret["DeletionPolicy"] == "Retain"
+
+
+def test_a_rotated_password_version_reaches_the_functions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.infra.conftest import synthesize
+
+    # When the stack is deployed with the version id of a rotated password
+    synth = synthesize(tmp_path, **{c.PIPELINE_PASSWORD_VERSION_CONTEXT: "0b1d-rotated"})
+    # Then both database functions resolve exactly that version
+    for name in ("ListNew", "Load"):
+        env = function(synth.template, name)["Environment"]["Variables"]
+        assert ":SecretString:password::0b1d-rotated}}" in env["DATABASE_URL"]
