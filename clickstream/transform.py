@@ -436,13 +436,20 @@ Row = tuple[str | None, ...]
 
 
 def event_values(
-    src: int, event: Event, clamped: bool, hmac_key: bytes, page: PageContext | None = None
+    src: int,
+    event: Event,
+    clamped: bool,
+    hmac_key: bytes,
+    page: PageContext | None = None,
+    null: str | None = None,
 ) -> Row:
-    """The STAGED_COLUMNS values of one accepted event, as text (None for null).
+    """The STAGED_COLUMNS values of one accepted event, as text.
 
     ``clamped``: ts was more than 5 minutes after received_at, so the row's ts
-    is received_at. ``copy_line`` of these values is the COPY row. ``page`` is
-    ``page_context(event.page_url, event.referrer)`` when the caller has it.
+    is received_at. ``page`` is ``page_context(event.page_url,
+    event.referrer)`` when the caller has it. ``null`` stands for a null
+    value: None (the default) for ``copy_line``, or ``\\N`` when the values
+    are joined as they are (see event_line).
     """
     (
         event_id,
@@ -474,7 +481,7 @@ def event_values(
     search_query = None
     if props:
         props, search_query = clean_props(props)
-    price_text = qty_text = revenue_text = None
+    price_text = qty_text = revenue_text = null
     if price is not None and qty is not None:
         price_text, qty_text = format(price, "f"), str(qty)
         if event_type == "purchase":
@@ -484,55 +491,49 @@ def event_values(
         event_id,
         session_id,
         anonymous_id,
-        None if user_id is None else hash_user_id(user_id, hmac_key),
+        null if user_id is None else hash_user_id(user_id, hmac_key),
         event_type,
         ts_text,
         received_text,
         ts_text[:10],
         str(ts.hour),
-        page_url,
-        page.path,
-        referrer,
-        page.referrer_host,
-        page.utm_source,
-        page.utm_medium,
-        page.utm_campaign,
-        page.utm_term,
-        page.utm_content,
+        null if page_url is None else page_url,
+        null if page.path is None else page.path,
+        null if referrer is None else referrer,
+        null if page.referrer_host is None else page.referrer_host,
+        null if page.utm_source is None else page.utm_source,
+        null if page.utm_medium is None else page.utm_medium,
+        null if page.utm_campaign is None else page.utm_campaign,
+        null if page.utm_term is None else page.utm_term,
+        null if page.utm_content is None else page.utm_content,
         page.channel,
         declared_device or device_type(None, user_agent),
-        country,
-        city,
-        product_id,
-        category,
-        currency,
+        null if country is None else country,
+        null if city is None else city,
+        null if product_id is None else product_id,
+        null if category is None else category,
+        null if currency is None else currency,
         price_text,
         qty_text,
         revenue_text,
-        search_query,
+        null if search_query is None else search_query,
         props_json(props),
         "t" if clamped else "f",
     )
 
 
-def encode_row(values: Row, escape: bool) -> str:
-    """``staged.copy_line(values)``. With escape=False the caller knows that no
-    value has a backslash, tab, newline or CR, so only nulls need care."""
-    if escape:
-        return copy_line(values)
-    return "\t".join([NULL if v is None else v for v in values])
-
-
 def event_line(src: int, event: Event, clamped: bool, hmac_key: bytes, line: bytes) -> str:
-    """The COPY row of one accepted event read from ``line``.
+    """The COPY row of one accepted event read from ``line``: ``copy_line(event_values(...))``.
 
     Escaping is needed only when the raw line has a backslash (every JSON
     string with a backslash, tab, newline, CR or quote has one) or a
-    percent-decoded UTM value brought such a character in.
+    percent-decoded UTM value brought such a character in; otherwise the
+    values, with ``\\N`` for null, are joined as they are.
     """
     page = page_context(event.page_url, event.referrer)
-    values = event_values(src, event, clamped, hmac_key, page)
-    return encode_row(values, b"\\" in line or page.needs_escape)
+    if b"\\" in line or page.needs_escape:
+        return copy_line(event_values(src, event, clamped, hmac_key, page))
+    return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL))  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- raw objects

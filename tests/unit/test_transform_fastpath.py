@@ -16,7 +16,8 @@ import orjson
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from clickstream.transform import Event, Rejection, decode_line, event_line, fast_event
+from clickstream.staged import copy_line
+from clickstream.transform import Event, Rejection, decode_line, event_line, event_values, fast_event
 from tests.unit.test_transform import make_event
 
 KEY = b"fast-path-key"
@@ -196,7 +197,10 @@ def assert_same_decision(line: bytes) -> None:
     # repr: exact Decimal digits, tzinfo, and NaN in props compare as written
     assert repr(fast) == repr(slow)
     for clamped in (False, True):
-        assert event_line(7, fast, clamped, KEY, line) == event_line(7, slow, clamped, KEY, line)
+        row = event_line(7, fast, clamped, KEY, line)
+        assert row == event_line(7, slow, clamped, KEY, line)
+        # The row is joined without escaping only when that gives exactly copy_line's text.
+        assert row == copy_line(event_values(7, fast, clamped, KEY))
 
 
 @SETTINGS
