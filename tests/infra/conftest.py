@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +53,63 @@ def synthesize(outdir: Path, **extra: str) -> Synth:
     return Synth(app=app, outdir=outdir, template=Template(body))
 
 
+CDK_CLI = c.INFRA_DIR / "node_modules" / ".bin" / "cdk"
+
+
+@dataclass
+class CliSynth:
+    process: subprocess.Popen[str] | None  # None: the CLI is not installed
+    outdir: Path
+
+
+def cli_environment() -> dict[str, str]:
+    """This virtualenv's python first on PATH (cdk.json runs `python app.py`), no AWS credentials."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    for credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(credential, None)
+    return env
+
+
 @pytest.fixture(scope="session")
-def default_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliSynth]:
+    """`cdk synth` through cdk.json with the pinned CLI, started in the background.
+
+    It takes as long as the first synth in this process; the session synth
+    below starts it first so that the two overlap.
+    """
+    outdir = tmp_path_factory.mktemp("cdk-cli")
+    process = None
+    if CDK_CLI.exists():
+        process = subprocess.Popen(
+            [
+                str(CDK_CLI),
+                "synth",
+                "--quiet",
+                "--no-notices",
+                "--no-version-reporting",
+                "-c",
+                f"{c.BUNDLING_CONTEXT}={c.BUNDLING_SOURCE}",
+                "-o",
+                str(outdir),
+            ],
+            cwd=c.INFRA_DIR,
+            env=cli_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    yield CliSynth(process, outdir)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="session")
+def default_synth(tmp_path_factory: pytest.TempPathFactory, cli_synth: CliSynth) -> Iterator[Synth]:
     yield synthesize(tmp_path_factory.mktemp("cdk-default"))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from cfnlint.config import ManualArgs
 
 from clickstream.definition import render
 from infra import constants as c
-from tests.infra.conftest import Synth, app_context
+from tests.infra.conftest import CliSynth, Synth, app_context, cli_environment
 
 NODE_BIN = c.INFRA_DIR / "node_modules" / ".bin"
 # W3005: CDK adds an explicit DependsOn on a function's (or state machine's) role next to the
@@ -118,36 +117,13 @@ def test_asl_validator_accepts_the_definition(tmp_path: Path, with_arns: bool) -
 
 
 # -- the CDK CLI through cdk.json ------------------------------------------------------------------
-@pytest.mark.slow
-def test_pinned_cdk_cli_synthesizes_offline(tmp_path: Path) -> None:
-    """`cdk synth` as `make synth` runs it, with source bundling so that no pip runs here."""
+def test_pinned_cdk_cli_synthesizes_offline(cli_synth: CliSynth) -> None:
+    """`cdk synth` as `make synth` runs it (with source bundling, so no pip runs here), no credentials."""
     cdk = node_tool("cdk")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    for credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        env.pop(credential, None)
-    version = subprocess.run([str(cdk), "--version"], capture_output=True, text=True, env=env, check=True)
-    assert version.stdout.startswith("2.1148.1")
-    subprocess.run(
-        [
-            str(cdk),
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "--no-version-reporting",
-            "-c",
-            f"{c.BUNDLING_CONTEXT}={c.BUNDLING_SOURCE}",
-            "-o",
-            str(tmp_path),
-        ],
-        cwd=c.INFRA_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    template = json.loads((tmp_path / f"{c.STACK_ID}.template.json").read_text())
+    version = subprocess.run([str(cdk), "--version"], capture_output=True, text=True, env=cli_environment())
+    assert version.stdout.startswith("2.1148.1"), version.stdout + version.stderr
+    assert cli_synth.process is not None
+    stdout, stderr = cli_synth.process.communicate(timeout=300)
+    assert cli_synth.process.returncode == 0, stdout + stderr
+    template = json.loads((cli_synth.outdir / f"{c.STACK_ID}.template.json").read_text())
     assert "PipelineStateMachine" in "".join(template["Resources"])
