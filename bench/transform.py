@@ -8,6 +8,10 @@ under bench/data/, so later runs skip generation), then runs them through
 objects, as the Map would, and times that alone: decompression, validation,
 normalisation, dedupe, COPY encoding and compression. Prints one JSON object
 with ``events_per_s`` (lines read per second) to stdout, and a summary to stderr.
+
+Machines differ and shared ones are busy, so the report also gives yardsticks
+measured on the same lines in the same run: gunzip, ``orjson.loads`` and
+``RawEvent.model_validate_json`` alone, in lines per second.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import os
 import platform
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from clickstream.contract import RawEvent
 from clickstream.generate import GeneratorConfig, generate_objects
 from clickstream.settings import Settings
 from clickstream.transform import BatchTransformer, SourceObject
@@ -66,6 +72,29 @@ def run(raw: list[tuple[str, bytes]], per_item: int, fast_path: bool) -> dict[st
     return counts
 
 
+def yardsticks(raw: list[tuple[str, bytes]], limit: int = 200_000) -> dict[str, int]:
+    """Lines per second of gunzip, orjson and pydantic alone (gc off, results dropped)."""
+    started = time.perf_counter()
+    lines = [line for _, body in raw for line in zlib.decompress(body, 31).split(b"\n") if line]
+    rates = {"gunzip_lines_per_s": round(len(lines) / (time.perf_counter() - started))}
+    lines = lines[:limit]
+    for name, parse in (
+        ("orjson_lines_per_s", orjson.loads),
+        ("pydantic_lines_per_s", RawEvent.model_validate_json),
+    ):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            started = time.perf_counter()
+            for line in lines:
+                parse(line)
+            rates[name] = round(len(lines) / (time.perf_counter() - started))
+        finally:
+            if was_enabled:
+                gc.enable()
+    return rates
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench transform", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -75,6 +104,7 @@ def main(argv: list[str]) -> int:
         "--no-fast-path", dest="fast_path", action="store_false", help="pydantic for every line"
     )
     parser.add_argument("--repeat", type=int, default=1, help="report the best of N timed runs")
+    parser.add_argument("--no-yardsticks", dest="yardsticks", action="store_false")
     args = parser.parse_args(argv)
 
     raw = objects(args.events, args.seed, args.faults)
@@ -101,6 +131,7 @@ def main(argv: list[str]) -> int:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
+        **(yardsticks(raw) if args.yardsticks else {}),
     }
     print(
         f"transform: {report['events_per_s']:,} events/s per process, "
