@@ -34,9 +34,8 @@ def load_traffic(
     """Generate traffic and put it into the stack's raw lake as ingest would; returns objects put."""
     from clickstream.generate import GeneratorConfig, generate_objects
 
-    config = GeneratorConfig(seed=seed, start=start, hours=24 * days, events_per_day=events_per_day)
-    if faults:
-        config = GeneratorConfig.with_faults(**config.model_dump())
+    make = GeneratorConfig.with_faults if faults else GeneratorConfig
+    config = make(seed=seed, start=start, hours=24 * days, events_per_day=events_per_day)
     stack.info.apply_environ()
     lake = Lake(stack.info.lake_bucket, s3_client(stack.info.region))
     count = 0

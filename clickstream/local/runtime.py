@@ -170,6 +170,7 @@ def start_stack(
         "ALERT_TOPIC_ARN": topic_arn,
         "POWERTOOLS_METRICS_NAMESPACE": "Clickstream",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",  # nothing collects EMF from a local stdout
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         "RUNTIME": "local",
     }
