@@ -55,7 +55,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 from pydantic import ValidationError
@@ -789,10 +789,13 @@ class BatchTransformer:
             rejects_body=rejects.body(),
         )
 
-    def finish(self) -> bytes:
-        """The gzipped COPY text of every staged row (a valid empty gzip when none)."""
+    def finish(self) -> bytearray:
+        """The gzipped COPY text of every staged row (a valid empty gzip when none).
+
+        The buffer itself, not a copy: a large batch is not held twice.
+        """
         self._out += self._gz.flush()
-        return bytes(self._out)
+        return self._out
 
 
 # ----------------------------------------------------------------- the work item
@@ -865,7 +868,8 @@ def transform_work_item(lake: Lake, event: dict[str, Any], settings: Settings) -
         del data
 
     staged_key = f"{batch_key}.tsv.gz"
-    lake.put_bytes(staged_key, batch.finish(), "application/gzip")
+    # put_bytes hands the body to boto3, which takes any bytes-like object: no copy of a big batch.
+    lake.put_bytes(staged_key, cast(bytes, batch.finish()), "application/gzip")
     manifest = {
         "execution": execution,
         "batch_key": batch_key,
