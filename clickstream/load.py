@@ -170,33 +170,27 @@ def _require_idle(conn: psycopg.Connection[Any]) -> None:
         raise RuntimeError("load needs a connection that is not inside a transaction")
 
 
+_RUN_COLUMNS = (
+    "status",
+    "objects",
+    "lines_read",
+    "loaded",
+    "duplicates",
+    "rejected",
+    "quarantined",
+    "skipped_objects",
+    "dates_touched",
+)
+
+
 def _run_row(cur: psycopg.Cursor[Any], execution: str, lock: bool = False) -> dict[str, Any] | None:
-    cur.execute(
-        """
-        select
-            status,
-            objects,
-            lines_read,
-            loaded,
-            duplicates,
-            rejected,
-            quarantined,
-            skipped_objects,
-            dates_touched
-        from etl_runs
-        where execution_name = %s
-        """
-        + (" for update" if lock else ""),
-        (execution,),
+    """The run's row in etl_runs as a dict (None before Sessionize or Upsert recorded it)."""
+    query = sql.SQL("select {} from etl_runs where execution_name = %s{}").format(
+        sql.SQL(", ").join(map(sql.Identifier, _RUN_COLUMNS)),
+        sql.SQL(" for update" if lock else ""),
     )
-    row = cur.fetchone()
-    if row is None:
-        return None
-    names = ("status", "objects", "lines_read", "loaded", "duplicates", "rejected", "quarantined")
-    result: dict[str, Any] = dict(zip(names, row[:7], strict=True))
-    result["skipped_objects"] = row[7]
-    result["dates"] = row[8]
-    return result
+    row = cur.execute(query, (execution,)).fetchone()
+    return dict(zip(_RUN_COLUMNS, row, strict=True)) if row else None
 
 
 def _payload(counts: dict[str, Any], dates: list[date], replayed: bool) -> dict[str, Any]:
@@ -480,7 +474,7 @@ def upsert(
         recorded = _run_row(cur, execution)
     if recorded is not None and recorded["status"] in COMMITTED:
         logger.info("upsert already committed: nothing to do", execution=execution)
-        return _payload(recorded, list(recorded["dates"]), replayed=True)
+        return _payload(recorded, recorded["dates_touched"], replayed=True)
     batches = read_batches(lake, worklist_key)  # S3, before the transaction that holds the lock
     lap("manifests")
 
@@ -499,7 +493,7 @@ def upsert(
         recorded = _run_row(cur, execution)  # again under the lock: a twin may have committed meanwhile
         if recorded is not None and recorded["status"] in COMMITTED:
             logger.info("upsert committed meanwhile: nothing to do", execution=execution)
-            return _payload(recorded, list(recorded["dates"]), replayed=True)
+            return _payload(recorded, recorded["dates_touched"], replayed=True)
 
         planned = _plan(cur, batches)
         to_copy = {p.batch for p in planned if p.skip is None and p.obj.staged}
@@ -550,9 +544,9 @@ def upsert(
         counts = _record(cur, execution, hour, committed, len(planned) - len(committed), sorted(dates))
         lap("record")
 
-    for p in planned:
-        if p.skip is not None:
-            logger.info("object skipped", key=p.obj.key, reason=p.skip)
+    skipped_keys = [(p.obj.key, p.skip) for p in planned if p.skip is not None]
+    if skipped_keys:
+        logger.info("objects skipped", extra={"count": len(skipped_keys), "first": skipped_keys[:5]})
     result = _payload(counts, sorted(dates), replayed=False)
     rows_per_s = round(inserted / max(time.perf_counter() - started, 1e-9))
     summary = {k: v for k, v in result.items() if k != "dates"}
