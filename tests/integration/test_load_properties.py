@@ -128,7 +128,9 @@ def test_counts_reconcile_and_facts_are_the_distinct_valid_events(
             " where execution_name = %s",
             (run,),
         ).fetchall()
-        facts = dict(conn.execute("select event_id::text, anonymous_id from fact_events").fetchall())
+        facts: dict[str, str] = dict(
+            conn.execute("select event_id::text, anonymous_id from fact_events").fetchall()
+        )
         reject_total = conn.execute(
             "select coalesce(sum(count_lines), 0) from etl_rejects"
             " join etl_processed_objects using (object_key) where execution_name = %s",
