@@ -42,6 +42,7 @@ FUNCTIONS = ("list_new", "transform", "load", "notify")
 LAKE_BUCKET = "clickstream-lake"
 TOPIC_NAME = "clickstream-alerts"
 STATE_MACHINE_NAME = "clickstream-pipeline"
+INGEST_DLQ_NAME = "clickstream-ingest-dlq"
 DATABASE_NAME = "clickstream"
 
 
@@ -127,6 +128,7 @@ def start_stack(
     workers: int | None = None,
     map_concurrency: int = 4,
     port: int | None = None,
+    ingest_port: int | None = None,
     log: Callable[[str], None] = print,
 ) -> LocalStack:
     """Start everything; returns once stack.json is written. Call .stop() to end."""
@@ -231,7 +233,25 @@ def start_stack(
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/clickstream-pipeline",
     )["stateMachineArn"]
 
+    # 4. The ingest API (the same logic as functions/ingest) and the demo storefront.
+    from clickstream.ingest import DeadLetterQueue, IngestSettings
+    from clickstream.ingest_server import serve
+    from clickstream.storage import Lake
+
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    dlq_url = sqs.create_queue(QueueName=INGEST_DLQ_NAME)["QueueUrl"]
+    ingest = serve(
+        "127.0.0.1",
+        ingest_port or 0,
+        Lake(LAKE_BUCKET, s3),
+        settings=IngestSettings(lake_bucket=LAKE_BUCKET),
+        dead_letters=DeadLetterQueue(dlq_url, sqs),
+    )
+    stops.append(ingest.shutdown)
+    log(f"ingest         {ingest.url}/v1/events (storefront at {ingest.url}/)")
+
     info = StackInfo(
+        ingest_url=ingest.url,
         aws_endpoint_url=endpoint,
         database_url=database_url,
         state_machine_arn=machine_arn,
