@@ -75,7 +75,11 @@ def start_stack_process(data_dir: Path, *extra: str) -> RunningStack:
     )
     stack_json = data_dir / "stack.json"
     deadline = time.monotonic() + 120
-    while not stack_json.exists():
+
+    def written_by_this_process() -> bool:  # a killed stack leaves its stack.json behind
+        return stack_json.exists() and json.loads(stack_json.read_text()).get("pid") == process.pid
+
+    while not written_by_this_process():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"clickstream up did not start:\n{(data_dir / 'up.log').read_text()}")
