@@ -81,10 +81,16 @@ class Lake:
         except (BotoConnectionError, BotoCoreError) as exc:
             raise TransientStorageError(f"reading s3://{self.bucket}/{key}: {exc}") from exc
 
+    def open(self, key: str) -> Any:
+        """A streaming body (``.read(n)``) of the object, for data too large to hold twice."""
+        return self._call("get_object", key, Key=key)["Body"]
+
     def get_json(self, key: str) -> Any:
         return orjson.loads(self.get_bytes(key))
 
-    def put_bytes(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str:
+    def put_bytes(
+        self, key: str, body: bytes | bytearray, content_type: str = "application/octet-stream"
+    ) -> str:
         """Write an object; returns its ETag (without quotes)."""
         response = self._call("put_object", key, Key=key, Body=body, ContentType=content_type)
         return str(response.get("ETag", "")).strip('"')
