@@ -1,0 +1,132 @@
+"""UI pieces every page uses: headline numbers with their change, empty states, tables with a CSV button.
+
+Headline numbers carry their raw value in ``data-value`` and a stable key in
+``data-kpi``, so a browser test can read exactly what a person sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from htmltools import Tag, TagChild, tags
+from shiny import render, ui
+
+from formatting import MISSING, Change
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline number: what it is, its raw and formatted value, and how it moved."""
+
+    key: str
+    title: str
+    value: Any  # a number, a {currency: amount} dict, or None
+    text: str
+    change: Change | None = None  # against the previous period, shown when comparing
+    help: str = ""  # what the number means (a tooltip on the title)
+    note: str = ""  # a line below the value, always shown: "1,234 objects"
+    tone: str = "neutral"  # of the note: "good", "bad" or "neutral"
+
+
+def period_label(start: date, end: date) -> str:
+    """'14 Oct 2025' or '8 – 14 Oct 2025' or '28 Sep – 4 Oct 2025'."""
+    if start == end:
+        return f"{start.day} {start:%b %Y}"
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day} – {end.day} {end:%b %Y}"
+
+
+def _raw(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps({k: round(float(v), 2) for k, v in sorted(value.items())})
+    return repr(round(float(value), 6)) if isinstance(value, float) else str(value)
+
+
+def kpi_box(kpi: Kpi, compared_with: str | None) -> Tag:
+    arrow = {"up": "▲", "down": "▼", "flat": "●"}.get(kpi.change.direction, "") if kpi.change else ""
+    change_line: TagChild = None
+    if kpi.change is not None and compared_with is not None and kpi.change.text == MISSING:
+        change_line = tags.p(f"no data for {compared_with}", class_="kpi-footer")
+    elif kpi.change is not None and compared_with is not None:
+        change_line = tags.p(
+            tags.span(f"{arrow} {kpi.change.text}".strip(), class_=f"kpi-change {kpi.change.tone}"),
+            tags.span(f" vs {compared_with}", class_="kpi-previous"),
+            class_="kpi-footer",
+        )
+    elif kpi.note:
+        change_line = tags.p(tags.span(kpi.note, class_=f"kpi-change {kpi.tone}"), class_="kpi-footer")
+    return ui.value_box(
+        tags.span(kpi.title, title=kpi.help) if kpi.help else kpi.title,
+        tags.span(kpi.text, class_="kpi-value"),
+        change_line,
+        class_="kpi",
+        **{"data-kpi": kpi.key, "data-value": _raw(kpi.value)},
+    )
+
+
+def kpi_row(kpis: list[Kpi], compared_with: str | None) -> Tag:
+    return ui.layout_column_wrap(
+        *(kpi_box(k, compared_with) for k in kpis), width="170px", fill=False, class_="kpis"
+    )
+
+
+def empty_state(title: str, detail: str = "") -> Tag:
+    return tags.div(
+        tags.div("∅", class_="empty-icon"),
+        tags.p(title, class_="empty-title"),
+        tags.p(detail, class_="empty-detail") if detail else None,
+        class_="empty-state",
+    )
+
+
+def card(title: str, *body: TagChild, header_extra: TagChild = None, class_: str = "") -> Tag:
+    return ui.card(
+        ui.card_header(
+            tags.span(title), header_extra, class_="d-flex justify-content-between align-items-center"
+        ),
+        *body,
+        class_=class_,
+        full_screen=True,
+    )
+
+
+def table_card(title: str, table_id: str, note: str = "") -> Tag:
+    """A card with a sortable table and its 'CSV' download button (ids: table_id, table_id + '_csv')."""
+    return card(
+        title,
+        tags.p(note, class_="table-note") if note else None,
+        ui.output_data_frame(table_id),
+        header_extra=ui.download_button(f"{table_id}_csv", "CSV", class_="btn-sm btn-outline-secondary"),
+        class_="table-card",
+    )
+
+
+def register_table(
+    output: Any,
+    table_id: str,
+    frame: Callable[[], pd.DataFrame],
+    filename: Callable[[], str],
+    height: str = "360px",
+) -> None:
+    """The sortable table and its CSV download for one frame (a reactive calc)."""
+
+    @output(id=table_id)
+    @render.data_frame
+    def _table() -> render.DataGrid[Any]:
+        data = frame()
+        return render.DataGrid(data, width="100%", height=height if len(data) > 8 else None, summary=False)
+
+    @output(id=f"{table_id}_csv")
+    @render.download_button(filename=filename, media_type="text/csv")
+    def _csv() -> Any:
+        yield frame().to_csv(index=False)

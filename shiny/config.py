@@ -1,0 +1,33 @@
+"""The dashboards' settings, read once from the environment (never at import).
+
+- ``DATABASE_URL``: the warehouse (read only is enough for the analysis pages).
+- For the Reliability page's executions and Redrive button, the pipeline:
+  ``CLICKSTREAM_STATE_MACHINE_ARN`` (with ``AWS_ENDPOINT_URL`` for the local
+  stack; without it, AWS itself with the usual credentials), or
+  ``CLICKSTREAM_DATA_DIR`` whose ``stack.json`` names the local stack's
+  endpoint, state machine and lake. ``LAKE_BUCKET`` lets the page count raw
+  partitions that are not processed yet.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DashboardSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = ""
+    clickstream_data_dir: Path | None = None
+    clickstream_state_machine_arn: str = ""
+    aws_endpoint_url: str = ""
+    aws_default_region: str = "us-east-1"
+    lake_bucket: str = ""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> DashboardSettings:
+    return DashboardSettings()

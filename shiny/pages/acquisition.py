@@ -1,0 +1,233 @@
+"""Acquisition: sessions, conversion and revenue by channel, device and country (aggregates), and by
+landing referrer and UTM campaign (fact_sessions).
+
+Conversion rate = sessions whose funnel reached purchase / sessions, the same
+number as the Funnel page's; orders and revenue are all purchases of the
+sessions, per currency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from htmltools import Tag
+from shiny import module, reactive, render, ui
+
+import charts
+import formatting as fmt
+import queries
+from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from context import PageContext, file_stem
+from frames import percent, revenue_by_currency, revenue_columns, share
+
+UNKNOWN = "(unknown)"
+NONE = "(none)"
+
+
+def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
+    t = queries.by_period(totals)
+    cur, prev = t.get("current") or {}, t.get("previous") or {}
+
+    def orders(period: str) -> float:
+        rows = revenue[revenue["period"] == period] if not revenue.empty else revenue
+        return float(rows["orders"].sum()) if not rows.empty else 0.0
+
+    now, before = revenue_by_currency(revenue, "current"), revenue_by_currency(revenue, "previous")
+    main = max(now, key=lambda c: now[c]) if now else None
+    revenue_change = fmt.change(now.get(main), before.get(main, 0.0)) if main else None
+    if revenue_change is not None and len(now) > 1:
+        revenue_change = fmt.Change(
+            f"{revenue_change.text} {main}", revenue_change.direction, revenue_change.tone
+        )
+    conversion = share(cur.get("funnel_purchase"), cur.get("sessions"))
+    engaged = share(cur.get("engaged_sessions"), cur.get("sessions"))
+    return [
+        Kpi(
+            "sessions",
+            "Sessions",
+            cur.get("sessions"),
+            fmt.compact(cur.get("sessions")),
+            fmt.change(cur.get("sessions"), prev.get("sessions")),
+        ),
+        Kpi(
+            "engagement_rate",
+            "Engaged",
+            engaged,
+            fmt.percent(engaged),
+            fmt.change(engaged, share(prev.get("engaged_sessions"), prev.get("sessions")), "points"),
+        ),
+        Kpi(
+            "conversion_rate",
+            "Conversion rate",
+            conversion,
+            fmt.percent(conversion),
+            fmt.change(conversion, share(prev.get("funnel_purchase"), prev.get("sessions")), "points"),
+            "sessions that reached purchase / sessions",
+        ),
+        Kpi(
+            "orders",
+            "Orders",
+            orders("current"),
+            fmt.compact(orders("current")),
+            fmt.change(orders("current"), orders("previous")),
+            "purchase events",
+        ),
+        Kpi("revenue", "Revenue", now or None, fmt.money_by_currency(now), revenue_change, "per currency"),
+    ]
+
+
+def breakdown_frame(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    label = queries.SEGMENTS[by]
+    if frame.empty:
+        return pd.DataFrame(columns=[label, "Sessions"])
+    sessions = frame["sessions"]
+    out = pd.DataFrame(
+        {
+            label: frame["segment"].replace("", UNKNOWN),
+            "Sessions": sessions,
+            "Share %": (sessions / sessions.sum() * 100).round(1),
+            "Engaged %": percent(frame["engaged_sessions"], sessions),
+            "Bounce %": percent(sessions - frame["engaged_sessions"], sessions),
+            "Pages / session": (frame["page_views"] / sessions.replace(0, float("nan"))).round(2),
+            "Conversion %": percent(frame["purchase_sessions"], sessions),
+            "Orders": frame["orders"],
+        }
+    )
+    return revenue_columns(out, frame["revenue"])
+
+
+def referrer_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=["Referrer", "Channel", "Sessions"])
+    out = pd.DataFrame(
+        {
+            "Referrer": frame["referrer_host"].replace("", NONE),
+            "Channel": frame["channel"],
+            "Sessions": frame["sessions"],
+            "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
+            "Conversion %": percent(frame["purchase_sessions"], frame["sessions"]),
+        }
+    )
+    return revenue_columns(out, frame["revenue"])
+
+
+def campaign_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=["Campaign", "Source", "Medium", "Channel", "Sessions"])
+    out = pd.DataFrame(
+        {
+            "Campaign": frame["campaign"].replace("", NONE),
+            "Source": frame["source"].replace("", NONE),
+            "Medium": frame["medium"].replace("", NONE),
+            "Channel": frame["channel"],
+            "Sessions": frame["sessions"],
+            "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
+            "Conversion %": percent(frame["purchase_sessions"], frame["sessions"]),
+        }
+    )
+    return revenue_columns(out, frame["revenue"])
+
+
+def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
+    """Sessions as bars, conversion rate as dots on a second axis."""
+    label = queries.SEGMENTS[by]
+    shown = table.head(12)
+    fig = charts.figure(320)
+    fig.add_bar(
+        x=shown[label],
+        y=shown["Sessions"],
+        name="Sessions",
+        marker_color="#93c5fd",
+        hovertemplate="%{x}: %{y:,} sessions<extra></extra>",
+    )
+    fig.add_scatter(
+        x=shown[label],
+        y=shown["Conversion %"] / 100,
+        name="Conversion rate",
+        yaxis="y2",
+        mode="markers",
+        marker={"size": 11, "color": charts.ORANGE, "symbol": "diamond"},
+        hovertemplate="%{x}: %{y:.1%} converted<extra></extra>",
+    )
+    fig.update_layout(
+        yaxis={"title": {"text": "sessions"}},
+        yaxis2={
+            "title": {"text": "conversion"},
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "tickmode": "auto",
+            "showgrid": False,
+            "rangemode": "tozero",
+        },
+        margin={"r": 56},
+    )
+    return fig
+
+
+@module.ui
+def page_ui() -> Tag:
+    return ui.div(
+        ui.output_ui("kpis"),
+        card(
+            "Sessions and conversion",
+            ui.output_ui("chart"),
+            header_extra=ui.input_radio_buttons(
+                "by", None, {"channel": "Channel", "device": "Device", "country": "Country"}, inline=True
+            ),
+        ),
+        table_card("Breakdown", "breakdown", "Conversion = sessions that reached purchase / sessions."),
+        ui.layout_columns(
+            table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
+            table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
+            col_widths=(6, 6),
+        ),
+        class_="page",
+    )
+
+
+@module.server
+def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
+    @reactive.calc
+    def totals() -> pd.DataFrame:
+        return queries.session_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def revenue() -> pd.DataFrame:
+        return queries.revenue_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def breakdown() -> pd.DataFrame:
+        return breakdown_frame(queries.acquisition_breakdown(ctx.db, ctx.filters(), input.by()), input.by())
+
+    @reactive.calc
+    def referrers() -> pd.DataFrame:
+        return referrer_frame(queries.referrer_table(ctx.db, ctx.filters()))
+
+    @reactive.calc
+    def campaigns() -> pd.DataFrame:
+        return campaign_frame(queries.campaign_table(ctx.db, ctx.filters()))
+
+    def has_sessions() -> bool:
+        current = queries.by_period(totals()).get("current")
+        return bool(current and current["sessions"])
+
+    @render.ui
+    def kpis() -> Tag:
+        if not has_sessions():
+            return empty_state("No sessions in these dates", "Choose other dates or filters.")
+        return kpi_row(headline(totals(), revenue()), ctx.compared_with())
+
+    @render.ui
+    def chart() -> Tag:
+        if breakdown().empty:
+            return empty_state("Nothing to chart yet")
+        return charts.to_html(breakdown_figure(breakdown(), input.by()), "acquisition")
+
+    register_table(
+        output, "breakdown", breakdown, lambda: file_stem(ctx.filters(), f"acquisition_by_{input.by()}")
+    )
+    register_table(output, "referrers", referrers, lambda: file_stem(ctx.filters(), "referrers"))
+    register_table(output, "campaigns", campaigns, lambda: file_stem(ctx.filters(), "campaigns"))

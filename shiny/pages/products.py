@@ -1,0 +1,264 @@
+"""Products: views, add-to-cart and purchase rates, units and revenue, by product and category.
+
+Rates are per visitor (DESIGN.md "Product"): add-to-cart rate = visitors who
+added the product / visitors who viewed it, purchase rate likewise. Revenue is
+sum(price x qty) of purchases, per currency (amounts in different currencies
+are never added together). Products are named by their id and category, as
+dim_product has them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from htmltools import Tag
+from plotly.subplots import make_subplots
+from shiny import module, reactive, render, ui
+
+import charts
+import formatting as fmt
+import queries
+from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from context import PageContext, file_stem
+from frames import percent, revenue_by_currency, revenue_columns, share
+
+TOP_N = 10
+
+
+def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
+    t = queries.by_period(totals)
+    cur, prev = t.get("current") or {}, t.get("previous") or {}
+    revenue_now, revenue_before = (
+        revenue_by_currency(revenue, "current"),
+        revenue_by_currency(revenue, "previous"),
+    )
+
+    def count(key: str, title: str, help: str = "") -> Kpi:
+        value = cur.get(key)
+        return Kpi(key, title, value, fmt.compact(value), fmt.change(value, prev.get(key)), help)
+
+    def rate(key: str, title: str, num: str, help: str) -> Kpi:
+        value, before = share(cur.get(num), cur.get("viewers")), share(prev.get(num), prev.get("viewers"))
+        return Kpi(key, title, value, fmt.percent(value), fmt.change(value, before, "points"), help)
+
+    # the change of revenue is shown for the main currency (the largest now)
+    main = max(revenue_now, key=lambda c: revenue_now[c]) if revenue_now else None
+    revenue_change = fmt.change(revenue_now.get(main), revenue_before.get(main, 0.0)) if main else None
+    if revenue_change is not None and len(revenue_now) > 1:
+        revenue_change = fmt.Change(
+            f"{revenue_change.text} {main}", revenue_change.direction, revenue_change.tone
+        )
+    return [
+        count("views", "Product views"),
+        count("viewers", "Viewers", "visitors who viewed a product"),
+        rate("add_to_cart_rate", "Add-to-cart rate", "adders", "visitors who added / visitors who viewed"),
+        rate("purchase_rate", "Purchase rate", "buyers", "visitors who bought / visitors who viewed"),
+        count("units", "Units sold"),
+        Kpi(
+            "revenue",
+            "Revenue",
+            revenue_now or None,
+            fmt.money_by_currency(revenue_now),
+            revenue_change,
+            "sum of price x qty of purchases, per currency",
+        ),
+    ]
+
+
+def _rates_and_revenue(frame: pd.DataFrame, label_columns: dict[str, str]) -> pd.DataFrame:
+    """Product or category rows with readable columns: rates in %, revenue one column per currency."""
+    out = pd.DataFrame({label: frame[column] for column, label in label_columns.items()})
+    out["Views"] = frame["views"]
+    out["Viewers"] = frame["viewers"]
+    out["Add-to-cart %"] = percent(frame["adders"], frame["viewers"])
+    out["Purchase %"] = percent(frame["buyers"], frame["viewers"])
+    out["Units"] = frame["units"]
+    return revenue_columns(out, frame["revenue"])
+
+
+def product_frame(products: pd.DataFrame) -> pd.DataFrame:
+    if products.empty:
+        return pd.DataFrame(columns=["Product", "Category", "Views", "Viewers", "Units"])
+    return _rates_and_revenue(products, {"product_id": "Product", "category": "Category"})
+
+
+def category_frame(categories: pd.DataFrame) -> pd.DataFrame:
+    if categories.empty:
+        return pd.DataFrame(columns=["Category", "Views", "Viewers", "Units"])
+    return _rates_and_revenue(categories, {"category": "Category"})
+
+
+def top_sellers(table: pd.DataFrame) -> pd.DataFrame:
+    """The most units sold (ties: more viewers first)."""
+    if table.empty:
+        return table
+    sold = table[table["Units"] > 0]
+    return sold.sort_values(["Units", "Viewers"], ascending=[False, False]).head(TOP_N).reset_index(drop=True)
+
+
+def bottom_sellers(table: pd.DataFrame) -> pd.DataFrame:
+    """The fewest units sold among products that were viewed (ties: more viewers first, the worse case)."""
+    if table.empty:
+        return table
+    viewed = table[table["Viewers"] > 0]
+    return (
+        viewed.sort_values(["Units", "Viewers"], ascending=[True, False]).head(TOP_N).reset_index(drop=True)
+    )
+
+
+def viewed_not_bought(table: pd.DataFrame, overall_purchase_rate: float | None) -> pd.DataFrame:
+    """The most viewed products whose purchase rate is below the shop's overall purchase rate."""
+    if table.empty or overall_purchase_rate is None:
+        return table.head(0)
+    below = table[(table["Viewers"] > 0) & (table["Purchase %"].fillna(0) < overall_purchase_rate * 100)]
+    return (
+        below.sort_values(["Viewers", "Views"], ascending=[False, False]).head(TOP_N).reset_index(drop=True)
+    )
+
+
+def category_figure(table: pd.DataFrame) -> go.Figure:
+    """Views and units side by side (they differ by orders of magnitude, so not on one axis)."""
+    ordered = table.sort_values("Views")
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, subplot_titles=("Views", "Units sold"), horizontal_spacing=0.04
+    )
+    fig.update_layout(template=charts.TEMPLATE, height=300, showlegend=False, margin={"l": 100, "t": 28})
+    fig.add_bar(
+        y=ordered["Category"],
+        x=ordered["Views"],
+        orientation="h",
+        marker_color="#93c5fd",
+        hovertemplate="%{y}: %{x:,} views<extra></extra>",
+        row=1,
+        col=1,
+    )
+    fig.add_bar(
+        y=ordered["Category"],
+        x=ordered["Units"],
+        orientation="h",
+        marker_color=charts.BLUE,
+        hovertemplate="%{y}: %{x:,} units<extra></extra>",
+        row=1,
+        col=2,
+    )
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def scatter_figure(table: pd.DataFrame, overall_purchase_rate: float | None) -> go.Figure:
+    """Viewers against purchase rate: bottom right is 'viewed often, rarely bought'."""
+    fig = charts.figure(300)
+    rate = table["Purchase %"].fillna(0) / 100
+    fig.add_scatter(
+        x=table["Viewers"],
+        y=rate,
+        mode="markers",
+        text=table["Product"] + " (" + table["Category"] + ")",
+        marker={"size": 6 + (table["Units"].clip(upper=50) / 3), "color": charts.TEAL, "opacity": 0.7},
+        hovertemplate="%{text}<br>%{x:,} viewers, %{y:.1%} bought<extra></extra>",
+        name="products",
+    )
+    if overall_purchase_rate is not None:
+        fig.add_hline(
+            y=overall_purchase_rate,
+            line={"dash": "dot", "color": charts.ORANGE},
+            annotation_text=f"shop average {fmt.percent(overall_purchase_rate)}",
+        )
+    fig.update_xaxes(title_text="visitors who viewed")
+    fig.update_yaxes(title_text="purchase rate", tickformat=".0%")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+@module.ui
+def page_ui() -> Tag:
+    return ui.div(
+        ui.output_ui("kpis"),
+        ui.layout_columns(
+            card("Views and units by category", ui.output_ui("categories_chart")),
+            card("Viewed often, bought rarely?", ui.output_ui("scatter")),
+            col_widths=(6, 6),
+        ),
+        table_card("Products", "products", "Rates per visitor; revenue per currency."),
+        ui.layout_columns(
+            table_card("Top sellers", "top", "Most units sold."),
+            table_card("Bottom sellers", "bottom", "Fewest units among products that were viewed."),
+            col_widths=(6, 6),
+        ),
+        ui.layout_columns(
+            table_card(
+                "Viewed often, rarely bought",
+                "viewed_not_bought",
+                "Most viewed products whose purchase rate is below the shop's.",
+            ),
+            table_card("Categories", "categories", "A visitor counts once per category."),
+            col_widths=(6, 6),
+        ),
+        class_="page",
+    )
+
+
+@module.server
+def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
+    @reactive.calc
+    def totals() -> pd.DataFrame:
+        return queries.product_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def revenue() -> pd.DataFrame:
+        return queries.revenue_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def products() -> pd.DataFrame:
+        return product_frame(queries.product_table(ctx.db, ctx.filters()))
+
+    @reactive.calc
+    def categories() -> pd.DataFrame:
+        return category_frame(queries.category_table(ctx.db, ctx.filters()))
+
+    @reactive.calc
+    def overall_purchase_rate() -> float | None:
+        current = queries.by_period(totals()).get("current") or {}
+        return share(current.get("buyers"), current.get("viewers"))
+
+    def has_views() -> bool:
+        current = queries.by_period(totals()).get("current")
+        return bool(current and current["views"])
+
+    @render.ui
+    def kpis() -> Tag:
+        if not has_views():
+            return empty_state("No product activity in these dates", "Choose other dates or filters.")
+        return kpi_row(headline(totals(), revenue()), ctx.compared_with())
+
+    @render.ui
+    def categories_chart() -> Tag:
+        if categories().empty:
+            return empty_state("Nothing to chart yet")
+        return charts.to_html(category_figure(categories()), "products-categories")
+
+    @render.ui
+    def scatter() -> Tag:
+        if products().empty:
+            return empty_state("Nothing to chart yet")
+        return charts.to_html(scatter_figure(products(), overall_purchase_rate()), "products-scatter")
+
+    register_table(output, "products", products, lambda: file_stem(ctx.filters(), "products"), height="420px")
+    register_table(
+        output, "top", lambda: top_sellers(products()), lambda: file_stem(ctx.filters(), "top_sellers")
+    )
+    register_table(
+        output,
+        "bottom",
+        lambda: bottom_sellers(products()),
+        lambda: file_stem(ctx.filters(), "bottom_sellers"),
+    )
+    register_table(
+        output,
+        "viewed_not_bought",
+        lambda: viewed_not_bought(products(), overall_purchase_rate()),
+        lambda: file_stem(ctx.filters(), "viewed_not_bought"),
+    )
+    register_table(output, "categories", categories, lambda: file_stem(ctx.filters(), "categories"))

@@ -1,0 +1,350 @@
+"""Reliability: is the data fresh and complete? Executions by hour, failed hours and their redrive,
+the watermark's age, raw partitions waiting, rejected lines by reason.
+
+Freshness = now - the end of the watermark hour (the receive hour up to which
+everything is committed); hours behind = closed hours since then. The Redrive
+button asks for confirmation, then runs ``clickstream.commands.redrive.redrive_hour``
+(what ``clickstream redrive --hour H`` runs) and follows the new execution
+until it ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from botocore.exceptions import BotoCoreError, ClientError
+from htmltools import Tag, TagList, tags
+from shiny import module, reactive, render, ui
+
+import charts
+import formatting as fmt
+import pipeline
+import queries
+from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from context import PageContext, file_stem
+from pipeline import Backlog, Pipeline
+
+POLL_S = 1.0  # while a redriven execution runs
+REFRESH_S = 60.0
+
+
+def hour_range(ctx_filters: queries.Filters) -> tuple[datetime, datetime]:
+    """The hours of the selected dates: 00:00 of the first day to 23:00 of the last."""
+    first = datetime(ctx_filters.start.year, ctx_filters.start.month, ctx_filters.start.day, tzinfo=UTC)
+    last = datetime(ctx_filters.end.year, ctx_filters.end.month, ctx_filters.end.day, 23, tzinfo=UTC)
+    return first, last
+
+
+def headline(
+    watermark: dict[str, Any] | None,
+    now: datetime,
+    backlog: Backlog | None,
+    failed: list[str] | None,
+    executions: pd.DataFrame,
+    processed: dict[str, Any],
+) -> list[Kpi]:
+    if watermark is None:
+        age, behind = None, None
+    else:
+        end_of_hour = watermark["watermark_hour"] + timedelta(hours=1)
+        age = max(now - end_of_hour, timedelta(0))
+        behind = int(age.total_seconds() // 3600)
+    late = age is None or age > timedelta(hours=2)
+    succeeded = int((executions["Status"] == "SUCCEEDED").sum()) if not executions.empty else 0
+    lines, rejected = processed.get("lines_read") or 0, processed.get("rejected") or 0
+    waiting = "–"
+    if backlog is not None:
+        waiting = f"{backlog.partitions}{'+' if backlog.capped else ''}"
+    return [
+        Kpi(
+            "freshness",
+            "Data freshness",
+            None if age is None else age.total_seconds(),
+            fmt.age(age) if age is not None else "no data yet",
+            help="now - end of the watermark hour",
+            note="stale" if late else "on time",
+            tone="bad" if late else "good",
+        ),
+        Kpi(
+            "hours_behind", "Hours behind", behind, fmt.integer(behind), help="closed hours not yet committed"
+        ),
+        Kpi(
+            "backlog",
+            "Raw partitions waiting",
+            None if backlog is None else backlog.partitions,
+            waiting,
+            help="received after the watermark hour",
+            note="" if backlog is None else f"{backlog.objects:,}{'+' if backlog.capped else ''} objects",
+        ),
+        Kpi(
+            "failed_hours",
+            "Failed hours",
+            None if failed is None else len(failed),
+            "–" if failed is None else str(len(failed)),
+            help="hours whose latest execution failed",
+            note="" if failed is None else ("need a redrive" if failed else "none"),
+            tone="bad" if failed else "good",
+        ),
+        Kpi(
+            "executions",
+            "Executions",
+            len(executions),
+            fmt.integer(len(executions)),
+            help="of the hours in the selected dates",
+            note=f"{succeeded:,} succeeded",
+        ),
+        Kpi(
+            "rejected",
+            "Rejected lines",
+            rejected,
+            fmt.compact(rejected),
+            help="of the raw partitions received in the selected dates",
+            note=f"{fmt.percent(rejected / lines if lines else None, 2)} of lines read",
+        ),
+    ]
+
+
+def executions_figure(frame: pd.DataFrame) -> go.Figure:
+    fig = charts.figure(280)
+    for state in ("SUCCEEDED", "RUNNING", "FAILED", "TIMED_OUT", "ABORTED"):
+        rows = frame[frame["Status"] == state]
+        if rows.empty:
+            continue
+        fig.add_bar(
+            x=pd.to_datetime(rows["Hour"] + ":00", utc=True),
+            y=rows["Duration s"].fillna(0),
+            name=state.title().replace("_", " "),
+            marker_color=charts.STATUS_COLORS[state],
+            customdata=rows[["Execution", "Loaded"]].fillna("").to_numpy(),
+            hovertemplate="%{customdata[0]}<br>%{y:.1f} s, %{customdata[1]} loaded<extra>"
+            + state
+            + "</extra>",
+        )
+    fig.update_layout(barmode="overlay", bargap=0.1)
+    fig.update_yaxes(title_text="duration (s)")
+    return fig
+
+
+def rejects_frame(rejects: pd.DataFrame) -> pd.DataFrame:
+    if rejects.empty:
+        return pd.DataFrame(columns=["Reason", "Rejected lines", "Objects"])
+    return pd.DataFrame(
+        {
+            "Reason": rejects["reason"],
+            "Rejected lines": rejects["rejected_lines"],
+            "Objects": rejects["objects"],
+        }
+    )
+
+
+def rejects_figure(table: pd.DataFrame) -> go.Figure:
+    fig = charts.figure(240)
+    ordered = table.sort_values("Rejected lines")
+    fig.add_bar(
+        y=ordered["Reason"],
+        x=ordered["Rejected lines"],
+        orientation="h",
+        marker_color=charts.ORANGE,
+        hovertemplate="%{y}: %{x:,} lines<extra></extra>",
+    )
+    fig.update_layout(margin={"l": 110})
+    return fig
+
+
+def status_badge(state: str) -> Tag:
+    return tags.span(state, class_=f"badge status status-{state.lower()}")
+
+
+def attention_table(rows: list[dict[str, Any]], request_input: str, can_redrive: bool) -> Tag:
+    """Failed (and just redriven) hours, each with its error and a Redrive button."""
+    if not rows:
+        return empty_state("No failed hours", "Every hour's latest execution succeeded or is still running.")
+    body = []
+    for row in rows:
+        failed = row["status"] in pipeline.FAILED
+        args = f"{json.dumps(request_input)}, {json.dumps(row['hour'])}"
+        click = f"Shiny.setInputValue({args}, {{priority: 'event'}})"
+        error = (
+            f"{row.get('state') or ''}: {row['error']}" if row.get("state") and row["error"] else row["error"]
+        )
+        body.append(
+            tags.tr(
+                tags.td(row["hour"], class_="mono"),
+                tags.td(row["execution"], class_="mono"),
+                tags.td(status_badge(row["status"])),
+                tags.td(error or ("redriven" if row["redriven"] else "")),
+                tags.td((row["cause"] or "")[:240], class_="cause", title=row["cause"] or ""),
+                tags.td(
+                    tags.button(
+                        "Redrive",
+                        type="button",
+                        class_="btn btn-sm btn-outline-danger redrive",
+                        onclick=click,
+                        data_hour=row["hour"],
+                    )
+                    if failed and can_redrive
+                    else None
+                ),
+                data_hour=row["hour"],
+                data_status=row["status"],
+            )
+        )
+    head = tags.thead(
+        tags.tr(*(tags.th(h) for h in ("Hour", "Latest execution", "Status", "Error", "Cause", "")))
+    )
+    return tags.table(head, tags.tbody(*body), class_="table table-sm attention")
+
+
+@module.ui
+def page_ui() -> Tag:
+    return ui.div(
+        ui.output_ui("kpis"),
+        card(
+            "Hours needing attention",
+            ui.output_ui("attention"),
+            header_extra=ui.input_action_button("refresh", "Refresh", class_="btn-sm btn-outline-secondary"),
+        ),
+        card("Executions by hour", ui.output_ui("executions_chart")),
+        table_card(
+            "Executions", "executions", "Step Functions status and timing, with what the load committed."
+        ),
+        ui.layout_columns(
+            card("Rejected lines by reason", ui.output_ui("rejects_chart")),
+            table_card("Rejects", "rejects", "Lines that broke the event contract, by reason."),
+            col_widths=(6, 6),
+        ),
+        class_="page",
+    )
+
+
+@module.server
+def page_server(
+    input: Any, output: Any, session: Any, ctx: PageContext, connect: Callable[[], Pipeline]
+) -> None:
+    watched: reactive.Value[dict[str, str]] = reactive.value({})  # hour -> ARN of its redrive
+    statuses: reactive.Value[dict[str, str]] = reactive.value({})  # ARN -> last seen status
+    asked: reactive.Value[str | None] = reactive.value(None)
+    tick = reactive.value(0)
+
+    @reactive.calc
+    def pipe() -> Pipeline:
+        input.refresh()
+        return connect()
+
+    @reactive.calc
+    def listing() -> list[dict[str, Any]] | None:
+        input.refresh(), tick()
+        reactive.invalidate_later(REFRESH_S)
+        op = pipe().operator
+        return None if op is None else op.list_executions()
+
+    @reactive.calc
+    def runs() -> pd.DataFrame:
+        input.refresh(), tick()
+        return queries.runs_in_range(ctx.db, *hour_range(ctx.filters()))
+
+    @reactive.calc
+    def executions() -> pd.DataFrame:
+        return pipeline.executions_frame(listing(), runs(), *hour_range(ctx.filters()))
+
+    @reactive.calc
+    def rejects() -> pd.DataFrame:
+        input.refresh(), tick()
+        return rejects_frame(queries.rejects_by_reason(ctx.db, *hour_range(ctx.filters())))
+
+    @render.ui
+    def kpis() -> Tag:
+        input.refresh(), tick()
+        watermark = queries.watermark(ctx.db)
+        lake = pipe().lake
+        backlog = None
+        if lake is not None:
+            backlog = pipeline.backlog(lake, None if watermark is None else watermark["watermark_hour"])
+        rows = listing()
+        failed = None if rows is None else pipeline.failed_hours(rows)
+        processed = queries.processed_totals(ctx.db, *hour_range(ctx.filters()))
+        return kpi_row(headline(watermark, datetime.now(UTC), backlog, failed, executions(), processed), None)
+
+    @render.ui
+    def attention() -> Tag | TagList:
+        p = pipe()
+        if p.operator is None:
+            return empty_state("Executions are not available", p.problem or "")
+        rows = pipeline.attention(p.operator, listing() or [], watched())
+        return attention_table(rows, session.ns("redrive_request"), can_redrive=True)
+
+    @render.ui
+    def executions_chart() -> Tag:
+        if executions().empty:
+            return empty_state("No executions for these dates")
+        return charts.to_html(executions_figure(executions()), "executions")
+
+    @render.ui
+    def rejects_chart() -> Tag:
+        if rejects().empty:
+            return empty_state("No rejected lines in these dates")
+        return charts.to_html(rejects_figure(rejects()), "rejects")
+
+    register_table(output, "executions", executions, lambda: file_stem(ctx.filters(), "executions"))
+    register_table(output, "rejects", rejects, lambda: file_stem(ctx.filters(), "rejects"))
+
+    @reactive.effect
+    @reactive.event(input.redrive_request)
+    def _confirm() -> None:
+        hour = str(input.redrive_request())
+        asked.set(hour)
+        ui.modal_show(
+            ui.modal(
+                ui.p("Run hour ", tags.strong(hour), " again through the state machine?"),
+                ui.p(
+                    "Objects already committed are skipped, so a redrive never loads anything twice. "
+                    f"The same as: clickstream redrive --hour {hour}",
+                    class_="text-muted small",
+                ),
+                title=f"Redrive {hour}",
+                footer=TagList(
+                    ui.modal_button("Cancel"),
+                    ui.input_action_button("confirm_redrive", "Redrive", class_="btn-danger"),
+                ),
+                easy_close=True,
+            )
+        )
+
+    @reactive.effect
+    @reactive.event(input.confirm_redrive)
+    def _redrive() -> None:
+        hour, op = asked.get(), pipe().operator
+        ui.modal_remove()
+        if hour is None or op is None:
+            return
+        asked.set(None)
+        try:
+            arn = pipeline.redrive(op, hour)
+        except (LookupError, ValueError, ClientError, BotoCoreError) as exc:
+            ui.notification_show(f"Redrive of {hour} did not start: {exc}", type="error", duration=10)
+            return
+        watched.set({**watched.get(), hour: arn})
+        statuses.set({**statuses.get(), arn: "RUNNING"})
+        ui.notification_show(f"Redriving {hour}: {arn.rsplit(':', 1)[-1]} started", type="message")
+        tick.set(tick.get() + 1)
+
+    @reactive.effect
+    def _follow() -> None:
+        """While a redriven execution runs: poll it, and refresh the page's lists when it ends."""
+        current = statuses()
+        running = [arn for arn, state in current.items() if not pipeline.is_terminal(state)]
+        op = pipe().operator
+        if not running or op is None:
+            return
+        reactive.invalidate_later(POLL_S)
+        seen = {arn: pipeline.status(op, arn) for arn in running}
+        if any(pipeline.is_terminal(state) for state in seen.values()):
+            with reactive.isolate():
+                tick.set(tick.get() + 1)
+        if seen != {arn: current[arn] for arn in running}:
+            statuses.set({**current, **seen})

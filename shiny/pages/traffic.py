@@ -1,0 +1,223 @@
+"""Traffic and engagement: sessions, visitors, DAU / MAU, stickiness, depth, duration, engagement.
+
+Definitions (DESIGN.md): pages per session = view events / sessions; average
+duration = mean(end - start); engagement rate = engaged sessions / sessions
+and bounce rate = 1 - that; DAU = distinct visitors with an event that day,
+MAU = distinct visitors over the 30 days ending that day. For a period the
+headline DAU is the mean over its days with activity, MAU is that of its last
+day, and stickiness the mean of the daily DAU / MAU.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from htmltools import Tag
+from shiny import module, reactive, render, ui
+
+import charts
+import formatting as fmt
+import queries
+from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from context import PageContext, file_stem
+from frames import percent, share
+from queries import Filters
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def period_metrics(
+    totals: dict[str, Any] | None,
+    visitors: dict[str, Any] | None,
+    active: pd.DataFrame,
+    start: date,
+    end: date,
+) -> dict[str, float | None]:
+    """The headline numbers of one period from its rows of the three queries."""
+    totals = totals or {}
+    sessions = float(totals.get("sessions") or 0)
+    days = active[(active["day"] >= start) & (active["day"] <= end)] if not active.empty else active
+    active_days = days[days["dau"] > 0] if not days.empty else days
+    last_day = days[days["day"] == end] if not days.empty else days
+    return {
+        "sessions": sessions,
+        "visitors": float((visitors or {}).get("visitors") or 0),
+        "dau": float(active_days["dau"].mean()) if not active_days.empty else None,
+        "mau": float(last_day["mau"].iloc[0]) if not last_day.empty else None,
+        "stickiness": (
+            float((active_days["dau"] / active_days["mau"]).mean()) if not active_days.empty else None
+        ),
+        "pages_per_session": share(totals.get("page_views"), sessions),
+        "avg_duration_s": share(totals.get("sum_duration_s"), sessions),
+        "engagement_rate": share(totals.get("engaged_sessions"), sessions),
+        "bounce_rate": (
+            1 - float(totals["engaged_sessions"]) / sessions
+            if sessions and "engaged_sessions" in totals
+            else None
+        ),
+    }
+
+
+def headline(totals: pd.DataFrame, visitors: pd.DataFrame, active: pd.DataFrame, f: Filters) -> list[Kpi]:
+    t, v = queries.by_period(totals), queries.by_period(visitors)
+    cur = period_metrics(t.get("current"), v.get("current"), active, f.start, f.end)
+    prev = period_metrics(t.get("previous"), v.get("previous"), active, f.previous_start, f.previous_end)
+
+    def kpi(
+        key: str, title: str, text: str, kind: str = "relative", better: bool = True, help: str = ""
+    ) -> Kpi:
+        return Kpi(key, title, cur[key], text, fmt.change(cur[key], prev[key], kind, better), help)
+
+    return [
+        kpi("sessions", "Sessions", fmt.compact(cur["sessions"])),
+        kpi("visitors", "Visitors", fmt.compact(cur["visitors"]), help="distinct visitors with an event"),
+        kpi("dau", "DAU (daily avg)", fmt.compact(cur["dau"]), help="mean daily active visitors"),
+        kpi("mau", "MAU", fmt.compact(cur["mau"]), help="distinct visitors in the 30 days to the last day"),
+        kpi("stickiness", "Stickiness", fmt.percent(cur["stickiness"]), "points", help="mean DAU / MAU"),
+        kpi("pages_per_session", "Pages / session", fmt.decimal(cur["pages_per_session"])),
+        kpi("avg_duration_s", "Avg session", fmt.duration(cur["avg_duration_s"])),
+        kpi("engagement_rate", "Engaged", fmt.percent(cur["engagement_rate"]), "points"),
+        kpi("bounce_rate", "Bounce rate", fmt.percent(cur["bounce_rate"]), "points", better=False),
+    ]
+
+
+def daily_frame(daily: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
+    """One row per day of the selected dates: the trend chart's data and the downloadable table."""
+    frame = daily.merge(active, on="day", how="left") if not daily.empty else daily
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "Date",
+                "Sessions",
+                "Engaged %",
+                "Pages / session",
+                "Avg duration s",
+                "DAU",
+                "MAU",
+                "Stickiness %",
+            ]
+        )
+    sessions = frame["sessions"].replace(0, float("nan"))
+    return pd.DataFrame(
+        {
+            "Date": frame["day"].map(lambda d: d.isoformat()),
+            "Sessions": frame["sessions"].astype(int),
+            "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
+            "Pages / session": (frame["page_views"] / sessions).round(2),
+            "Avg duration s": (frame["sum_duration_s"] / sessions).round(0),
+            "DAU": frame["dau"].fillna(0).astype(int),
+            "MAU": frame["mau"].fillna(0).astype(int),
+            "Stickiness %": percent(frame["dau"], frame["mau"]),
+        }
+    )
+
+
+def trend_figure(table: pd.DataFrame) -> go.Figure:
+    fig = charts.figure(300)
+    x = pd.to_datetime(table["Date"])
+    fig.add_bar(
+        x=x, y=table["Sessions"], name="Sessions", marker_color="#bfdbfe", hovertemplate="%{y:,} sessions"
+    )
+    fig.add_scatter(
+        x=x,
+        y=table["DAU"],
+        name="Visitors (DAU)",
+        mode="lines+markers",
+        line_color=charts.BLUE,
+        hovertemplate="%{y:,} visitors",
+    )
+    fig.add_scatter(
+        x=x,
+        y=table["MAU"],
+        name="MAU",
+        mode="lines",
+        line={"color": charts.PURPLE, "dash": "dot"},
+        hovertemplate="%{y:,} in 30 days",
+    )
+    fig.update_layout(hovermode="x unified", bargap=0.3)
+    fig.update_xaxes(tickformat="%d %b", dtick=86_400_000 if len(table) <= 31 else None)
+    return fig
+
+
+def heatmap_figure(frame: pd.DataFrame) -> go.Figure:
+    grid = [[0] * 24 for _ in WEEKDAYS]
+    for row in frame.itertuples():
+        grid[int(row.iso_dow) - 1][int(row.start_hour)] = int(row.sessions)
+    fig = charts.figure(300)
+    fig.add_heatmap(
+        z=grid,
+        x=[f"{h:02d}" for h in range(24)],
+        y=list(WEEKDAYS),
+        colorscale=charts.HEAT_SCALE,
+        hovertemplate="%{y} %{x}:00 UTC: %{z:,} sessions<extra></extra>",
+        colorbar={"thickness": 10, "title": {"text": "sessions", "side": "right"}},
+        xgap=2,
+        ygap=2,
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title_text="start hour (UTC)", showgrid=False)
+    return fig
+
+
+@module.ui
+def page_ui() -> Tag:
+    return ui.div(
+        ui.output_ui("kpis"),
+        ui.layout_columns(
+            card("Daily trend", ui.output_ui("trend")),
+            card("Sessions by weekday and start hour", ui.output_ui("heatmap")),
+            col_widths=(7, 5),
+        ),
+        table_card("By day", "daily", "Rates and averages per day; DAU / MAU over the same slice."),
+        class_="page",
+    )
+
+
+@module.server
+def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
+    @reactive.calc
+    def totals() -> pd.DataFrame:
+        return queries.session_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def visitors() -> pd.DataFrame:
+        return queries.visitor_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def active() -> pd.DataFrame:
+        return queries.active_users_daily(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def daily() -> pd.DataFrame:
+        return daily_frame(queries.sessions_daily(ctx.db, ctx.filters()), active())
+
+    def has_sessions() -> bool:
+        current = queries.by_period(totals()).get("current")
+        return bool(current and current["sessions"])
+
+    @render.ui
+    def kpis() -> Tag:
+        if not has_sessions():
+            return empty_state(
+                "No sessions in these dates",
+                "Choose other dates or filters; new hours arrive as the pipeline runs (see Reliability).",
+            )
+        return kpi_row(headline(totals(), visitors(), active(), ctx.filters()), ctx.compared_with())
+
+    @render.ui
+    def trend() -> Tag:
+        if not has_sessions():
+            return empty_state("Nothing to chart yet")
+        return charts.to_html(trend_figure(daily()), "traffic-trend")
+
+    @render.ui
+    def heatmap() -> Tag:
+        frame = queries.sessions_by_weekday_hour(ctx.db, ctx.filters())
+        if frame.empty:
+            return empty_state("Nothing to chart yet")
+        return charts.to_html(heatmap_figure(frame), "traffic-heatmap")
+
+    register_table(output, "daily", daily, lambda: file_stem(ctx.filters(), "traffic_by_day"))

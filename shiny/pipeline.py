@@ -1,0 +1,223 @@
+"""The Reliability page's view of the pipeline: Step Functions executions, failed hours, redrive, the lake.
+
+The same ``Operator`` the command line uses (``clickstream executions``,
+``clickstream redrive``) does the work, so the page and the CLI agree on what
+a failed hour is, and the Redrive button runs exactly ``redrive_hour``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+
+from clickstream import lake as layout
+from clickstream.commands.redrive import redrive_hour
+from clickstream.operations import TERMINAL, Operator
+from clickstream.stack import StackNotRunning, read_stack
+from clickstream.storage import Lake
+from config import DashboardSettings
+
+FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+PENDING_OBJECTS_CAP = 10_000  # counting raw objects newer than the watermark stops here
+
+
+@dataclass
+class Pipeline:
+    """The state machine (None when not configured, with the reason) and the lake (None if unknown)."""
+
+    operator: Operator | None
+    lake: Lake | None
+    problem: str | None = None
+
+
+def connect_pipeline(settings: DashboardSettings) -> Pipeline:
+    arn, endpoint = settings.clickstream_state_machine_arn, settings.aws_endpoint_url
+    region, bucket = settings.aws_default_region, settings.lake_bucket
+    if not arn and settings.clickstream_data_dir:
+        try:
+            info = read_stack(Path(settings.clickstream_data_dir))
+        except StackNotRunning as exc:
+            return Pipeline(None, None, str(exc))
+        arn, endpoint, region, bucket = (
+            info.state_machine_arn,
+            info.aws_endpoint_url,
+            info.region,
+            info.lake_bucket,
+        )
+    if not arn:
+        return Pipeline(
+            None,
+            None,
+            "The pipeline is not configured here: set CLICKSTREAM_STATE_MACHINE_ARN "
+            "(or CLICKSTREAM_DATA_DIR) to see executions and redrive failed hours.",
+        )
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint or None, region_name=region)
+    lake = (
+        Lake(bucket, boto3.client("s3", endpoint_url=endpoint or None, region_name=region))
+        if bucket
+        else None
+    )
+    return Pipeline(Operator(sfn, arn, local=bool(endpoint)), lake)
+
+
+def hour_of(name: str) -> str | None:
+    """'hour-2025-10-14T12-r2' -> '2025-10-14T12' (the Operator's naming rule)."""
+    return name[5:18] if name.startswith("hour-") and len(name) >= 18 else None
+
+
+def latest_by_hour(executions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest execution of each hour (as ``Operator.failed_hours`` decides it)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in executions:
+        hour = hour_of(row["name"])
+        if hour and (hour not in latest or row["startDate"] > latest[hour]["startDate"]):
+            latest[hour] = row
+    return latest
+
+
+def failed_hours(executions: list[dict[str, Any]]) -> list[str]:
+    """Hours whose latest execution failed; equals ``Operator.failed_hours()`` on the same listing."""
+    return sorted(h for h, r in latest_by_hour(executions).items() if r["status"] in FAILED)
+
+
+def attention(
+    op: Operator, executions: list[dict[str, Any]], watched: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Failed hours and the hours redriven from this page, with their latest execution and its error."""
+    latest = latest_by_hour(executions)
+    rows = []
+    for hour in sorted(set(failed_hours(executions)) | set(watched)):
+        execution = latest.get(hour)
+        if execution is None:
+            continue
+        row = {
+            "hour": hour,
+            "execution": execution["name"],
+            "status": execution["status"],
+            "stopped": execution.get("stopDate"),
+            "error": None,
+            "cause": None,
+            "redriven": hour in watched,
+        }
+        if execution["status"] in FAILED:
+            report = op.report(execution["executionArn"])
+            failed_states = [s.name for s in report.states if s.failures]
+            row["error"] = report.error
+            row["cause"] = report.cause
+            row["state"] = failed_states[-1] if failed_states else None
+        rows.append(row)
+    return rows
+
+
+def redrive(op: Operator, hour: str) -> str:
+    """What the Redrive button does: ``clickstream redrive --hour HOUR --no-wait``. Returns the ARN."""
+    return redrive_hour(op, hour)
+
+
+def status(op: Operator, arn: str) -> str:
+    return str(op.sfn.describe_execution(executionArn=arn)["status"])
+
+
+def is_terminal(value: str) -> bool:
+    return value in TERMINAL
+
+
+def executions_frame(
+    executions: list[dict[str, Any]] | None, runs: pd.DataFrame, first_hour: datetime, last_hour: datetime
+) -> pd.DataFrame:
+    """One row per execution of the hours in range: Step Functions' status and timing, the load's counts.
+
+    Without Step Functions (``executions`` None) the rows are etl_runs alone.
+    """
+    counts = {r["execution_name"]: r for r in runs.to_dict("records")} if not runs.empty else {}
+    rows = []
+    if executions is None:
+        for name, run in counts.items():
+            finished = run.get("finished_at")
+            rows.append(
+                _row(
+                    name,
+                    layout.hour_iso(run["hour"])[:13],
+                    run["status"],
+                    run["started_at"],
+                    None if pd.isna(finished) else finished,
+                    run,
+                )
+            )
+    else:
+        first, last = layout.hour_iso(first_hour)[:13], layout.hour_iso(last_hour)[:13]
+        for execution in executions:
+            hour = hour_of(execution["name"])
+            if hour is None or not first <= hour <= last:
+                continue
+            rows.append(
+                _row(
+                    execution["name"],
+                    hour,
+                    execution["status"],
+                    execution["startDate"],
+                    execution.get("stopDate"),
+                    counts.get(execution["name"]),
+                )
+            )
+    columns = [
+        "Hour",
+        "Execution",
+        "Status",
+        "Started (UTC)",
+        "Duration s",
+        "Objects",
+        "Lines read",
+        "Loaded",
+        "Duplicates",
+        "Rejected",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["Hour", "Started (UTC)"], ascending=[False, False]).reset_index(drop=True)
+
+
+def _row(
+    name: str, hour: str, state: str, started: datetime, stopped: datetime | None, run: dict[str, Any] | None
+) -> list[Any]:
+    seconds = round((stopped - started).total_seconds(), 1) if stopped is not None else None
+    run = run or {}
+    return [
+        hour,
+        name,
+        state,
+        started.strftime("%Y-%m-%d %H:%M:%S"),
+        seconds,
+        run.get("objects"),
+        run.get("lines_read"),
+        run.get("loaded"),
+        run.get("duplicates"),
+        run.get("rejected"),
+    ]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Raw objects received after the watermark hour (not processed yet)."""
+
+    partitions: int
+    objects: int
+    capped: bool  # counting stopped at PENDING_OBJECTS_CAP objects
+    oldest: str | None  # the oldest such partition, '2025-10-14T22'
+
+
+def backlog(lake: Lake, watermark_hour: datetime | None) -> Backlog:
+    """Lists only keys after the watermark's partition (keys sort by receive hour), capped."""
+    start_after = layout.partition_prefix(watermark_hour + timedelta(hours=1)) if watermark_hour else ""
+    partitions: set[str] = set()
+    objects = 0
+    for obj in lake.list(layout.RAW, start_after=start_after):
+        objects += 1
+        partitions.add(layout.hour_iso(layout.partition_hour(obj.key))[:13])
+        if objects >= PENDING_OBJECTS_CAP:
+            return Backlog(len(partitions), objects, True, min(partitions))
+    return Backlog(len(partitions), objects, False, min(partitions) if partitions else None)

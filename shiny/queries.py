@@ -1,0 +1,871 @@
+"""Every SQL statement the dashboards run, with psycopg 3 parameters only.
+
+The analysis pages read the daily aggregate tables of sql/003 (their primary
+keys lead with the date, so every query is an index range scan over the
+selected dates); referrer and campaign detail come from ``fact_sessions``
+(indexed by ``session_date``). Each query serves one output, and outputs that
+show the same number run the same query, so pages agree with each other.
+
+The global filters are the same four clauses everywhere:
+
+    session_date between %(start)s and %(end)s
+    and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+    ...
+
+A filter left empty is passed as NULL and means "all". Unknown countries are
+'' in the aggregates and NULL in ``fact_sessions`` (hence the coalesce there).
+
+Every function takes a ``Database`` and returns a pandas DataFrame (or plain
+values); headline queries return one row per period, ``current`` (the selected
+dates) and ``previous`` (as many days just before).
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from clickstream.db import connect
+
+STATEMENT_TIMEOUT = "60s"
+
+
+# ----------------------------------------------------------------- filters and connections
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar: a date range (both ends included) and the slice filters (empty = all)."""
+
+    start: date
+    end: date
+    devices: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous_start(self) -> date:
+        return self.start - timedelta(days=self.days)
+
+    @property
+    def previous_end(self) -> date:
+        return self.start - timedelta(days=1)
+
+    def previous(self) -> Filters:
+        """The comparison period: as many days, just before."""
+        return replace(self, start=self.previous_start, end=self.previous_end)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "prev_start": self.previous_start,
+            "mau_start": self.previous_start - timedelta(days=29),
+            "devices": list(self.devices) or None,
+            "countries": list(self.countries) or None,
+            "channels": list(self.channels) or None,
+        }
+
+
+class Database:
+    """Runs one statement on a short-lived read-only connection and returns a DataFrame."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def records(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The rows as dicts of plain Python values (dates, datetimes, Decimals)."""
+        options = f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT}"
+        with connect(self.url, application_name="clickstream-dashboards", options=options) as conn:
+            cursor = conn.execute(query, params)
+            columns = [c.name for c in cursor.description or []]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def frame(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """The rows as a DataFrame; numeric columns become floats."""
+        options = f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT}"
+        with connect(self.url, application_name="clickstream-dashboards", options=options) as conn:
+            cursor = conn.execute(query, params)
+            columns = [c.name for c in cursor.description or []]
+            rows = cursor.fetchall()
+        frame = pd.DataFrame(rows, columns=columns)
+        for column in frame.columns:
+            if frame[column].map(lambda v: isinstance(v, decimal.Decimal)).any():
+                frame[column] = frame[column].astype(float)
+        return frame
+
+
+def by_period(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Rows keyed by their ``period`` column; a period without rows is missing."""
+    return {row["period"]: row for row in frame.to_dict("records")}
+
+
+# ----------------------------------------------------------------- filter choices
+
+
+def data_bounds(db: Database) -> tuple[date | None, date | None]:
+    """First and last session date in the warehouse (None, None when it is empty)."""
+    (row,) = db.records(
+        """
+        select
+            min(session_date) as first_date,
+            max(session_date) as last_date
+        from agg_daily_sessions
+        """
+    )
+    return row["first_date"], row["last_date"]
+
+
+def slice_values(db: Database, since: date) -> pd.DataFrame:
+    """The device / country / channel combinations seen since a date (for the filter choices)."""
+    return db.frame(
+        """
+        select
+            device_type,
+            country,
+            channel
+        from agg_daily_sessions
+        where session_date >= %(since)s
+        group by device_type, country, channel
+        """,
+        {"since": since},
+    )
+
+
+# ----------------------------------------------------------------- traffic and engagement
+
+
+def session_totals(db: Database, f: Filters) -> pd.DataFrame:
+    """Per period: sessions, engagement, page views, duration and the funnel steps."""
+    return db.frame(
+        """
+        select
+            case when session_date >= %(start)s then 'current' else 'previous' end as period,
+            sum(count_sessions)::bigint as sessions,
+            sum(count_engaged_sessions)::bigint as engaged_sessions,
+            sum(count_page_views)::bigint as page_views,
+            sum(count_events)::bigint as events,
+            sum(sum_duration_s) as sum_duration_s,
+            sum(count_funnel_view)::bigint as funnel_view,
+            sum(count_funnel_cart)::bigint as funnel_cart,
+            sum(count_funnel_checkout)::bigint as funnel_checkout,
+            sum(count_funnel_purchase)::bigint as funnel_purchase
+        from agg_daily_sessions
+        where session_date between %(prev_start)s and %(end)s
+            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        group by 1
+        """,
+        f.params(),
+    )
+
+
+def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
+    """Per period: distinct visitors with an event in it."""
+    return db.frame(
+        """
+        select
+            case when activity_date >= %(start)s then 'current' else 'previous' end as period,
+            count(distinct anonymous_id)::bigint as visitors
+        from agg_daily_visitors
+        where activity_date between %(prev_start)s and %(end)s
+            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        group by 1
+        """,
+        f.params(),
+    )
+
+
+def active_users_daily(db: Database, f: Filters) -> pd.DataFrame:
+    """Per day of both periods: DAU and MAU (distinct visitors over the 30 days ending that day).
+
+    MAU without a 30-fold self-join: each active day of a visitor covers the
+    30 days from it; only the part not covered by that visitor's previous
+    active day is counted (+1 where it starts, -1 where it ends), and MAU is
+    the running sum of those changes.
+    """
+    return db.frame(
+        """
+        with activity as (
+            select distinct
+                activity_date,
+                anonymous_id
+            from agg_daily_visitors
+            where activity_date between %(mau_start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ),
+
+        coverage as (
+            select
+                greatest(
+                    activity_date,
+                    lag(activity_date) over (partition by anonymous_id order by activity_date) + 30
+                ) as covered_from,
+                activity_date + 30 as covered_until
+            from activity
+        ),
+
+        changes as (
+            select covered_from as day, 1 as delta from coverage
+            union all
+            select covered_until as day, -1 as delta from coverage
+        ),
+
+        daily_changes as (
+            select
+                day,
+                sum(delta) as delta
+            from changes
+            group by day
+        ),
+
+        days as (
+            select day::date as day
+            from generate_series(%(mau_start)s::date, %(end)s::date, interval '1 day') as day
+        ),
+
+        mau as (
+            select
+                days.day,
+                sum(coalesce(daily_changes.delta, 0)) over (order by days.day) as mau
+            from days
+            left join daily_changes on daily_changes.day = days.day
+        ),
+
+        dau as (
+            select
+                activity_date as day,
+                count(*) as dau
+            from activity
+            group by activity_date
+        ),
+
+        final as (
+            select
+                mau.day,
+                coalesce(dau.dau, 0)::bigint as dau,
+                mau.mau::bigint as mau
+            from mau
+            left join dau on dau.day = mau.day
+            where mau.day >= %(prev_start)s
+        )
+
+        select * from final order by day
+        """,
+        f.params(),
+    )
+
+
+def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
+    """Per day of the selected dates: sessions, engaged sessions, page views, duration."""
+    return db.frame(
+        """
+        with days as (
+            select day::date as day
+            from generate_series(%(start)s::date, %(end)s::date, interval '1 day') as day
+        ),
+
+        sessions as (
+            select
+                session_date as day,
+                sum(count_sessions)::bigint as sessions,
+                sum(count_engaged_sessions)::bigint as engaged_sessions,
+                sum(count_page_views)::bigint as page_views,
+                sum(sum_duration_s) as sum_duration_s
+            from agg_daily_sessions
+            where session_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+            group by session_date
+        ),
+
+        final as (
+            select
+                days.day,
+                coalesce(sessions.sessions, 0) as sessions,
+                coalesce(sessions.engaged_sessions, 0) as engaged_sessions,
+                coalesce(sessions.page_views, 0) as page_views,
+                coalesce(sessions.sum_duration_s, 0) as sum_duration_s
+            from days
+            left join sessions on sessions.day = days.day
+        )
+
+        select * from final order by day
+        """,
+        f.params(),
+    )
+
+
+def sessions_by_weekday_hour(db: Database, f: Filters) -> pd.DataFrame:
+    """Sessions by ISO weekday (1 = Monday) and UTC start hour over the selected dates."""
+    return db.frame(
+        """
+        select
+            extract(isodow from session_date)::int as iso_dow,
+            start_hour::int as start_hour,
+            sum(count_sessions)::bigint as sessions
+        from agg_daily_sessions
+        where session_date between %(start)s and %(end)s
+            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        group by 1, 2
+        order by 1, 2
+        """,
+        f.params(),
+    )
+
+
+# ----------------------------------------------------------------- funnel
+
+
+SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country"}
+
+
+def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
+    """Sessions at each funnel step of the selected dates, split by device, channel or country."""
+    if by not in SEGMENTS:
+        raise ValueError(f"unknown segment {by!r}")
+    return db.frame(
+        """
+        select
+            case %(by)s
+                when 'device' then device_type
+                when 'channel' then channel
+                else country
+            end as segment,
+            sum(count_sessions)::bigint as sessions,
+            sum(count_funnel_view)::bigint as funnel_view,
+            sum(count_funnel_cart)::bigint as funnel_cart,
+            sum(count_funnel_checkout)::bigint as funnel_checkout,
+            sum(count_funnel_purchase)::bigint as funnel_purchase
+        from agg_daily_sessions
+        where session_date between %(start)s and %(end)s
+            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        group by 1
+        order by sessions desc, segment
+        """,
+        {**f.params(), "by": by},
+    )
+
+
+# ----------------------------------------------------------------- revenue
+
+
+def revenue_totals(db: Database, f: Filters) -> pd.DataFrame:
+    """Per period and currency: orders, units, revenue (currencies are never added together)."""
+    return db.frame(
+        """
+        select
+            case when session_date >= %(start)s then 'current' else 'previous' end as period,
+            currency,
+            sum(orders)::bigint as orders,
+            sum(units)::bigint as units,
+            sum(revenue) as revenue
+        from agg_daily_revenue
+        where session_date between %(prev_start)s and %(end)s
+            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        group by 1, 2
+        order by 1, 2
+        """,
+        f.params(),
+    )
+
+
+# ----------------------------------------------------------------- products
+
+
+def product_totals(db: Database, f: Filters) -> pd.DataFrame:
+    """Per period: product views, visitors who viewed / added / bought any product, units."""
+    return db.frame(
+        """
+        with visitors as (
+            select
+                case when event_date >= %(start)s then 'current' else 'previous' end as period,
+                anonymous_id,
+                sum(count_views) as views,
+                sum(count_add_to_carts) as add_to_carts,
+                sum(count_purchases) as purchases,
+                sum(units) as units
+            from agg_daily_product_visitors
+            where event_date between %(prev_start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+            group by 1, 2
+        ),
+
+        final as (
+            select
+                period,
+                sum(views)::bigint as views,
+                count(*) filter (where views > 0)::bigint as viewers,
+                count(*) filter (where add_to_carts > 0)::bigint as adders,
+                count(*) filter (where purchases > 0)::bigint as buyers,
+                sum(units)::bigint as units
+            from visitors
+            group by period
+        )
+
+        select * from final
+        """,
+        f.params(),
+    )
+
+
+def product_table(db: Database, f: Filters) -> pd.DataFrame:
+    """Per product over the selected dates: views, viewers, adders, buyers, units, revenue by currency.
+
+    Rates are per visitor (DESIGN.md "Product"): visitors who added (or bought)
+    the product / visitors who viewed it.
+    """
+    return db.frame(
+        """
+        with rows as (
+            select *
+            from agg_daily_product_visitors
+            where event_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ),
+
+        product_visitors as (
+            select
+                product_id,
+                anonymous_id,
+                sum(count_views) as views,
+                sum(count_add_to_carts) as add_to_carts,
+                sum(count_purchases) as purchases,
+                sum(units) as units
+            from rows
+            group by product_id, anonymous_id
+        ),
+
+        products as (
+            select
+                product_id,
+                sum(views)::bigint as views,
+                count(*) filter (where views > 0)::bigint as viewers,
+                count(*) filter (where add_to_carts > 0)::bigint as adders,
+                count(*) filter (where purchases > 0)::bigint as buyers,
+                sum(purchases)::bigint as orders,
+                sum(units)::bigint as units
+            from product_visitors
+            group by product_id
+        ),
+
+        product_revenue as (
+            select
+                product_id,
+                jsonb_object_agg(currency, revenue) as revenue
+            from (
+                select
+                    product_id,
+                    currency,
+                    sum(revenue) as revenue
+                from rows
+                where currency <> '' and count_purchases > 0
+                group by product_id, currency
+            ) as by_currency
+            group by product_id
+        ),
+
+        final as (
+            select
+                products.product_id,
+                coalesce(dim_product.category, '') as category,
+                products.views,
+                products.viewers,
+                products.adders,
+                products.buyers,
+                products.orders,
+                products.units,
+                coalesce(product_revenue.revenue, '{}'::jsonb) as revenue
+            from products
+            left join dim_product on dim_product.product_id = products.product_id
+            left join product_revenue on product_revenue.product_id = products.product_id
+        )
+
+        select * from final order by units desc, views desc, product_id
+        """,
+        f.params(),
+    )
+
+
+def category_table(db: Database, f: Filters) -> pd.DataFrame:
+    """Per category over the selected dates, with visitors counted once per category."""
+    return db.frame(
+        """
+        with rows as (
+            select
+                coalesce(dim_product.category, '') as category,
+                facts.*
+            from agg_daily_product_visitors as facts
+            left join dim_product on dim_product.product_id = facts.product_id
+            where facts.event_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or facts.device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or facts.country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or facts.channel = any(%(channels)s::text[]))
+        ),
+
+        category_visitors as (
+            select
+                category,
+                anonymous_id,
+                sum(count_views) as views,
+                sum(count_add_to_carts) as add_to_carts,
+                sum(count_purchases) as purchases,
+                sum(units) as units
+            from rows
+            group by category, anonymous_id
+        ),
+
+        categories as (
+            select
+                category,
+                sum(views)::bigint as views,
+                count(*) filter (where views > 0)::bigint as viewers,
+                count(*) filter (where add_to_carts > 0)::bigint as adders,
+                count(*) filter (where purchases > 0)::bigint as buyers,
+                sum(units)::bigint as units
+            from category_visitors
+            group by category
+        ),
+
+        category_revenue as (
+            select
+                category,
+                jsonb_object_agg(currency, revenue) as revenue
+            from (
+                select
+                    category,
+                    currency,
+                    sum(revenue) as revenue
+                from rows
+                where currency <> '' and count_purchases > 0
+                group by category, currency
+            ) as by_currency
+            group by category
+        ),
+
+        final as (
+            select
+                categories.*,
+                coalesce(category_revenue.revenue, '{}'::jsonb) as revenue
+            from categories
+            left join category_revenue on category_revenue.category = categories.category
+        )
+
+        select * from final order by units desc, views desc, category
+        """,
+        f.params(),
+    )
+
+
+# ----------------------------------------------------------------- acquisition
+
+
+def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
+    """Per channel, device or country over the selected dates: sessions, conversion, revenue."""
+    if by not in SEGMENTS:
+        raise ValueError(f"unknown segment {by!r}")
+    return db.frame(
+        """
+        with sessions as (
+            select
+                case %(by)s
+                    when 'device' then device_type
+                    when 'channel' then channel
+                    else country
+                end as segment,
+                sum(count_sessions)::bigint as sessions,
+                sum(count_engaged_sessions)::bigint as engaged_sessions,
+                sum(count_page_views)::bigint as page_views,
+                sum(count_funnel_purchase)::bigint as purchase_sessions
+            from agg_daily_sessions
+            where session_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+            group by 1
+        ),
+
+        revenue_by_currency as (
+            select
+                case %(by)s
+                    when 'device' then device_type
+                    when 'channel' then channel
+                    else country
+                end as segment,
+                currency,
+                sum(orders)::bigint as orders,
+                sum(revenue) as revenue
+            from agg_daily_revenue
+            where session_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+            group by 1, 2
+        ),
+
+        revenue as (
+            select
+                segment,
+                sum(orders)::bigint as orders,
+                jsonb_object_agg(currency, revenue) as revenue
+            from revenue_by_currency
+            group by segment
+        ),
+
+        final as (
+            select
+                sessions.*,
+                coalesce(revenue.orders, 0) as orders,
+                coalesce(revenue.revenue, '{}'::jsonb) as revenue
+            from sessions
+            left join revenue on revenue.segment = sessions.segment
+        )
+
+        select * from final order by sessions desc, segment
+        """,
+        {**f.params(), "by": by},
+    )
+
+
+def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
+    """Per landing referrer host and channel (fact_sessions): sessions, engagement, purchases, revenue."""
+    return db.frame(
+        """
+        with sessions as (
+            select
+                session_id,
+                coalesce(landing_referrer_host, '') as referrer_host,
+                channel,
+                is_engaged,
+                funnel_step
+            from fact_sessions
+            where session_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or coalesce(country, '') = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ),
+
+        revenue_by_currency as (
+            select
+                sessions.referrer_host,
+                sessions.channel,
+                fact_session_revenue.currency,
+                sum(fact_session_revenue.revenue) as revenue
+            from sessions
+            join fact_session_revenue on fact_session_revenue.session_id = sessions.session_id
+            group by 1, 2, 3
+        ),
+
+        revenue as (
+            select
+                referrer_host,
+                channel,
+                jsonb_object_agg(currency, revenue) as revenue
+            from revenue_by_currency
+            group by 1, 2
+        ),
+
+        referrers as (
+            select
+                referrer_host,
+                channel,
+                count(*)::bigint as sessions,
+                count(*) filter (where is_engaged)::bigint as engaged_sessions,
+                count(*) filter (where funnel_step = 4)::bigint as purchase_sessions
+            from sessions
+            group by 1, 2
+        ),
+
+        final as (
+            select
+                referrers.*,
+                coalesce(revenue.revenue, '{}'::jsonb) as revenue
+            from referrers
+            left join revenue
+                on revenue.referrer_host = referrers.referrer_host
+                and revenue.channel = referrers.channel
+        )
+
+        select * from final order by sessions desc, referrer_host, channel
+        """,
+        f.params(),
+    )
+
+
+def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
+    """Per UTM campaign, source, medium and channel (fact_sessions; untagged sessions left out)."""
+    return db.frame(
+        """
+        with sessions as (
+            select
+                session_id,
+                coalesce(utm_campaign, '') as campaign,
+                coalesce(utm_source, '') as source,
+                coalesce(utm_medium, '') as medium,
+                channel,
+                is_engaged,
+                funnel_step
+            from fact_sessions
+            where session_date between %(start)s and %(end)s
+                and (utm_campaign is not null or utm_source is not null or utm_medium is not null)
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or coalesce(country, '') = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ),
+
+        revenue_by_currency as (
+            select
+                sessions.campaign,
+                sessions.source,
+                sessions.medium,
+                sessions.channel,
+                fact_session_revenue.currency,
+                sum(fact_session_revenue.revenue) as revenue
+            from sessions
+            join fact_session_revenue on fact_session_revenue.session_id = sessions.session_id
+            group by 1, 2, 3, 4, 5
+        ),
+
+        revenue as (
+            select
+                campaign,
+                source,
+                medium,
+                channel,
+                jsonb_object_agg(currency, revenue) as revenue
+            from revenue_by_currency
+            group by 1, 2, 3, 4
+        ),
+
+        campaigns as (
+            select
+                campaign,
+                source,
+                medium,
+                channel,
+                count(*)::bigint as sessions,
+                count(*) filter (where is_engaged)::bigint as engaged_sessions,
+                count(*) filter (where funnel_step = 4)::bigint as purchase_sessions
+            from sessions
+            group by 1, 2, 3, 4
+        ),
+
+        final as (
+            select
+                campaigns.*,
+                coalesce(revenue.revenue, '{}'::jsonb) as revenue
+            from campaigns
+            left join revenue
+                on revenue.campaign = campaigns.campaign
+                and revenue.source = campaigns.source
+                and revenue.medium = campaigns.medium
+                and revenue.channel = campaigns.channel
+        )
+
+        select * from final order by sessions desc, campaign, source, medium, channel
+        """,
+        f.params(),
+    )
+
+
+# ----------------------------------------------------------------- pipeline health
+
+
+def runs_in_range(db: Database, first_hour: datetime, last_hour: datetime) -> pd.DataFrame:
+    """etl_runs of the hours in a range: what each execution loaded, and when."""
+    return db.frame(
+        """
+        select
+            execution_name,
+            hour,
+            status,
+            objects,
+            lines_read,
+            loaded,
+            duplicates,
+            rejected,
+            quarantined,
+            sessions_replaced,
+            started_at,
+            upserted_at,
+            finished_at
+        from etl_runs
+        where hour between %(first_hour)s and %(last_hour)s
+        order by hour, started_at
+        """,
+        {"first_hour": first_hour, "last_hour": last_hour},
+    )
+
+
+def watermark(db: Database) -> dict[str, Any] | None:
+    """The one etl_watermark row (None before the first successful run)."""
+    rows = db.records(
+        """
+        select
+            watermark_hour,
+            execution_name,
+            updated_at
+        from etl_watermark
+        """
+    )
+    return rows[0] if rows else None
+
+
+def rejects_by_reason(db: Database, first_hour: datetime, last_hour: datetime) -> pd.DataFrame:
+    """Rejected lines by reason, for raw partitions received in a range of hours."""
+    return db.frame(
+        """
+        select
+            reason,
+            sum(count_lines)::bigint as rejected_lines,
+            count(distinct object_key)::bigint as objects
+        from etl_rejects
+        where partition_hour between %(first_hour)s and %(last_hour)s
+        group by reason
+        order by rejected_lines desc, reason
+        """,
+        {"first_hour": first_hour, "last_hour": last_hour},
+    )
+
+
+def processed_totals(db: Database, first_hour: datetime, last_hour: datetime) -> dict[str, Any]:
+    """Objects and lines committed for raw partitions received in a range of hours."""
+    (row,) = db.records(
+        """
+        select
+            count(*)::bigint as objects,
+            coalesce(sum(lines_read), 0)::bigint as lines_read,
+            coalesce(sum(loaded), 0)::bigint as loaded,
+            coalesce(sum(duplicates), 0)::bigint as duplicates,
+            coalesce(sum(rejected), 0)::bigint as rejected,
+            count(*) filter (where is_quarantined)::bigint as quarantined
+        from etl_processed_objects
+        where partition_hour between %(first_hour)s and %(last_hour)s
+        """,
+        {"first_hour": first_hour, "last_hour": last_hour},
+    )
+    return row

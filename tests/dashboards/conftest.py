@@ -1,0 +1,38 @@
+"""Dashboard tests without a browser: the query, view and format code against a real PostgreSQL.
+
+``sample_url`` is a fresh migrated database (the integration layer's
+``database_url``) filled with the hand-countable sample of ``sample.py``;
+``empty_url`` is one with the schema and no rows. The app's modules live in
+``shiny/`` (run as ``shiny run shiny/app.py``, which puts that folder first on
+``sys.path``); the tests import them the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dashboards.sample import write_sample
+from tests.integration.conftest import _fresh_database, database_url, migrated_template, pg_server
+
+APP_DIR = Path(__file__).resolve().parents[2] / "shiny"
+if str(APP_DIR) not in sys.path:
+    sys.path.insert(0, str(APP_DIR))
+
+__all__ = ["database_url", "migrated_template", "pg_server"]
+
+
+@pytest.fixture
+def sample_url(database_url: str) -> Iterator[str]:
+    write_sample(database_url)
+    yield database_url
+
+
+@pytest.fixture
+def empty_url(pg_server: Any, migrated_template: str) -> Iterator[str]:
+    """Another fresh migrated database, left empty (a test may use it beside ``sample_url``)."""
+    yield from _fresh_database(pg_server, migrated_template)
