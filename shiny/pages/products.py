@@ -120,7 +120,7 @@ def viewed_not_bought(table: pd.DataFrame, overall_purchase_rate: float | None) 
 
 def category_figure(table: pd.DataFrame) -> go.Figure:
     """Views and units side by side (they differ by orders of magnitude, so not on one axis)."""
-    ordered = table.sort_values("Views")
+    ordered = table.sort_values("Views", kind="stable")  # the most viewed on top
     fig = make_subplots(
         rows=1, cols=2, shared_yaxes=True, subplot_titles=("Views", "Units sold"), horizontal_spacing=0.04
     )

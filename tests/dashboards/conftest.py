@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from tests.dashboards.sample import write_sample
-from tests.integration.conftest import _fresh_database, database_url, migrated_template, pg_server
+from tests.integration.conftest import _fresh_database, database_url, lake, migrated_template, pg_server
 
 APP_DIR = Path(__file__).resolve().parents[2] / "shiny"
 if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
-__all__ = ["database_url", "migrated_template", "pg_server"]
+__all__ = ["database_url", "lake", "migrated_template", "pg_server"]
 
 
 @pytest.fixture

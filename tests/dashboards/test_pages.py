@@ -1,0 +1,302 @@
+"""What each page's outputs show, from the same functions the render functions call.
+
+Every output of a page is a render function that calls one of these view
+functions on its query results: headline numbers (value, text and change),
+figures (traces and their data), tables (columns and rows) and empty states.
+Expected values are counted by hand from tests/dashboards/sample.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+import components
+import formatting as fmt
+import queries
+from components import Kpi
+from pages import acquisition, funnel, products, traffic
+from queries import Database, Filters
+from tests.dashboards.sample import D1, D2
+
+
+@pytest.fixture
+def db(sample_url: str) -> Database:
+    return Database(sample_url)
+
+
+def by_key(kpis: list[Kpi]) -> dict[str, Kpi]:
+    return {k.key: k for k in kpis}
+
+
+# ----------------------------------------------------------------- traffic
+
+
+def test_traffic_headline_with_the_change_against_the_day_before(db: Database) -> None:
+    f = Filters(D2, D2)
+    kpis = by_key(
+        traffic.headline(
+            queries.session_totals(db, f), queries.visitor_totals(db, f), queries.active_users_daily(db, f), f
+        )
+    )
+    assert list(kpis) == [
+        "sessions",
+        "visitors",
+        "dau",
+        "mau",
+        "stickiness",
+        "pages_per_session",
+        "avg_duration_s",
+        "engagement_rate",
+        "bounce_rate",
+    ]
+    expected = {
+        # key: (value, text, change text, tone)
+        "sessions": (5, "5", "+66.7%", "good"),  # 5 vs 3
+        "visitors": (4, "4", "+33.3%", "good"),  # 4 vs 3
+        "dau": (4, "4", "+33.3%", "good"),
+        "mau": (5, "5", "+66.7%", "good"),
+        "stickiness": (0.8, "80.0%", "-20.0 pp", "bad"),  # 4/5 vs 3/3
+        "pages_per_session": (2.0, "2.00", "+20.0%", "good"),  # 10/5 vs 5/3
+        "avg_duration_s": (98.0, "1m 38s", "+18.5%", "good"),  # 490/5 vs 248/3
+        "engagement_rate": (0.6, "60.0%", "-6.7 pp", "bad"),  # 3/5 vs 2/3
+        "bounce_rate": (0.4, "40.0%", "+6.7 pp", "bad"),  # a higher bounce rate is bad news
+    }
+    for key, (value, text, change, tone) in expected.items():
+        kpi = kpis[key]
+        assert kpi.value == pytest.approx(value), key
+        assert (kpi.text, kpi.change and kpi.change.text, kpi.change and kpi.change.tone) == (
+            text,
+            change,
+            tone,
+        )
+
+
+def test_traffic_headline_with_a_filter_and_no_previous_data(db: Database) -> None:
+    f = Filters(D1, D2, devices=("desktop",))  # s8, s7, s1, s4; nothing on 11 - 12 Oct
+    kpis = by_key(
+        traffic.headline(
+            queries.session_totals(db, f), queries.visitor_totals(db, f), queries.active_users_daily(db, f), f
+        )
+    )
+    assert kpis["sessions"].value == 4
+    assert kpis["visitors"].value == 2  # A, E
+    assert kpis["dau"].value == pytest.approx(1.5)  # 2 on D1 (A, E), 1 on D2 (A)
+    assert kpis["mau"].value == 2
+    assert kpis["avg_duration_s"].text == "2m 22s"  # (200 + 8 + 300 + 60) / 4
+    assert kpis["sessions"].change == fmt.Change("new", "none", "neutral")
+    assert kpis["stickiness"].change == fmt.Change("–", "none", "neutral")
+
+
+def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
+    f = Filters(D1, D2)
+    table = traffic.daily_frame(queries.sessions_daily(db, f), queries.active_users_daily(db, f))
+    assert table.to_dict("records") == [
+        {
+            "Date": "2025-10-13",
+            "Sessions": 3,
+            "Engaged %": 66.7,
+            "Pages / session": 1.67,
+            "Avg duration s": 83.0,
+            "DAU": 3,
+            "MAU": 3,
+            "Stickiness %": 100.0,
+        },
+        {
+            "Date": "2025-10-14",
+            "Sessions": 5,
+            "Engaged %": 60.0,
+            "Pages / session": 2.0,
+            "Avg duration s": 98.0,
+            "DAU": 4,
+            "MAU": 5,
+            "Stickiness %": 80.0,
+        },
+    ]
+    trend = traffic.trend_figure(table)
+    assert [t.name for t in trend.data] == ["Sessions", "Visitors (DAU)", "MAU"]
+    assert list(trend.data[0].y) == [3, 5]
+    heat = traffic.heatmap_figure(queries.sessions_by_weekday_hour(db, f))
+    grid = heat.data[0].z
+    assert (grid[0][9], grid[0][12], grid[1][10], grid[1][20], grid[1][21]) == (1, 1, 2, 2, 1)  # Mon, Tue
+    assert sum(map(sum, grid)) == 8
+    assert traffic.daily_frame(queries.sessions_daily(db, f).head(0), pd.DataFrame()).empty
+
+
+# ----------------------------------------------------------------- funnel
+
+
+def test_funnel_headline_steps_and_segments(db: Database) -> None:
+    f = Filters(D2, D2)
+    totals = queries.session_totals(db, f)
+    kpis = by_key(funnel.headline(totals))
+    assert [(k, kpis[k].text) for k in kpis] == [
+        ("sessions", "5"),
+        ("funnel_view", "5"),
+        ("funnel_cart", "3"),
+        ("funnel_checkout", "2"),
+        ("funnel_purchase", "2"),
+        ("conversion_rate", "40.0%"),  # 2 / 5
+        ("cart_to_purchase", "66.7%"),  # 2 / 3
+    ]
+    assert kpis["conversion_rate"].change == fmt.Change("+6.7 pp", "up", "good")  # 1/3 on D1
+    steps = funnel.steps_frame(totals)
+    assert steps.fillna(-1).to_dict("list") == {
+        "Step": ["View", "Add to cart", "Checkout", "Purchase"],
+        "Sessions": [5, 3, 2, 2],
+        "Step conversion %": [-1, 60.0, 66.7, 100.0],  # none before the first step
+        "Drop-off %": [-1, 40.0, 33.3, 0.0],
+        "Of all sessions %": [100.0, 60.0, 40.0, 40.0],
+    }
+    figure = funnel.funnel_figure(steps)
+    assert list(figure.data[0].x) == [5, 3, 2, 2]
+
+    segments = funnel.segment_frame(queries.funnel_by_segment(db, f, "country"), "country")
+    assert segments["Country"].tolist() == ["US", "(unknown)", "DE"]  # by sessions, then name
+    us = segments.iloc[0]
+    assert (us["Sessions"], us["View → Add to cart %"], us["Conversion %"]) == (3, 100.0, 66.7)  # s1, s3, s4
+    bars = funnel.segment_figure(segments, "country")
+    assert [t.name for t in bars.data] == ["US", "(unknown)", "DE"]
+    assert list(bars.data[0].y) == pytest.approx([1, 1, 2 / 3, 2 / 3])
+
+
+# ----------------------------------------------------------------- products
+
+
+def test_products_headline(db: Database) -> None:
+    f = Filters(D2, D2)
+    kpis = by_key(products.headline(queries.product_totals(db, f), queries.revenue_totals(db, f)))
+    assert {k: kpis[k].text for k in kpis} == {
+        "views": "7",
+        "viewers": "3",
+        "add_to_cart_rate": "66.7%",  # A, C of A, C, D
+        "purchase_rate": "33.3%",  # A
+        "units": "4",
+        "revenue": "$1,025.00 · €160.00",
+    }
+    assert kpis["revenue"].value == {"USD": 1025.0, "EUR": 160.0}
+    # revenue in two currencies: the change is that of the larger one, named
+    assert kpis["revenue"].change == fmt.Change("+1950.0% USD", "up", "good")
+
+
+def test_product_tables(db: Database) -> None:
+    f = Filters(D2, D2)
+    table = products.product_frame(queries.product_table(db, f))
+    assert list(table.columns) == [
+        "Product",
+        "Category",
+        "Views",
+        "Viewers",
+        "Add-to-cart %",
+        "Purchase %",
+        "Units",
+        "Revenue USD",
+        "Revenue EUR",
+    ]
+    assert table[table["Product"] == "MOU-200"].iloc[0].tolist() == [
+        "MOU-200",
+        "mice",
+        2,
+        2,
+        100.0,
+        50.0,
+        1,
+        25.0,
+        0.0,
+    ]
+    assert products.top_sellers(table)["Product"].tolist() == ["KEY-300", "MOU-200", "LAP-100"]
+    assert products.bottom_sellers(table)["Product"].tolist() == ["MON-400", "MOU-200", "LAP-100", "KEY-300"]
+    # the shop's purchase rate is 1 / 3: only MON-400 (0 %) is below it
+    assert products.viewed_not_bought(table, 1 / 3)["Product"].tolist() == ["MON-400"]
+    categories = products.category_frame(queries.category_table(db, f))
+    assert categories["Category"].tolist() == ["keyboards", "mice", "laptops", "monitors"]
+    chart = products.category_figure(categories)
+    assert list(chart.data[0].y) == ["laptops", "keyboards", "mice", "monitors"]  # most viewed on top
+    assert [list(t.x) for t in chart.data] == [[1, 2, 2, 2], [1, 2, 1, 0]]
+    scatter = products.scatter_figure(table, 1 / 3)
+    assert list(scatter.data[0].x) == table["Viewers"].tolist()
+
+
+def test_product_tables_when_empty() -> None:
+    empty = products.product_frame(pd.DataFrame())
+    assert empty.empty
+    assert products.top_sellers(empty).empty
+    assert products.viewed_not_bought(empty, None).empty
+
+
+# ----------------------------------------------------------------- acquisition
+
+
+def test_acquisition_headline_agrees_with_the_other_pages(db: Database) -> None:
+    f = Filters(D2, D2)
+    totals, revenue = queries.session_totals(db, f), queries.revenue_totals(db, f)
+    kpis = by_key(acquisition.headline(totals, revenue))
+    assert {k: kpis[k].text for k in kpis} == {
+        "sessions": "5",
+        "engagement_rate": "60.0%",
+        "conversion_rate": "40.0%",
+        "orders": "3",
+        "revenue": "$1,025.00 · €160.00",
+    }
+    funnel_kpis = by_key(funnel.headline(totals))
+    traffic_kpis = by_key(
+        traffic.headline(totals, queries.visitor_totals(db, f), queries.active_users_daily(db, f), f)
+    )
+    product_kpis = by_key(products.headline(queries.product_totals(db, f), revenue))
+    assert kpis["conversion_rate"].value == funnel_kpis["conversion_rate"].value
+    assert kpis["sessions"].value == traffic_kpis["sessions"].value == funnel_kpis["sessions"].value
+    assert kpis["engagement_rate"].value == traffic_kpis["engagement_rate"].value
+    assert kpis["revenue"].value == product_kpis["revenue"].value
+
+
+def test_acquisition_tables(db: Database) -> None:
+    f = Filters(D2, D2)
+    breakdown = acquisition.breakdown_frame(queries.acquisition_breakdown(db, f, "device"), "device")
+    assert breakdown[["Device", "Sessions", "Share %", "Conversion %", "Orders"]].values.tolist() == [
+        ["desktop", 2, 40.0, 100.0, 3],
+        ["mobile", 2, 40.0, 0.0, 0],
+        ["tablet", 1, 20.0, 0.0, 0],
+    ]
+    assert breakdown.iloc[0][["Revenue USD", "Revenue EUR"]].tolist() == [1025.0, 160.0]
+    chart = acquisition.breakdown_figure(breakdown, "device")
+    assert list(chart.data[1].y) == [1.0, 0.0, 0.0]  # conversion, on the second axis
+    referrers = acquisition.referrer_frame(queries.referrer_table(db, f))
+    assert set(referrers["Referrer"]) == {"(none)", "www.google.com", "techblog.example"}
+    campaigns = acquisition.campaign_frame(queries.campaign_table(db, f))
+    assert campaigns[["Campaign", "Sessions", "Conversion %"]].values.tolist() == [
+        ["autumn_sale", 1, 0.0],
+        ["newsletter_oct", 1, 100.0],
+    ]
+
+
+# ----------------------------------------------------------------- shared pieces
+
+
+def test_a_headline_number_carries_its_raw_value_for_a_reader() -> None:
+    kpi = Kpi(
+        "revenue", "Revenue", {"USD": 1025.0, "EUR": 160.0}, "$1,025.00 · €160.00", fmt.change(1025, 50)
+    )
+    html = str(components.kpi_row([kpi], "13 Oct 2025"))
+    assert 'data-kpi="revenue"' in html
+    assert 'data-value="{&quot;EUR&quot;: 160.0, &quot;USD&quot;: 1025.0}"' in html
+    assert "▲ +1950.0%" in html
+    assert "vs 13 Oct 2025" in html
+    # without comparison there is no change line; with nothing to compare, it says so
+    assert "vs 13 Oct" not in str(components.kpi_row([kpi], None))
+    missing = Kpi("dau", "DAU", 4.0, "4", fmt.change(4, None))
+    assert "no data for 13 Oct 2025" in str(components.kpi_row([missing], "13 Oct 2025"))
+
+
+def test_period_labels() -> None:
+    assert components.period_label(D2, D2) == "14 Oct 2025"
+    assert components.period_label(D1, D2) == "13 – 14 Oct 2025"
+    assert components.period_label(date(2025, 9, 28), D2) == "28 Sep – 14 Oct 2025"
+    assert components.period_label(date(2024, 12, 30), date(2025, 1, 5)) == "30 Dec 2024 – 5 Jan 2025"
+
+
+def test_empty_state() -> None:
+    html = str(components.empty_state("No sessions in these dates", "Choose other dates"))
+    assert "No sessions in these dates" in html
+    assert "empty-state" in html

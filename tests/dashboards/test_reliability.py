@@ -1,0 +1,273 @@
+"""The Reliability page: executions, failed hours and their redrive, freshness, the raw backlog.
+
+Step Functions is an in-memory fake with the few calls the Operator makes
+(list, describe, history, start); the lake is moto's S3; the warehouse is the
+sample.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import pipeline
+import queries
+from clickstream.operations import Operator
+from clickstream.storage import Lake
+from config import DashboardSettings
+from pages import reliability
+from queries import Database
+from tests.dashboards.sample import D2
+
+ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:clickstream-pipeline"
+T0 = datetime(2025, 10, 14, 11, 0, 5, tzinfo=UTC)
+
+
+class FakeStepFunctions:
+    """list_executions, describe_execution, get_execution_history and start_execution, in memory."""
+
+    def __init__(self) -> None:
+        self.executions: dict[str, dict[str, Any]] = {}
+        self.started: list[str] = []
+
+    def add(self, name: str, status: str, start: datetime, seconds: float = 10.0, error: str = "") -> str:
+        arn = f"{ARN.replace(':stateMachine:', ':execution:')}:{name}"
+        self.executions[arn] = {
+            "executionArn": arn,
+            "name": name,
+            "status": status,
+            "startDate": start,
+            "stopDate": None if status == "RUNNING" else start + timedelta(seconds=seconds),
+            "input": json.dumps({"hour": f"{name[5:18]}:00:00Z"}),
+            "error": error or None,
+            "cause": f"{error}: role lacks INSERT" if error else None,
+        }
+        return arn
+
+    def get_paginator(self, operation: str) -> Any:
+        fake = self
+
+        class Paginator:
+            def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+                if operation == "list_executions":
+                    rows = [
+                        {k: v for k, v in e.items() if k not in {"input", "error", "cause"}}
+                        for e in fake.executions.values()
+                    ]
+                    yield {"executions": rows}
+                else:
+                    yield {"events": fake.history(kwargs["executionArn"])}
+
+        return Paginator()
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        execution = self.executions[arn]
+        at = execution["startDate"]
+        events: list[dict[str, Any]] = [
+            {
+                "id": 1,
+                "type": "TaskStateEntered",
+                "timestamp": at,
+                "stateEnteredEventDetails": {"name": "Upsert"},
+            },
+            {"id": 2, "previousEventId": 1, "type": "TaskScheduled", "timestamp": at},
+        ]
+        if execution["error"]:
+            events.append(
+                {
+                    "id": 3,
+                    "previousEventId": 2,
+                    "type": "TaskFailed",
+                    "timestamp": at,
+                    "taskFailedEventDetails": {"error": execution["error"]},
+                }
+            )
+        return events
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return dict(self.executions[executionArn])
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        arn = self.add(name, "RUNNING", T0 + timedelta(hours=2))
+        self.started.append(name)
+        return {"executionArn": arn}
+
+
+@pytest.fixture
+def sfn() -> FakeStepFunctions:
+    fake = FakeStepFunctions()
+    fake.add("hour-2025-10-14T10", "SUCCEEDED", T0 - timedelta(hours=1), 12.5)
+    fake.add("hour-2025-10-14T11", "FAILED", T0, 3.0, error="ConfigurationError")
+    fake.add("hour-2025-10-14T12", "FAILED", T0 + timedelta(hours=1), error="ConfigurationError")
+    fake.add("hour-2025-10-14T12-r2", "SUCCEEDED", T0 + timedelta(hours=1, minutes=5))  # redriven already
+    fake.add("hour-2025-10-14T20", "SUCCEEDED", T0 + timedelta(hours=9), 30.0)
+    fake.add("hour-2025-10-15T00", "SUCCEEDED", T0 + timedelta(hours=13))  # outside the day
+    return fake
+
+
+@pytest.fixture
+def op(sfn: FakeStepFunctions) -> Operator:
+    return Operator(sfn, ARN, local=True)
+
+
+def test_failed_hours_are_those_whose_latest_execution_failed(op: Operator) -> None:
+    listing = op.list_executions()
+    assert pipeline.failed_hours(listing) == ["2025-10-14T11"] == op.failed_hours()
+
+
+def test_attention_rows_carry_the_error_and_the_failed_state(op: Operator) -> None:
+    rows = pipeline.attention(op, op.list_executions(), watched={})
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["hour"], row["execution"], row["status"]) == ("2025-10-14T11", "hour-2025-10-14T11", "FAILED")
+    assert (row["state"], row["error"]) == ("Upsert", "ConfigurationError")
+    assert row["cause"] == "ConfigurationError: role lacks INSERT"
+
+    html = str(reliability.attention_table(rows, "reliability-redrive_request", can_redrive=True))
+    assert 'data-hour="2025-10-14T11"' in html
+    assert 'data-status="FAILED"' in html
+    assert "Upsert: ConfigurationError" in html
+    assert (
+        "Shiny.setInputValue(&quot;reliability-redrive_request&quot;, &quot;2025-10-14T11&quot;" in html
+    )  # the button asks the server, which asks for confirmation
+
+
+def test_the_redrive_runs_redrive_hour_and_the_hour_is_followed_to_success(
+    op: Operator, sfn: FakeStepFunctions
+) -> None:
+    # When the hour is redriven from the page
+    arn = pipeline.redrive(op, "2025-10-14T11")
+
+    # Then the CLI's redrive ran: a new execution under the next redrive name
+    assert sfn.started == ["hour-2025-10-14T11-r2"]
+    assert arn.endswith(":hour-2025-10-14T11-r2")
+    assert pipeline.status(op, arn) == "RUNNING"
+    rows = pipeline.attention(op, op.list_executions(), watched={"2025-10-14T11": arn})
+    assert [(r["hour"], r["execution"], r["status"]) for r in rows] == [
+        ("2025-10-14T11", "hour-2025-10-14T11-r2", "RUNNING")
+    ]
+    assert "<button" not in str(reliability.attention_table(rows, "x", can_redrive=True))
+
+    # and once it succeeded, the hour shows green and is no longer failed
+    sfn.executions[arn]["status"] = "SUCCEEDED"
+    assert pipeline.is_terminal(pipeline.status(op, arn))
+    rows = pipeline.attention(op, op.list_executions(), watched={"2025-10-14T11": arn})
+    assert rows[0]["status"] == "SUCCEEDED"
+    assert "status-succeeded" in str(reliability.attention_table(rows, "x", can_redrive=True))
+    assert pipeline.failed_hours(op.list_executions()) == []
+    assert "No failed hours" in str(reliability.attention_table([], "x", can_redrive=True))
+
+
+def test_executions_table_joins_step_functions_and_the_load(op: Operator, sample_url: str) -> None:
+    first, last = reliability.hour_range(queries.Filters(D2, D2))
+    runs = queries.runs_in_range(Database(sample_url), first, last)
+    frame = pipeline.executions_frame(op.list_executions(), runs, first, last)
+    assert frame[["Execution", "Status", "Duration s", "Loaded"]].fillna(-1).values.tolist() == [
+        ["hour-2025-10-14T20", "SUCCEEDED", 30.0, 4],
+        ["hour-2025-10-14T12-r2", "SUCCEEDED", 10.0, -1],  # no etl_runs row
+        ["hour-2025-10-14T12", "FAILED", 10.0, -1],
+        ["hour-2025-10-14T11", "FAILED", 3.0, -1],
+        ["hour-2025-10-14T10", "SUCCEEDED", 12.5, 10],
+    ]  # newest hour first; the 15th is outside the dates
+    chart = reliability.executions_figure(frame)
+    assert [t.name for t in chart.data] == ["Succeeded", "Failed"]
+    assert [len(t.x) for t in chart.data] == [3, 2]
+
+    # without Step Functions, etl_runs alone
+    alone = pipeline.executions_frame(None, runs, first, last)
+    assert alone["Execution"].tolist() == ["hour-2025-10-14T21", "hour-2025-10-14T20", "hour-2025-10-14T10"]
+    assert alone["Duration s"].tolist() == [5.0, 5.0, 5.0]
+
+
+def test_headline_freshness_and_backlog(sample_url: str) -> None:
+    db = Database(sample_url)
+    first, last = reliability.hour_range(queries.Filters(D2, D2))
+    executions = pd.DataFrame({"Status": ["SUCCEEDED", "FAILED", "SUCCEEDED"]})
+    backlog = pipeline.Backlog(partitions=2, objects=5, capped=False, oldest="2025-10-14T22")
+    now = datetime(2025, 10, 15, 0, 30, tzinfo=UTC)  # the watermark hour (21:00) ended at 22:00
+    kpis = {
+        k.key: k
+        for k in reliability.headline(
+            queries.watermark(db),
+            now,
+            backlog,
+            ["2025-10-14T11"],
+            executions,
+            queries.processed_totals(db, first, last),
+        )
+    }
+    assert (kpis["freshness"].text, kpis["freshness"].note, kpis["freshness"].tone) == (
+        "2h 30m",
+        "stale",
+        "bad",
+    )
+    assert kpis["hours_behind"].value == 2  # 22:00 and 23:00 are closed and not committed
+    assert (kpis["backlog"].text, kpis["backlog"].note) == ("2", "5 objects")
+    assert (kpis["failed_hours"].text, kpis["failed_hours"].tone) == ("1", "bad")
+    assert (kpis["executions"].text, kpis["executions"].note) == ("3", "2 succeeded")
+    assert (kpis["rejected"].text, kpis["rejected"].note) == ("6", "18.75% of lines read")  # 6 / 32
+
+    fresh = reliability.headline(
+        queries.watermark(db), datetime(2025, 10, 14, 22, 40, tzinfo=UTC), None, None, executions.head(0), {}
+    )
+    assert (fresh[0].text, fresh[0].note, fresh[1].value, fresh[2].text, fresh[3].text) == (
+        "40m 00s",
+        "on time",
+        0,
+        "–",
+        "–",
+    )
+
+
+def test_headline_before_the_first_run(empty_url: str) -> None:
+    kpis = reliability.headline(None, datetime.now(UTC), None, [], pd.DataFrame(columns=["Status"]), {})
+    assert (kpis[0].text, kpis[0].tone) == ("no data yet", "bad")
+    assert kpis[3].note == "none"
+
+
+def test_rejects_table_and_chart(sample_url: str) -> None:
+    first, last = reliability.hour_range(queries.Filters(D2, D2))
+    table = reliability.rejects_frame(queries.rejects_by_reason(Database(sample_url), first, last))
+    assert table.values.tolist() == [["malformed", 4, 2], ["violation", 2, 1]]
+    assert list(reliability.rejects_figure(table).data[0].x) == [2, 4]
+    assert reliability.rejects_frame(pd.DataFrame()).empty
+
+
+def test_backlog_counts_raw_objects_after_the_watermark_hour(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for hour, count in ((20, 1), (21, 2), (22, 3), (23, 1)):
+        for i in range(count):
+            lake.put_bytes(f"raw/year=2025/month=10/day=14/hour={hour}/events-{i}.ndjson.gz", b"x")
+    lake.put_bytes("rejects/year=2025/month=10/day=14/hour=23/events-0.rejects.ndjson.gz", b"x")
+    watermark = datetime(2025, 10, 14, 21, tzinfo=UTC)
+    assert pipeline.backlog(lake, watermark) == pipeline.Backlog(2, 4, False, "2025-10-14T22")
+    assert pipeline.backlog(lake, None) == pipeline.Backlog(4, 7, False, "2025-10-14T20")
+    monkeypatch.setattr(pipeline, "PENDING_OBJECTS_CAP", 3)
+    assert pipeline.backlog(lake, None) == pipeline.Backlog(2, 3, True, "2025-10-14T20")
+
+
+def test_the_pipeline_comes_from_the_environment_or_the_stack_file(tmp_path: Path) -> None:
+    none = pipeline.connect_pipeline(DashboardSettings(_env_file=None))
+    assert none.operator is None
+    assert none.problem is not None and "CLICKSTREAM_STATE_MACHINE_ARN" in none.problem
+
+    no_stack = pipeline.connect_pipeline(DashboardSettings(clickstream_data_dir=tmp_path))
+    assert no_stack.operator is None
+    assert no_stack.problem is not None and "no local stack found" in no_stack.problem
+
+    local = pipeline.connect_pipeline(
+        DashboardSettings(
+            clickstream_state_machine_arn=ARN, aws_endpoint_url="http://127.0.0.1:9", lake_bucket="lake"
+        )
+    )
+    assert local.operator is not None and local.operator.local
+    assert local.operator.state_machine_arn == ARN
+    assert local.lake is not None and local.lake.bucket == "lake"
+    assert local.operator.sfn.meta.endpoint_url == "http://127.0.0.1:9"
