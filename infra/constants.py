@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream import lake, migrate
+from clickstream import ingest_server, lake, migrate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = REPO_ROOT / "infra"
@@ -120,3 +120,34 @@ SNAPSHOT_TAG = ("clickstream-snapshot", "daily")
 HOST_PYTHON = "3.11"  # python3.11 from the Amazon Linux 2023 repositories
 HOST_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 DASHBOARD_PORT = 8000
+
+# -- ingest --------------------------------------------------------------------
+# The storefront and the ingest API share one CloudFront origin (no CORS): the
+# storefront's files at /, the tracker at /sdk/tracker.min.js, the API at /v1/*.
+STOREFRONT_DIR = REPO_ROOT / "sdk" / "storefront"
+TRACKER_BUNDLE = REPO_ROOT / "sdk" / "dist" / "tracker.min.js"
+TRACKER_KEY = "sdk/tracker.min.js"  # where the storefront's pages load it from
+EVENTS_ROUTE = ingest_server.EVENTS_PATH  # "/v1/events", what the tracker POSTs to
+API_PATH_PATTERN = "/v1/*"
+INGEST_FUNCTION = "ingest"  # functions/ingest/handler.py
+INGEST_MEMORY_MB = 512
+INGEST_TIMEOUT_S = 10  # a request is one S3 PUT (or one SQS send); API Gateway waits up to 30 s
+# Headers the ingest reads (clickstream.ingest.process): the user agent when an event has
+# none, and the country CloudFront resolves from the viewer's IP address.
+INGEST_FORWARDED_HEADERS = ("User-Agent", "Content-Type", "CloudFront-Viewer-Country")
+API_THROTTLE_RATE_RPS = 500  # the HTTP API stage: a backstop behind WAF's per-IP rule
+API_THROTTLE_BURST = 1000
+STOREFRONT_MAX_AGE_S = 300  # Cache-Control of the storefront's files: a deploy shows within 5 min
+INGEST_DLQ_RETENTION_DAYS = 14  # SQS maximum; DEPLOY.md says how to replay
+INGEST_WAF_CONTEXT = "ingest_waf"  # "on" (default) or "off"
+WAF_REGION = "us-east-1"  # a CLOUDFRONT-scope web ACL exists only there
+WAF_RATE_LIMIT_PER_IP = 2000  # requests per IP in 5 minutes, pages and event batches together
+WAF_RATE_WINDOW_S = 300
+# AWS managed rule groups, in evaluation order after the rate rule. SizeRestrictions_BODY
+# (bodies over 8 KB) only counts: a batch of 20 events is bigger, and ingest caps bodies itself.
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+WAF_COUNT_ONLY_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}

@@ -1,4 +1,4 @@
-"""The clickstream stack: storage, warehouse, pipeline (with its alarms) and dashboards."""
+"""The clickstream stack: storage, warehouse, pipeline (with its alarms), dashboards and ingest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.capabilities.alarms import PipelineAlarms
 from infra.capabilities.dashboards import Dashboards
+from infra.capabilities.ingest import Ingest
 from infra.capabilities.pipeline import Pipeline
 from infra.capabilities.storage import Storage
 from infra.capabilities.warehouse import Warehouse
@@ -25,11 +26,21 @@ class ClickstreamStack(Stack):
                 f"give both -c {c.DASHBOARD_DOMAIN_CONTEXT}=... and "
                 f"-c {c.DASHBOARD_CERTIFICATE_CONTEXT}=..., or neither"
             )
+        waf = context(c.INGEST_WAF_CONTEXT)
+        waf = "on" if waf is None or waf is True else "off" if waf is False else str(waf)
+        if waf not in ("on", "off"):
+            raise ValueError(f"-c {c.INGEST_WAF_CONTEXT}= takes on or off, not {waf!r}")
+        if waf == "on" and self.region != c.WAF_REGION:
+            raise ValueError(
+                f"the storefront's WAF web ACL (CLOUDFRONT scope) can only be created in {c.WAF_REGION}: "
+                f"deploy the stack there (-c {c.REGION_CONTEXT}={c.WAF_REGION}), or deploy to "
+                f"{self.region} without WAF (-c {c.INGEST_WAF_CONTEXT}=off)"
+            )
         if full_bundling:
             missing = [
-                f"functions/{spec.name}/handler.py"
-                for spec in c.PIPELINE_FUNCTIONS
-                if not (c.FUNCTIONS_DIR / spec.name / "handler.py").is_file()
+                f"functions/{name}/handler.py"
+                for name in (*(spec.name for spec in c.PIPELINE_FUNCTIONS), c.INGEST_FUNCTION)
+                if not (c.FUNCTIONS_DIR / name / "handler.py").is_file()
             ]
             if missing:
                 raise FileNotFoundError(
@@ -72,4 +83,12 @@ class ClickstreamStack(Stack):
             domain_name=domain,
             certificate_arn=certificate,
             auth_domain_prefix=context(c.DASHBOARD_AUTH_PREFIX_CONTEXT),
+        )
+        self.ingest = Ingest(
+            self,
+            "Ingest",
+            storage=self.storage,
+            pipeline=self.pipeline,
+            full_bundling=full_bundling,
+            waf=waf == "on",
         )

@@ -1,0 +1,423 @@
+"""Ingest: the storefront and POST /v1/events on one CloudFront distribution, WAF, Cognito, the DLQ."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+
+from clickstream.ingest import IngestSettings
+from infra import constants as c
+from tests.infra.conftest import Synth, synthesize
+from tests.infra.template import Template
+from tests.infra.test_checks import CFN_LINT_IGNORED, nag_findings
+from tests.infra.test_storage import BLOCK_ALL, bucket_policy, denies_plain_http
+
+LAKE = "<Storage/Lake.Arn>"
+OTHER_REGION = "eu-west-1"
+XRAY = {("xray:PutTraceSegments", "*", ""), ("xray:PutTelemetryRecords", "*", "")}
+ASSETS_BUCKET = "arn:aws:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-us-east-1"
+SITE = "<Ingest/Storefront.Arn>"
+DISTRIBUTION_ARN = "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/<Ingest/Cdn>"
+
+
+def logs(group: str) -> set[tuple[str, str, str]]:
+    arn = f"<Ingest/{group}.Arn>"
+    return {("logs:CreateLogStream", arn, ""), ("logs:PutLogEvents", arn, "")}
+
+
+def on_bucket_and_objects(actions: list[str], bucket: str) -> set[tuple[str, str, str]]:
+    return {(action, resource, "") for action in actions for resource in (bucket, f"{bucket}/*")}
+
+
+# Imported by test_iam.py, whose list of the stack's roles includes these.
+EXPECTED: dict[str, set[tuple[str, str, str]]] = {
+    # The ingest function: put new raw/ objects, send a failed batch to the DLQ. Nothing else:
+    # no read, no list, no delete, no other prefix of the lake.
+    "Ingest/FunctionRole": {
+        ("s3:PutObject", f"{LAKE}/raw/*", ""),
+        ("sqs:SendMessage", "<Ingest/DeadLetters.Arn>", ""),
+    }
+    | logs("FunctionLogs")
+    | XRAY,
+    # CDK's BucketDeployment (at deploy time only): read the storefront asset, sync it into the
+    # storefront bucket. These are the grants BucketDeployment makes; no CloudFront invalidation.
+    "Ingest/StorefrontDeploymentRole": on_bucket_and_objects(
+        ["s3:GetObject*", "s3:GetBucket*", "s3:List*"], ASSETS_BUCKET
+    )
+    | on_bucket_and_objects(
+        [
+            "s3:GetObject*",
+            "s3:GetBucket*",
+            "s3:List*",
+            "s3:DeleteObject*",
+            "s3:PutObject",
+            "s3:PutObjectLegalHold",
+            "s3:PutObjectRetention",
+            "s3:PutObjectTagging",
+            "s3:PutObjectVersionTagging",
+            "s3:Abort*",
+        ],
+        SITE,
+    )
+    | logs("StorefrontDeploymentLogs"),
+}
+
+
+@pytest.fixture(scope="module")
+def no_waf_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Another region, where a CLOUDFRONT-scope web ACL cannot be made: WAF turned off."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-no-waf"),
+        **{c.REGION_CONTEXT: OTHER_REGION, c.INGEST_WAF_CONTEXT: "off"},
+    )
+
+
+def props(template: Template, cfn_type: str, path: str) -> dict[str, Any]:
+    return dict(template.resolve(template.one(cfn_type, path)["Properties"]))
+
+
+def distribution(template: Template) -> dict[str, Any]:
+    return dict(props(template, "AWS::CloudFront::Distribution", "Ingest/Cdn")["DistributionConfig"])
+
+
+def origin(config: dict[str, Any], behavior: dict[str, Any]) -> dict[str, Any]:
+    (found,) = [o for o in config["Origins"] if o["Id"] == behavior["TargetOriginId"]]
+    return dict(found)
+
+
+# -- IAM -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_ingest_roles_are_exactly_the_least_privilege_set(template: Template, role: str) -> None:
+    granted = template.role_permissions(role)
+    assert granted - EXPECTED[role] == set(), f"{role} has more than it needs"
+    assert EXPECTED[role] - granted == set(), f"{role} lacks"
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_ingest_roles_are_assumed_by_lambda_only(template: Template, role: str) -> None:
+    statements = template.one("AWS::IAM::Role", role)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in statements] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_the_storefront_deployment_provider_runs_with_that_role(template: Template) -> None:
+    (provider,) = [
+        resource["Properties"]
+        for path, resource in template.of_type("AWS::Lambda::Function").items()
+        if path.startswith("Custom::CDKBucketDeployment")
+    ]
+    assert template.text(provider["Role"]) == "<Ingest/StorefrontDeploymentRole.Arn>"
+    assert template.text(provider["LoggingConfig"]["LogGroup"]) == "<Ingest/StorefrontDeploymentLogs>"
+
+
+# -- the function --------------------------------------------------------------------------------
+def test_ingest_function_is_python_312_arm64_traced_on_the_shared_layer(template: Template) -> None:
+    function = props(template, "AWS::Lambda::Function", "Ingest/Function")
+    assert function["Runtime"] == "python3.12"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "handler.handler"
+    assert function["Layers"] == ["<Pipeline/Shared>"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["MemorySize"] == c.INGEST_MEMORY_MB and function["Timeout"] == c.INGEST_TIMEOUT_S
+    assert function["LoggingConfig"] == {"LogGroup": "<Ingest/FunctionLogs>"}
+    assert "VpcConfig" not in function
+    group = template.one("AWS::Logs::LogGroup", "Ingest/FunctionLogs")["Properties"]
+    assert group["RetentionInDays"] == c.LOG_RETENTION_DAYS
+
+
+def test_ingest_function_gets_the_settings_it_reads(template: Template) -> None:
+    env = props(template, "AWS::Lambda::Function", "Ingest/Function")["Environment"]["Variables"]
+    assert env["LAKE_BUCKET"] == "<Storage/Lake>"
+    assert env["INGEST_DLQ_URL"] == "<Ingest/DeadLetters>"
+    # transform's key (a deploy-time dynamic reference): a user_id hashed at ingest is kept there
+    assert env["USER_ID_HMAC_KEY"] == "{{resolve:secretsmanager:<Pipeline/UserIdHmacKey>:SecretString:::}}"
+    assert env["RUNTIME"] == "aws"
+    assert env["POWERTOOLS_SERVICE_NAME"] == c.SERVICE_NAME
+    # and these are the names IngestSettings reads
+    fields = set(IngestSettings.model_fields)
+    assert {"lake_bucket", "ingest_dlq_url", "user_id_hmac_key", "runtime"} <= fields
+
+
+# -- the HTTP API --------------------------------------------------------------------------------
+def test_the_api_has_one_anonymous_route_post_v1_events_to_the_function(template: Template) -> None:
+    routes = template.of_type("AWS::ApiGatewayV2::Route")
+    assert [template.resolve(r["Properties"])["RouteKey"] for r in routes.values()] == [
+        f"POST {c.EVENTS_ROUTE}"
+    ]
+    (route,) = [template.resolve(r["Properties"]) for r in routes.values()]
+    assert route["AuthorizationType"] == "NONE"
+    (integration,) = [
+        template.resolve(i["Properties"]) for i in template.of_type("AWS::ApiGatewayV2::Integration").values()
+    ]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["IntegrationUri"] == "<Ingest/Function.Arn>"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    (permission,) = [
+        template.resolve(p["Properties"])
+        for path, p in template.of_type("AWS::Lambda::Permission").items()
+        if path.startswith("Ingest/")
+    ]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["SourceArn"].endswith(f":<Ingest/Api>/*/*{c.EVENTS_ROUTE}")
+
+
+def test_the_api_stage_is_throttled_and_access_logged_without_client_addresses(template: Template) -> None:
+    stage = props(template, "AWS::ApiGatewayV2::Stage", "Ingest/ApiStage")
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": c.API_THROTTLE_BURST,
+        "ThrottlingRateLimit": c.API_THROTTLE_RATE_RPS,
+    }
+    logs_ = stage["AccessLogSettings"]
+    assert logs_["DestinationArn"] == "<Ingest/ApiAccessLogs.Arn>"
+    fields = json.loads(logs_["Format"])
+    assert fields["requestId"] == "$context.requestId"
+    assert not any("sourceIp" in v or "userAgent" in v for v in fields.values())
+    group = template.one("AWS::Logs::LogGroup", "Ingest/ApiAccessLogs")["Properties"]
+    assert group["RetentionInDays"] == c.LOG_RETENTION_DAYS
+
+
+# -- CloudFront ------------------------------------------------------------------------------------
+def test_storefront_is_served_from_the_private_bucket_through_origin_access_control(
+    template: Template,
+) -> None:
+    config = distribution(template)
+    default = config["DefaultCacheBehavior"]
+    s3_origin = origin(config, default)
+    assert s3_origin["DomainName"] == "<Ingest/Storefront.RegionalDomainName>"
+    assert s3_origin["OriginAccessControlId"] == "<Ingest/Cdn/Origin1/S3OriginAccessControl.Id>"
+    assert s3_origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert default["AllowedMethods"] == ["GET", "HEAD"]
+    assert default["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"  # CachingOptimized
+    assert config["DefaultRootObject"] == "index.html"
+    oac = props(template, "AWS::CloudFront::OriginAccessControl", "Ingest/Cdn/Origin1/S3OriginAccessControl")
+    assert oac["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    assert oac["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+
+
+def test_storefront_bucket_is_private_encrypted_tls_only_and_readable_by_this_distribution_only(
+    template: Template,
+) -> None:
+    bucket = props(template, "AWS::S3::Bucket", "Ingest/Storefront")
+    assert bucket["PublicAccessBlockConfiguration"] == BLOCK_ALL
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    statements = bucket_policy(template, "Ingest/Storefront")
+    assert denies_plain_http(statements)
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Action": "s3:GetObject",
+            "Condition": {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}},
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Resource": f"{SITE}/*",
+        }
+    ]
+
+
+def test_v1_goes_to_the_http_api_uncached_with_the_viewer_country(template: Template) -> None:
+    config = distribution(template)
+    (api,) = config["CacheBehaviors"]
+    assert api["PathPattern"] == c.API_PATH_PATTERN == "/v1/*"
+    assert c.EVENTS_ROUTE.startswith(c.API_PATH_PATTERN.removesuffix("*"))
+    assert api["ViewerProtocolPolicy"] == "https-only"  # a redirected POST would lose its body
+    assert "POST" in api["AllowedMethods"]
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert api["OriginRequestPolicyId"] == "<Ingest/ApiRequests>"
+    api_origin = origin(config, api)
+    assert api_origin["DomainName"] == "<Ingest/Api>.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert api_origin["CustomOriginConfig"] == {
+        "OriginProtocolPolicy": "https-only",
+        "OriginSSLProtocols": ["TLSv1.2"],
+    }
+    policy = props(template, "AWS::CloudFront::OriginRequestPolicy", "Ingest/ApiRequests")
+    policy = policy["OriginRequestPolicyConfig"]
+    # Never the Host header: API Gateway answers only to its own host name.
+    assert policy["HeadersConfig"] == {
+        "HeaderBehavior": "whitelist",
+        "Headers": ["User-Agent", "Content-Type", "CloudFront-Viewer-Country"],
+    }
+    assert policy["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+
+
+def test_distribution_logs_to_its_own_bucket_and_is_protected_by_the_web_acl(template: Template) -> None:
+    config = distribution(template)
+    assert config["Logging"] == {"Bucket": "<Ingest/CdnLogs.RegionalDomainName>", "Prefix": "cloudfront/"}
+    assert config["WebACLId"] == "<Ingest/WebAcl.Arn>"
+    assert config["PriceClass"] == "PriceClass_100"
+    cdn_logs = template.resources[template.logical_id("Ingest/CdnLogs")]
+    assert cdn_logs["Properties"]["PublicAccessBlockConfiguration"] == BLOCK_ALL
+    # CloudFront's standard logs are delivered with an ACL grant: ACLs enabled, bucket owner owns
+    assert cdn_logs["Properties"]["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    }
+    assert cdn_logs["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
+    assert cdn_logs["DeletionPolicy"] == "Retain"
+    assert denies_plain_http(bucket_policy(template, "Ingest/CdnLogs"))
+
+
+# -- WAF -------------------------------------------------------------------------------------------
+def test_web_acl_rate_limits_each_ip_then_applies_the_aws_managed_rules(template: Template) -> None:
+    acl = props(template, "AWS::WAFv2::WebACL", "Ingest/WebAcl")
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = sorted(acl["Rules"], key=lambda r: r["Priority"])
+    rate, *managed = rules
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"] == {
+        "RateBasedStatement": {
+            "AggregateKeyType": "IP",
+            "EvaluationWindowSec": c.WAF_RATE_WINDOW_S,
+            "Limit": c.WAF_RATE_LIMIT_PER_IP,
+        }
+    }
+    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in managed]
+    assert [(g["VendorName"], g["Name"]) for g in groups] == [
+        ("AWS", "AWSManagedRulesAmazonIpReputationList"),
+        ("AWS", "AWSManagedRulesCommonRuleSet"),
+        ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ]
+    assert all(r["OverrideAction"] == {"None": {}} for r in managed)  # the groups' own actions block
+    # Only the 8 KB body-size rule counts instead of blocking: a batch of 20 events is bigger.
+    overrides = {g["Name"]: g.get("RuleActionOverrides") for g in groups}
+    assert overrides == {
+        "AWSManagedRulesAmazonIpReputationList": None,
+        "AWSManagedRulesCommonRuleSet": [{"ActionToUse": {"Count": {}}, "Name": "SizeRestrictions_BODY"}],
+        "AWSManagedRulesKnownBadInputsRuleSet": None,
+    }
+    assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
+
+
+def test_waf_in_another_region_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"us-east-1.*-c ingest_waf=off"):
+        synthesize(tmp_path, **{c.REGION_CONTEXT: OTHER_REGION})
+
+
+def test_waf_context_takes_on_or_off_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="on or off"):
+        synthesize(tmp_path, **{c.INGEST_WAF_CONTEXT: "no"})
+
+
+def test_without_waf_the_rest_of_ingest_is_unchanged(template: Template, no_waf_synth: Synth) -> None:
+    other = no_waf_synth.template
+    assert other.of_type("AWS::WAFv2::WebACL") == {}
+    assert "WebACLId" not in distribution(other)
+    ingest = {p for p in template.resources if template.path(p).startswith("Ingest/")}
+    other_ingest = {p for p in other.resources if other.path(p).startswith("Ingest/")}
+    assert ingest - other_ingest == {template.logical_id("Ingest/WebAcl")}
+    assert other_ingest - ingest == set()
+
+
+def test_without_waf_cdk_nag_and_cfn_lint_pass(no_waf_synth: Synth) -> None:
+    assert nag_findings(no_waf_synth) == []
+    text = (no_waf_synth.outdir / f"{c.STACK_ID}.template.json").read_text()
+    matches = lint(text, config=ManualArgs(regions=[OTHER_REGION], ignore_checks=CFN_LINT_IGNORED))
+    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
+
+
+# -- the dead-letter queue and the alarms -----------------------------------------------------------
+def test_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(template: Template) -> None:
+    queue = props(template, "AWS::SQS::Queue", "Ingest/DeadLetters")
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (policy,) = [
+        template.resolve(p["Properties"])
+        for p in template.of_type("AWS::SQS::QueuePolicy").values()
+        if template.resolve(p["Properties"])["Queues"] == ["<Ingest/DeadLetters>"]
+    ]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "sqs:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": "<Ingest/DeadLetters.Arn>",
+        }
+    ]
+
+
+def test_a_dead_lettered_batch_or_a_function_error_alerts_the_topic(template: Template) -> None:
+    alarms = {
+        path: template.resolve(a["Properties"])
+        for path, a in template.of_type("AWS::CloudWatch::Alarm").items()
+        if path.startswith("Ingest/")
+    }
+    assert set(alarms) == {"Ingest/DeadLetterDepth", "Ingest/FunctionErrors"}
+    depth = alarms["Ingest/DeadLetterDepth"]
+    assert (depth["Namespace"], depth["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": "<Ingest/DeadLetters.QueueName>"}]
+    errors = alarms["Ingest/FunctionErrors"]
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": "<Ingest/Function>"}]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == ["<Pipeline/Alerts>"]
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+# -- shoppers ----------------------------------------------------------------------------------------
+def test_shoppers_sign_up_themselves_and_the_browser_client_has_no_secret(template: Template) -> None:
+    pool = template.resources[template.logical_id("Ingest/Shoppers")]
+    p = pool["Properties"]
+    assert p["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert p["UsernameAttributes"] == ["email"]
+    assert p["MfaConfiguration"] == "OPTIONAL" and p["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert p["Policies"]["PasswordPolicy"] == {
+        "MinimumLength": 8,
+        "RequireLowercase": True,
+        "RequireNumbers": True,
+        "RequireSymbols": True,
+        "RequireUppercase": True,
+    }
+    assert pool["DeletionPolicy"] == "Retain"
+    client = props(template, "AWS::Cognito::UserPoolClient", "Ingest/Shoppers/Storefront")
+    assert client["UserPoolId"] == "<Ingest/Shoppers>"
+    assert client["GenerateSecret"] is False
+    assert client["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is False
+
+
+# -- the storefront's files -----------------------------------------------------------------------------
+def test_the_storefront_and_the_committed_tracker_are_deployed_to_the_bucket(default_synth: Synth) -> None:
+    # Given the deployment's source asset, as staged in the cloud assembly
+    template = default_synth.template
+    deployment = props(template, "Custom::CDKBucketDeployment", "Ingest/StorefrontFiles/CustomResource")
+    (key,) = deployment["SourceObjectKeys"]
+    staged = default_synth.outdir / f"asset.{key.removesuffix('.zip')}"
+    # Then it is sdk/storefront at the root plus the tracker where the pages load it from
+    expected = [*(p.name for p in c.STOREFRONT_DIR.iterdir() if p.is_file()), c.TRACKER_KEY]
+    found = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    assert found == sorted(expected)
+    assert filecmp.cmp(staged / c.TRACKER_KEY, c.TRACKER_BUNDLE, shallow=False)
+    for page in c.STOREFRONT_DIR.glob("*.html"):
+        assert f'src="/{c.TRACKER_KEY}"' in page.read_text(), page.name
+    # synced with pruning, cached five minutes, emptied when the stack is deleted
+    assert deployment["DestinationBucketName"] == "<Ingest/Storefront>"
+    assert deployment["Prune"] is True and deployment["RetainOnDelete"] is False
+    assert deployment["SystemMetadata"] == {"cache-control": f"public, max-age={c.STOREFRONT_MAX_AGE_S}"}
+    assert "DistributionId" not in deployment
+
+
+def test_the_tracker_posts_to_the_route_by_default() -> None:
+    source = (c.REPO_ROOT / "sdk" / "src" / "tracker.ts").read_text()
+    assert f"config.endpoint || '{c.EVENTS_ROUTE}'" in source
+
+
+def test_outputs_name_the_storefront_url_the_endpoint_and_the_user_pool(template: Template) -> None:
+    outputs = {k: template.text(v["Value"]) for k, v in template.body["Outputs"].items()}
+    assert outputs["StorefrontUrl"] == "https://<Ingest/Cdn.DomainName>"
+    assert outputs["IngestEndpoint"] == f"https://<Ingest/Cdn.DomainName>{c.EVENTS_ROUTE}"
+    assert outputs["ShoppersUserPoolId"] == "<Ingest/Shoppers>"
+    assert outputs["ShoppersUserPoolClientId"] == "<Ingest/Shoppers/Storefront>"
+    assert outputs["IngestDeadLetterQueueUrl"] == "<Ingest/DeadLetters>"
