@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,8 +98,23 @@ def stop_stack_process(stack: RunningStack) -> None:
         stack.process.wait(10)
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory outside pytest's rotating temp folders.
+
+    pgserver runs PostgreSQL as a separate system user and opens up the
+    directory's parents for it; pytest's own temp folders may be tidied by
+    another pytest process on the machine meanwhile.
+    """
+    path = Path(tempfile.mkdtemp(prefix="clickstream-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack_process(tmp_path_factory.mktemp("stack"))
+def stack() -> Iterator[RunningStack]:
+    path = Path(tempfile.mkdtemp(prefix="clickstream-e2e-"))
+    running = start_stack_process(path)
     yield running
     stop_stack_process(running)
+    shutil.rmtree(path, ignore_errors=True)

@@ -29,9 +29,9 @@ def event_line(n: int) -> bytes:
     ).encode()
 
 
-def test_data_survives_a_killed_stack(tmp_path: Path) -> None:
+def test_data_survives_a_killed_stack(data_dir: Path) -> None:
     # Given a stack that received raw data and loaded one hour, and one object still unprocessed
-    stack = start_stack_process(tmp_path)
+    stack = start_stack_process(data_dir)
     try:
         prefix = partition_prefix(parse_hour(HOUR))
         stack.lake.put_bytes(
@@ -49,7 +49,7 @@ def test_data_survives_a_killed_stack(tmp_path: Path) -> None:
         stack.process.wait(30)
 
     # Then a new `clickstream up` on the same data directory has everything back
-    again = start_stack_process(tmp_path)
+    again = start_stack_process(data_dir)
     try:
         keys = {o.key for o in again.lake.list("raw/")} | {o.key for o in again.lake.list("rejects/")}
         assert any(k.endswith("events-a.ndjson.gz") for k in keys)
