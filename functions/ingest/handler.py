@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import orjson
@@ -13,14 +14,22 @@ from clickstream.observability import logger, metrics
 from clickstream.storage import Lake
 
 
+@cache
+def _clients() -> tuple[IngestSettings, Lake, DeadLetterQueue | None]:
+    """Settings and clients, made on the first request and kept warm (not at import)."""
+    settings = IngestSettings()
+    queue = DeadLetterQueue(settings.ingest_dlq_url) if settings.ingest_dlq_url else None
+    return settings, Lake(settings.lake_bucket), queue
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = IngestSettings()
+    settings, lake, dead_letters = _clients()
     response = handle_api_event(
         event,
-        lake=Lake(settings.lake_bucket),
-        dead_letters=DeadLetterQueue(settings.ingest_dlq_url) if settings.ingest_dlq_url else None,
+        lake=lake,
+        dead_letters=dead_letters,
         hmac_key=settings.user_id_hmac_key.get_secret_value().encode(),
         retry_after_s=settings.ingest_retry_after_s,
     )

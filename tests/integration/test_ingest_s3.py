@@ -21,7 +21,7 @@ from clickstream.ingest import DeadLetterQueue, IngestSettings
 from clickstream.ingest_server import STOREFRONT_DIR, IngestServer, serve
 from clickstream.lake import floor_hour, partition_hour, partition_prefix
 from clickstream.storage import Lake
-from functions.ingest.handler import handler
+from functions.ingest.handler import _clients, handler
 
 BUCKET = "test-lake"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -36,6 +36,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
+    _clients.cache_clear()  # each test is a fresh Lambda container with its own settings
     with mock_aws():
         yield
 
