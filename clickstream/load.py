@@ -4,8 +4,9 @@ The logic takes a PostgreSQL connection and a ``Lake`` and returns plain
 dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 
 - Upsert is ONE transaction, serialised across executions by an advisory
-  lock: facts, products, the processed-object manifest, reject counts and
-  the run's row commit together or not at all. A re-run after the commit
+  lock: facts, sessions and the daily aggregates (clickstream/sessionize.py),
+  products, the processed-object manifest, reject counts and the run's row
+  commit together or not at all. A re-run after the commit
   returns the recorded result and changes nothing. An object already in
   ``etl_processed_objects`` (another execution's, or a redelivered batch) is
   skipped, and so is the second copy of an object listed twice in one run.
@@ -22,6 +23,10 @@ indexes, ON COMMIT DROP); the new rows are picked in one sorted pass
 (``distinct on`` + anti-join against the primary key) into a second temp
 table and inserted in primary-key order, which keeps the btree inserts
 local (about twice as fast as inserting unsorted, or ON CONFLICT DO NOTHING).
+Before the insert, ``sessionize.plan`` gives every new row its session (so no
+new row is ever updated); afterwards ``sessionize.apply`` moves the few stored
+events whose session changed and replaces the sessions and aggregate rows the
+new events touched.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from clickstream import sessionize as sessions
 from clickstream.errors import ClickstreamError, ContractViolation, StagedDataMissing, TransientStorageError
 from clickstream.lake import floor_hour, hour_iso
 from clickstream.observability import logger
@@ -180,6 +186,9 @@ _RUN_COLUMNS = (
     "quarantined",
     "skipped_objects",
     "dates_touched",
+    "sessions_replaced",
+    "sessions_written",
+    "events_resessioned",
 )
 
 
@@ -204,6 +213,9 @@ def _payload(counts: dict[str, Any], dates: list[date], replayed: bool) -> dict[
         "rejected": int(counts["rejected"]),
         "quarantined": int(counts["quarantined"]),
         "skipped_objects": int(counts["skipped_objects"]),
+        "sessions_replaced": int(counts["sessions_replaced"]),
+        "sessions_written": int(counts["sessions_written"]),
+        "events_resessioned": int(counts["events_resessioned"]),
         "dates": [d.isoformat() for d in ordered[:MAX_DATES]],
         "dates_truncated": len(ordered) > MAX_DATES,
         "replayed": replayed,
@@ -223,8 +235,10 @@ def sessionize(
 ) -> dict[str, Any]:
     """Check the staged batches are all there and record the run as STAGED.
 
-    The sessionizer proper comes later; for now this is the cheap gate before
-    Upsert. A run that already committed is left as it is.
+    The cheap gate before Upsert. The sessions themselves are computed inside
+    Upsert's transaction (``sessionize.plan`` and ``apply``): they depend on
+    what is stored when the lock is held, and must commit with the facts. A
+    run that already committed is left as it is.
     """
     _require_idle(conn)
     with conn.transaction(), conn.cursor() as cur:
@@ -364,6 +378,23 @@ order by
     staged.src
 """
 
+# The new rows with the session sessions.plan gave each, in primary-key order (stage_new is
+# not indexed: the order by makes the btree inserts local, as the docstring says).
+_INSERT_FACTS = sql.SQL(
+    """
+insert into fact_events ({columns}, session_id)
+select
+    {staged_columns},
+    sessions.session_id
+from stage_new as staged
+inner join new_event_sessions as sessions on sessions.event_id = staged.event_id
+order by staged.event_id
+"""
+).format(
+    columns=sql.SQL(", ").join(map(sql.Identifier, FACT_COLUMNS)),
+    staged_columns=sql.SQL(",\n    ").join(sql.Identifier("staged", c) for c in FACT_COLUMNS),
+)
+
 _LOADED = """
 select
     batch,
@@ -456,9 +487,12 @@ def upsert(
     """Load the run's staged batches into the warehouse exactly once, in one transaction.
 
     Returns {"objects", "lines_read", "loaded", "duplicates", "rejected",
-    "quarantined", "skipped_objects", "dates", "dates_truncated", "replayed"}:
-    the counts of the objects this execution committed (``replayed`` when it
-    had already committed them and nothing was done now).
+    "quarantined", "skipped_objects", "sessions_replaced", "sessions_written",
+    "events_resessioned", "dates", "dates_truncated", "replayed"}: the counts
+    of the objects this execution committed and what it did to sessions
+    (``replayed`` when it had already committed them and nothing was done
+    now). ``dates`` are the dates that got new events or whose aggregates
+    were recomputed.
     """
     _require_idle(conn)
     started = clock = time.perf_counter()
@@ -521,10 +555,13 @@ def upsert(
         cur.execute("analyze stage_events")
         cur.execute(_NEW_ROWS)
         lap("dedupe")
-        cols = sql.SQL(", ").join(map(sql.Identifier, FACT_COLUMNS))
-        cur.execute(sql.SQL("insert into fact_events ({}) select {} from stage_new").format(cols, cols))
+        sessions.plan(cur)
+        lap("sessionize")
+        cur.execute(_INSERT_FACTS)
         inserted = cur.rowcount
         lap("insert")
+        changes = sessions.apply(cur)
+        lap("sessions")
 
         by_object: dict[tuple[int, int], int] = defaultdict(int)
         dates: set[date] = set()
@@ -541,7 +578,9 @@ def upsert(
             raise RuntimeError(
                 f"loaded rows do not add up: {inserted} inserted, unassigned {dict(by_object)}"
             )
-        counts = _record(cur, execution, hour, committed, len(planned) - len(committed), sorted(dates))
+        dates |= set(changes.dates)
+        skipped_count = len(planned) - len(committed)
+        counts = _record(cur, execution, hour, committed, skipped_count, sorted(dates), changes)
         lap("record")
 
     skipped_keys = [(p.obj.key, p.skip) for p in planned if p.skip is not None]
@@ -564,6 +603,7 @@ def _record(
     committed: list[_Planned],
     skipped_objects: int,
     dates: list[date],
+    changes: sessions.SessionChanges,
 ) -> dict[str, Any]:
     """The processed-object manifest, reject counts and the run's row, in the load's transaction."""
     gc.disable()  # thousands of small tuples
@@ -621,6 +661,9 @@ def _record(
         "rejected": sum(p.obj.rejected for p in committed),
         "quarantined": sum(p.obj.quarantined for p in committed),
         "skipped_objects": skipped_objects,
+        "sessions_replaced": changes.sessions_replaced,
+        "sessions_written": changes.sessions_written,
+        "events_resessioned": changes.events_resessioned,
     }
     if counts["lines_read"] != counts["loaded"] + counts["duplicates"] + counts["rejected"]:
         raise RuntimeError(f"counts do not reconcile: {counts}")
@@ -638,11 +681,15 @@ def _record(
             quarantined,
             skipped_objects,
             dates_touched,
+            sessions_replaced,
+            sessions_written,
+            events_resessioned,
             upserted_at
         )
         values (
             %(execution)s, %(hour)s, %(status)s, %(objects)s, %(lines_read)s, %(loaded)s,
-            %(duplicates)s, %(rejected)s, %(quarantined)s, %(skipped_objects)s, %(dates)s, now()
+            %(duplicates)s, %(rejected)s, %(quarantined)s, %(skipped_objects)s, %(dates)s,
+            %(sessions_replaced)s, %(sessions_written)s, %(events_resessioned)s, now()
         )
         on conflict (execution_name) do update
         set
@@ -656,6 +703,9 @@ def _record(
             quarantined = excluded.quarantined,
             skipped_objects = excluded.skipped_objects,
             dates_touched = excluded.dates_touched,
+            sessions_replaced = excluded.sessions_replaced,
+            sessions_written = excluded.sessions_written,
+            events_resessioned = excluded.events_resessioned,
             upserted_at = excluded.upserted_at
         """,
         {"execution": execution, "hour": floor_hour(hour), "status": UPSERTED, "dates": dates, **counts},

@@ -1,7 +1,10 @@
 -- 003: sessions (DESIGN.md "Session") and the daily aggregate tables the dashboards read.
--- Every aggregate is kept exact for every date a run touched (delete + insert of those dates
--- in the Upsert transaction). The dashboards' global filters are device_type, country and
--- channel, so each aggregate carries them in its grain; sums over any filter are exact.
+-- Every aggregate is kept exact for every date a run touched (delete + insert of the affected
+-- keys in the Upsert transaction: whole dates for the session tables, (date, visitor) for the
+-- visitor tables). The dashboards' global filters are device_type, country and channel, so
+-- each aggregate carries them in its grain; sums over any filter are exact. They are always
+-- the session's (those of its first event), also in the per-event tables: an event counts in
+-- the slice of the session it belongs to. "First" and "last" mean in (ts, event_id) order.
 
 -- one row per session: a visitor's maximal run of events with no gap over 30 minutes
 create table fact_sessions (
@@ -17,10 +20,10 @@ create table fact_sessions (
     count_page_views integer not null,      -- view events
     entry_page text,                        -- page_path of the first event
     exit_page text,                         -- page_path of the last event
-    landing_referrer text,
-    landing_referrer_host text,
+    landing_referrer text,                  -- referrer of the first event
+    landing_referrer_host text,             -- its host
     channel text not null,                  -- of the first event
-    utm_source text,
+    utm_source text,                        -- of the first event, as utm_medium and utm_campaign
     utm_medium text,
     utm_campaign text,
     device_type text not null,              -- of the first event
@@ -39,10 +42,10 @@ create index fact_sessions_visitor_idx on fact_sessions (anonymous_id, session_s
 -- one row per (session, currency): purchase revenue of a session
 create table fact_session_revenue (
     session_id uuid not null references fact_sessions (session_id) on delete cascade,
-    currency text not null,
+    currency text not null,                 -- '' for purchases that carry no ecom
     orders integer not null,                -- purchase events
-    units integer not null,
-    revenue numeric(14, 2) not null,
+    units integer not null,                 -- sum of qty
+    revenue numeric(14, 2) not null,        -- sum of price x qty
     primary key (session_id, currency)
 );
 
@@ -94,7 +97,8 @@ create table agg_daily_visitors (
 );
 
 -- one row per (event_date, product_id, anonymous_id, device_type, country, channel, currency):
--- a visitor's dealings with a product on a day; product views, rates, units and revenue all
+-- a visitor's dealings with a product on a day (its view, add_to_cart and purchase events; the
+-- slice is that of each event's session); product views, rates, units and revenue all
 -- derive from it exactly (add-to-cart rate = visitors who added / visitors who viewed)
 create table agg_daily_product_visitors (
     event_date date not null,
@@ -109,6 +113,7 @@ create table agg_daily_product_visitors (
     count_purchases integer not null,
     units integer not null,                 -- purchased
     revenue numeric(14, 2) not null,        -- sum(price x qty) of purchases
-    primary key (event_date, product_id, anonymous_id, device_type, country, channel, currency)
+    -- visitor before product: a run replaces the rows of the (date, visitor) pairs it touched
+    primary key (event_date, anonymous_id, product_id, device_type, country, channel, currency)
 );
 create index agg_daily_product_visitors_product_idx on agg_daily_product_visitors (product_id, event_date);

@@ -13,6 +13,7 @@ import pytest
 
 from clickstream import db, load
 from clickstream.errors import ContractViolation, StagedDataMissing
+from clickstream.sessionize import session_uuid
 from clickstream.storage import Lake
 from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
@@ -98,6 +99,9 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
         "rejected": 9,
         "quarantined": 1,
         "skipped_objects": 0,
+        "sessions_replaced": 0,
+        "sessions_written": 2,  # a and c at the same instant, b a day before
+        "events_resessioned": 0,
         "dates": ["2025-10-17", "2025-10-18"],
         "dates_truncated": False,
         "replayed": False,
@@ -167,7 +171,7 @@ def test_fact_rows_keep_every_staged_value(database_url: str, lake: Lake, stager
         2,
         Decimal("159.98"),
         True,
-        None,
+        session_uuid("anon-1", HOUR),  # the session it belongs to, set when it is inserted
         HOUR.date(),
     )
 

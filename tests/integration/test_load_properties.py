@@ -84,8 +84,10 @@ def expected(staged: list[tuple[int, int, str, list[int], int, int]], prior: set
 
 def reset(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "truncate fact_events, dim_product, etl_rejects, etl_processed_objects, etl_watermark, etl_runs"
+        conn.execute(  # sessions and aggregates too: they are always those of fact_events
+            "truncate fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
+            " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
+            " etl_processed_objects, etl_watermark, etl_runs"
         )
 
 
