@@ -16,7 +16,9 @@ import pandas as pd
 from htmltools import Tag, TagChild, tags
 from shiny import render, ui
 
+import formatting as fmt
 from formatting import MISSING, Change
+from frames import NO_CURRENCY
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Kpi:
     text: str
     change: Change | None = None  # against the previous period, shown when comparing
     help: str = ""  # what the number means (a tooltip on the title)
-    note: str = ""  # a line below the value, always shown: "1,234 objects"
+    note: str = ""  # a line below the value when not comparing: "1,234 objects"
+    detail: str = ""  # small, beside the value, always shown: "+ €1.6k · £74"
     tone: str = "neutral"  # of the note: "good", "bad" or "neutral"
 
 
@@ -67,10 +70,33 @@ def kpi_box(kpi: Kpi, compared_with: str | None) -> Tag:
         change_line = tags.p(tags.span(kpi.note, class_=f"kpi-change {kpi.tone}"), class_="kpi-footer")
     return ui.value_box(
         tags.span(kpi.title, title=kpi.help) if kpi.help else kpi.title,
-        tags.span(kpi.text, class_="kpi-value"),
+        tags.span(
+            tags.span(kpi.text, class_="kpi-value"),
+            tags.span(kpi.detail, class_="kpi-detail") if kpi.detail else None,
+        ),
         change_line,
         class_="kpi",
         **{"data-kpi": kpi.key, "data-value": _raw(kpi.value)},
+    )
+
+
+def revenue_kpi(now: dict[str, float], before: dict[str, float]) -> Kpi:
+    """Revenue per currency: the largest currency big, with its change; the others small beside it."""
+    if not now:
+        return Kpi("revenue", "Revenue", None, MISSING, help="sum of price x qty of purchases, per currency")
+    ordered = sorted(now, key=lambda c: (-now[c], c))
+    main, others = ordered[0], ordered[1:]
+    change = fmt.change(now[main], before.get(main, 0.0))
+    if others:
+        change = Change(f"{change.text} in {main or NO_CURRENCY}", change.direction, change.tone)
+    return Kpi(
+        "revenue",
+        "Revenue",
+        now,
+        fmt.money_compact(now[main], main),
+        change,
+        "sum of price x qty of purchases, per currency (never added across currencies)",
+        detail=" · ".join(f"+ {fmt.money_compact(now[c], c, exact_below=1000)}" for c in others),
     )
 
 

@@ -98,12 +98,12 @@ def money(amount: float | Decimal | None, currency: str) -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}".strip()
 
 
-def money_compact(amount: float | Decimal | None, currency: str) -> str:
+def money_compact(amount: float | Decimal | None, currency: str, exact_below: float = 10_000) -> str:
     """For headline numbers: below 10,000 exact ('$1,234.50'), above compact ('$12.3k')."""
     if _missing(amount):
         return MISSING
     assert amount is not None
-    if abs(float(amount)) < 10_000:
+    if abs(float(amount)) < exact_below:
         return money(amount, currency)
     symbol = CURRENCY_SYMBOLS.get(currency.upper())
     text = compact(amount)

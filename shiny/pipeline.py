@@ -7,6 +7,7 @@ a failed hour is, and the Redrive button runs exactly ``redrive_hour``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -112,6 +113,19 @@ def attention(
             row["state"] = failed_states[-1] if failed_states else None
         rows.append(row)
     return rows
+
+
+def cause_message(cause: str | None) -> str:
+    """A Lambda failure's cause is JSON ({errorType, errorMessage, stackTrace}): its message."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause
 
 
 def redrive(op: Operator, hour: str) -> str:

@@ -32,6 +32,7 @@ import requests
 
 from clickstream import definition
 from clickstream.local import persist
+from clickstream.local.dashboard import start_dashboard
 from clickstream.local.workers import HandlerPool
 from clickstream.operations import Operator
 from clickstream.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
@@ -263,5 +264,8 @@ def start_stack(
     if pg_server is not None:
         stops.insert(0, pg_server.cleanup)
     stack = LocalStack(data_dir=data_dir, info=info, pool=pool, stop_callbacks=stops)
+    dash = start_dashboard(info, data_dir)
+    info.dashboard_url = dash.url
+    stops.append(dash.stop)
     write_stack(data_dir, info)
     return stack

@@ -18,7 +18,7 @@ from shiny import module, reactive, render, ui
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from components import Kpi, card, empty_state, kpi_row, register_table, revenue_kpi, table_card
 from context import PageContext, file_stem
 from frames import percent, revenue_by_currency, revenue_columns, share
 
@@ -30,17 +30,11 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
     t = queries.by_period(totals)
     cur, prev = t.get("current") or {}, t.get("previous") or {}
 
-    def orders(period: str) -> float:
+    def orders(period: str) -> int:
         rows = revenue[revenue["period"] == period] if not revenue.empty else revenue
-        return float(rows["orders"].sum()) if not rows.empty else 0.0
+        return int(rows["orders"].sum()) if not rows.empty else 0
 
     now, before = revenue_by_currency(revenue, "current"), revenue_by_currency(revenue, "previous")
-    main = max(now, key=lambda c: now[c]) if now else None
-    revenue_change = fmt.change(now.get(main), before.get(main, 0.0)) if main else None
-    if revenue_change is not None and len(now) > 1:
-        revenue_change = fmt.Change(
-            f"{revenue_change.text} {main}", revenue_change.direction, revenue_change.tone
-        )
     conversion = share(cur.get("funnel_purchase"), cur.get("sessions"))
     engaged = share(cur.get("engaged_sessions"), cur.get("sessions"))
     return [
@@ -74,7 +68,7 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
             fmt.change(orders("current"), orders("previous")),
             "purchase events",
         ),
-        Kpi("revenue", "Revenue", now or None, fmt.money_by_currency(now), revenue_change, "per currency"),
+        revenue_kpi(now, before),
     ]
 
 

@@ -20,7 +20,7 @@ from shiny import module, reactive, render, ui
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
+from components import Kpi, card, empty_state, kpi_row, register_table, revenue_kpi, table_card
 from context import PageContext, file_stem
 from frames import percent, revenue_by_currency, revenue_columns, share
 
@@ -43,27 +43,13 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
         value, before = share(cur.get(num), cur.get("viewers")), share(prev.get(num), prev.get("viewers"))
         return Kpi(key, title, value, fmt.percent(value), fmt.change(value, before, "points"), help)
 
-    # the change of revenue is shown for the main currency (the largest now)
-    main = max(revenue_now, key=lambda c: revenue_now[c]) if revenue_now else None
-    revenue_change = fmt.change(revenue_now.get(main), revenue_before.get(main, 0.0)) if main else None
-    if revenue_change is not None and len(revenue_now) > 1:
-        revenue_change = fmt.Change(
-            f"{revenue_change.text} {main}", revenue_change.direction, revenue_change.tone
-        )
     return [
         count("views", "Product views"),
         count("viewers", "Viewers", "visitors who viewed a product"),
         rate("add_to_cart_rate", "Add-to-cart rate", "adders", "visitors who added / visitors who viewed"),
         rate("purchase_rate", "Purchase rate", "buyers", "visitors who bought / visitors who viewed"),
         count("units", "Units sold"),
-        Kpi(
-            "revenue",
-            "Revenue",
-            revenue_now or None,
-            fmt.money_by_currency(revenue_now),
-            revenue_change,
-            "sum of price x qty of purchases, per currency",
-        ),
+        revenue_kpi(revenue_now, revenue_before),
     ]
 
 

@@ -178,7 +178,7 @@ def attention_table(rows: list[dict[str, Any]], request_input: str, can_redrive:
                 tags.td(row["execution"], class_="mono"),
                 tags.td(status_badge(row["status"])),
                 tags.td(error or ("redriven" if row["redriven"] else "")),
-                tags.td((row["cause"] or "")[:240], class_="cause", title=row["cause"] or ""),
+                tags.td(pipeline.cause_message(row["cause"])[:240], class_="cause", title=row["cause"] or ""),
                 tags.td(
                     tags.button(
                         "Redrive",

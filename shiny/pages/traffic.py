@@ -38,15 +38,15 @@ def period_metrics(
 ) -> dict[str, float | None]:
     """The headline numbers of one period from its rows of the three queries."""
     totals = totals or {}
-    sessions = float(totals.get("sessions") or 0)
+    sessions = int(totals.get("sessions") or 0)
     days = active[(active["day"] >= start) & (active["day"] <= end)] if not active.empty else active
     active_days = days[days["dau"] > 0] if not days.empty else days
     last_day = days[days["day"] == end] if not days.empty else days
     return {
         "sessions": sessions,
-        "visitors": float((visitors or {}).get("visitors") or 0),
+        "visitors": int((visitors or {}).get("visitors") or 0),
         "dau": float(active_days["dau"].mean()) if not active_days.empty else None,
-        "mau": float(last_day["mau"].iloc[0]) if not last_day.empty else None,
+        "mau": int(last_day["mau"].iloc[0]) if not last_day.empty else None,
         "stickiness": (
             float((active_days["dau"] / active_days["mau"]).mean()) if not active_days.empty else None
         ),
@@ -132,10 +132,22 @@ def trend_figure(table: pd.DataFrame) -> go.Figure:
     fig.add_scatter(
         x=x,
         y=table["MAU"],
-        name="MAU",
+        name="MAU (right axis)",
         mode="lines",
+        yaxis="y2",
         line={"color": charts.PURPLE, "dash": "dot"},
         hovertemplate="%{y:,} in 30 days",
+    )
+    fig.update_layout(
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickmode": "auto",
+        },
+        yaxis={"rangemode": "tozero"},
+        margin={"r": 56},
     )
     fig.update_layout(hovermode="x unified", bargap=0.3)
     fig.update_xaxes(tickformat="%d %b", dtick=86_400_000 if len(table) <= 31 else None)

@@ -116,7 +116,8 @@ def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
         },
     ]
     trend = traffic.trend_figure(table)
-    assert [t.name for t in trend.data] == ["Sessions", "Visitors (DAU)", "MAU"]
+    assert [t.name for t in trend.data] == ["Sessions", "Visitors (DAU)", "MAU (right axis)"]
+    assert trend.data[2].yaxis == "y2"
     assert list(trend.data[0].y) == [3, 5]
     heat = traffic.heatmap_figure(queries.sessions_by_weekday_hour(db, f))
     grid = heat.data[0].z
@@ -174,11 +175,12 @@ def test_products_headline(db: Database) -> None:
         "add_to_cart_rate": "66.7%",  # A, C of A, C, D
         "purchase_rate": "33.3%",  # A
         "units": "4",
-        "revenue": "$1,025.00 · €160.00",
+        "revenue": "$1,025.00",
     }
+    # revenue in two currencies: the larger one big with its change, named; the other beside it
     assert kpis["revenue"].value == {"USD": 1025.0, "EUR": 160.0}
-    # revenue in two currencies: the change is that of the larger one, named
-    assert kpis["revenue"].change == fmt.Change("+1950.0% USD", "up", "good")
+    assert kpis["revenue"].detail == "+ €160.00"
+    assert kpis["revenue"].change == fmt.Change("+1950.0% in USD", "up", "good")
 
 
 def test_product_tables(db: Database) -> None:
@@ -238,7 +240,7 @@ def test_acquisition_headline_agrees_with_the_other_pages(db: Database) -> None:
         "engagement_rate": "60.0%",
         "conversion_rate": "40.0%",
         "orders": "3",
-        "revenue": "$1,025.00 · €160.00",
+        "revenue": "$1,025.00",
     }
     funnel_kpis = by_key(funnel.headline(totals))
     traffic_kpis = by_key(
@@ -283,10 +285,21 @@ def test_a_headline_number_carries_its_raw_value_for_a_reader() -> None:
     assert 'data-value="{&quot;EUR&quot;: 160.0, &quot;USD&quot;: 1025.0}"' in html
     assert "▲ +1950.0%" in html
     assert "vs 13 Oct 2025" in html
+    assert "kpi-detail" not in html
     # without comparison there is no change line; with nothing to compare, it says so
     assert "vs 13 Oct" not in str(components.kpi_row([kpi], None))
     missing = Kpi("dau", "DAU", 4.0, "4", fmt.change(4, None))
     assert "no data for 13 Oct 2025" in str(components.kpi_row([missing], "13 Oct 2025"))
+
+
+def test_revenue_in_one_or_several_currencies() -> None:
+    one = components.revenue_kpi({"USD": 12_345.0}, {"USD": 10_000.0})
+    assert (one.text, one.detail, one.change) == ("$12.3k", "", fmt.Change("+23.4%", "up", "good"))
+    several = components.revenue_kpi({"EUR": 1_645.91, "USD": 445_400.0, "GBP": 73.98}, {})
+    assert (several.text, several.detail) == ("$445.4k", "+ €1.6k · + £73.98")
+    assert several.change == fmt.Change("new in USD", "none", "neutral")
+    assert "kpi-detail" in str(components.kpi_row([several], None))
+    assert components.revenue_kpi({}, {"USD": 5.0}).text == "–"
 
 
 def test_period_labels() -> None:

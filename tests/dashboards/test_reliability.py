@@ -138,6 +138,15 @@ def test_attention_rows_carry_the_error_and_the_failed_state(op: Operator) -> No
     )  # the button asks the server, which asks for confirmation
 
 
+def test_a_lambda_cause_shows_its_message() -> None:
+    cause = json.dumps(
+        {"errorType": "ConfigurationError", "errorMessage": "role lacks INSERT", "stackTrace": []}
+    )
+    assert pipeline.cause_message(cause) == "role lacks INSERT"
+    assert pipeline.cause_message("States.Timeout") == "States.Timeout"
+    assert pipeline.cause_message(None) == ""
+
+
 def test_the_redrive_runs_redrive_hour_and_the_hour_is_followed_to_success(
     op: Operator, sfn: FakeStepFunctions
 ) -> None:

@@ -1,0 +1,310 @@
+"""The dashboards in Chromium, on the whole local stack loaded through the state machine.
+
+Two days of generated shop traffic go into the lake and are backfilled (the
+last hours one execution each); the dashboards are the ones ``clickstream up`` started (stack.json's
+dashboard_url). A person's checks: every page draws its charts; changing the
+dates and a filter changes the headline numbers to what an independent query
+on fact_sessions / fact_events says; a failed hour shows on the Reliability
+page and its Redrive button turns it green.
+
+``make screenshots`` runs this module with DASHBOARD_SCREENSHOTS=docs/screenshots
+(and a week of busier traffic: DASHBOARD_E2E_DAYS, _HOURLY, _EVENTS_PER_DAY) to
+regenerate the pictures in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from shiny.playwright import controller
+
+from clickstream.generate import GeneratorConfig, generate_to_dir
+from clickstream.lake import hour_iso
+
+from .conftest import ROOT, RunningStack
+
+sys.path.insert(0, str(ROOT / "shiny"))
+import formatting as fmt  # the app's own formats, from shiny/
+
+CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+START = datetime(2025, 10, 13, tzinfo=UTC)  # a Monday
+DAYS = int(os.environ.get("DASHBOARD_E2E_DAYS", "2"))
+# The backfill runs the last HOURLY hours one execution each; the first of them, with no
+# watermark yet, takes every partition received before it (as ListNew does on a fresh stack).
+HOURLY = int(os.environ.get("DASHBOARD_E2E_HOURLY", "4"))
+EVENTS_PER_DAY = int(os.environ.get("DASHBOARD_E2E_EVENTS_PER_DAY", "3000"))
+LAST_DAY = (START + timedelta(days=DAYS - 1)).date()
+DAY_BEFORE = LAST_DAY - timedelta(days=1)
+FAILED_HOUR = START + timedelta(days=DAYS)  # the hour after the backfill
+PAGES = ("traffic", "funnel", "products", "acquisition", "reliability")
+SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
+WAIT_MS = 60_000
+expect.set_options(timeout=WAIT_MS)  # a page waits for its queries; generous on a busy 2-core machine
+
+
+def put_traffic(stack: RunningStack, out: Path, **config: Any) -> None:
+    """Generate traffic into a folder, then put every object into the stack's lake at its key."""
+    generate_to_dir(GeneratorConfig(**config), out)
+    paths = sorted((out / "raw").rglob("*.ndjson.gz"))
+    with ThreadPoolExecutor(max_workers=8) as pool:  # a few hundred small objects
+        list(pool.map(lambda p: stack.lake.put_bytes(p.relative_to(out).as_posix(), p.read_bytes()), paths))
+
+
+@pytest.fixture(scope="module")
+def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> RunningStack:
+    """The stack with DAYS of traffic (some malformed and invalid lines), backfilled."""
+    put_traffic(
+        stack,
+        tmp_path_factory.mktemp("traffic"),
+        seed=21,
+        start=START,
+        hours=24 * DAYS,
+        events_per_day=EVENTS_PER_DAY,
+        malformed_rate=0.005,
+        violation_rate=0.005,
+    )
+    last_hour = START + timedelta(hours=24 * DAYS - 1)
+    first_hour = max(START, last_hour - timedelta(hours=HOURLY - 1))
+    stack.cli("backfill", "--from", hour_iso(first_hour), "--to", hour_iso(last_hour))
+    assert stack.info.dashboard_url, "clickstream up did not start the dashboards"
+    return stack
+
+
+@pytest.fixture(scope="module")
+def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One more hour of traffic whose Upsert fails for good (the fault drill), then the fault is lifted."""
+    put_traffic(
+        loaded,
+        tmp_path_factory.mktemp("late_hour"),
+        seed=22,
+        start=FAILED_HOUR,
+        hours=1,
+        events_per_day=EVENTS_PER_DAY,
+    )
+    loaded.faults({"load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}]})
+    result = loaded.cli("run", "--hour", hour_iso(FAILED_HOUR), check=False)
+    loaded.faults({})
+    assert result.returncode == 1, result.stdout + result.stderr
+    return hour_iso(FAILED_HOUR)[:13]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = next((p for p in CHROMIUM if Path(p).exists()), None)
+    if executable is None:
+        pytest.fail("Chromium is not installed: run `bash scripts/test-deps.sh` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, loaded: RunningStack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    assert loaded.info.dashboard_url is not None
+    tab.goto(loaded.info.dashboard_url)
+    yield tab
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def show(page: Page, name: str) -> None:
+    """Open a page of the dashboards and wait until its headline numbers are there."""
+    page.get_by_role("tab", name=name.title(), exact=True).click()
+    expect(page.locator(f"#{name}-kpis [data-kpi]").first).to_be_visible()
+
+
+def kpi(page: Page, name: str, key: str) -> Any:
+    return page.locator(f'#{name}-kpis [data-kpi="{key}"]')
+
+
+def expect_kpi(page: Page, name: str, key: str, value: float, text: str) -> None:
+    """The headline number shows `text` and carries `value` (floats to 6 decimals, as the app writes them)."""
+    box = kpi(page, name, key)
+    raw = str(value) if isinstance(value, int) else repr(round(float(value), 6))
+    expect(box).to_have_attribute("data-value", raw)
+    expect(box.locator(".kpi-value")).to_have_text(text)
+
+
+def no_output_errors(page: Page) -> None:
+    expect(page.locator(".shiny-output-error:not(.shiny-output-error-validation)")).to_have_count(0)
+
+
+# ----------------------------------------------------------------- what a person checks
+
+
+def test_every_page_renders_its_charts_and_tables(page: Page, loaded: RunningStack) -> None:
+    for name in PAGES:
+        show(page, name)
+        charts = page.locator(".tab-pane.active [data-chart] .js-plotly-plot")
+        expect(charts.first).to_be_visible()
+        assert charts.count() >= (1 if name in {"acquisition", "reliability"} else 2), name
+        expect(charts.first.locator(".main-svg").first).to_be_attached()
+        grids = page.locator(".tab-pane.active shiny-data-frame tbody tr")
+        expect(grids.first).to_be_visible()
+        expect(page.locator(".tab-pane.active .shiny-download-link").first).to_be_visible()
+        no_output_errors(page)
+    # the default dates end on the last day with data
+    expect(page.locator("#dates input").nth(1)).to_have_value(LAST_DAY.isoformat())
+
+
+def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
+    page: Page, loaded: RunningStack
+) -> None:
+    # Given the last day, mobile devices only
+    show(page, "traffic")
+    controller.InputDateRange(page, "dates").set((LAST_DAY.isoformat(), LAST_DAY.isoformat()))
+    controller.InputSelectize(page, "devices").set(["mobile"])
+
+    # Then Traffic shows what fact_sessions and fact_events say about it, and the change since the day before
+    facts, before = traffic_facts(loaded, LAST_DAY), traffic_facts(loaded, DAY_BEFORE)
+    assert facts["sessions"] > 0 and before["sessions"] > 0
+    expect_kpi(page, "traffic", "sessions", facts["sessions"], fmt.compact(facts["sessions"]))
+    expect_kpi(page, "traffic", "visitors", facts["visitors"], fmt.compact(facts["visitors"]))
+    expect_kpi(
+        page,
+        "traffic",
+        "pages_per_session",
+        facts["page_views"] / facts["sessions"],
+        fmt.decimal(facts["page_views"] / facts["sessions"]),
+    )
+    expect_kpi(
+        page, "traffic", "avg_duration_s", facts["avg_duration_s"], fmt.duration(facts["avg_duration_s"])
+    )
+    engaged = facts["engaged"] / facts["sessions"]
+    expect_kpi(page, "traffic", "engagement_rate", engaged, fmt.percent(engaged))
+    change = fmt.change(facts["sessions"], before["sessions"])
+    expect(kpi(page, "traffic", "sessions").locator(".kpi-change")).to_contain_text(change.text)
+    expect(kpi(page, "traffic", "sessions")).to_contain_text(f"vs {DAY_BEFORE.day} {DAY_BEFORE:%b %Y}")
+
+    # and the other pages agree with the facts too
+    show(page, "funnel")
+    expect_kpi(page, "funnel", "funnel_purchase", facts["purchased"], fmt.compact(facts["purchased"]))
+    expect_kpi(page, "funnel", "sessions", facts["sessions"], fmt.compact(facts["sessions"]))
+    show(page, "products")
+    expect_kpi(page, "products", "views", facts["product_views"], fmt.compact(facts["product_views"]))
+    show(page, "acquisition")
+    expect_kpi(page, "acquisition", "orders", facts["orders"], fmt.compact(facts["orders"]))
+    conversion = facts["purchased"] / facts["sessions"]
+    expect_kpi(page, "acquisition", "conversion_rate", conversion, fmt.percent(conversion))
+
+    # When the filter is cleared, the numbers are the whole day's
+    controller.InputSelectize(page, "devices").set([])
+    day = traffic_facts(loaded, LAST_DAY, device=None)
+    assert day["sessions"] > facts["sessions"]
+    expect_kpi(page, "acquisition", "orders", day["orders"], fmt.compact(day["orders"]))
+    show(page, "traffic")
+    expect_kpi(page, "traffic", "sessions", day["sessions"], fmt.compact(day["sessions"]))
+    no_output_errors(page)
+
+
+def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile") -> dict[str, Any]:
+    """The headline numbers of one day, from the facts (not from the aggregates the app reads)."""
+    params = {"day": day, "device": device}
+    sessions, engaged, purchased, avg_duration_s = stack.query(
+        """
+        select count(*), count(*) filter (where is_engaged), count(*) filter (where funnel_step = 4),
+            avg(extract(epoch from session_end - session_start))
+        from fact_sessions
+        where session_date = %(day)s and (%(device)s::text is null or device_type = %(device)s)
+        """,
+        params,
+    )[0]
+    page_views, orders = stack.query(
+        """
+        select
+            count(*) filter (where e.event_type = 'view'),
+            count(*) filter (where e.event_type = 'purchase')
+        from fact_events as e
+        join fact_sessions as s on s.session_id = e.session_id
+        where s.session_date = %(day)s and (%(device)s::text is null or s.device_type = %(device)s)
+        """,
+        params,
+    )[0]
+    visitors, product_views = stack.query(
+        """
+        select count(distinct e.anonymous_id),
+            count(*) filter (where e.event_type = 'view' and e.product_id is not null)
+        from fact_events as e
+        join fact_sessions as s on s.session_id = e.session_id
+        where e.event_date = %(day)s and (%(device)s::text is null or s.device_type = %(device)s)
+        """,
+        params,
+    )[0]
+    return {
+        "sessions": sessions,
+        "engaged": engaged,
+        "purchased": purchased,
+        "avg_duration_s": float(avg_duration_s or 0),
+        "page_views": page_views,
+        "orders": orders,
+        "visitors": visitors,
+        "product_views": product_views,
+    }
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="make screenshots (DASHBOARD_SCREENSHOTS=docs/screenshots)")
+def test_screenshots(page: Page, failed_hour: str) -> None:
+    out = Path(SCREENSHOTS or ".")
+    if not out.is_absolute():
+        out = ROOT / out
+    out.mkdir(parents=True, exist_ok=True)
+    for name in PAGES:
+        show(page, name)
+        expect(page.locator(".tab-pane.active [data-chart] .js-plotly-plot").first).to_be_visible()
+        expect(page.locator("html.shiny-busy")).to_have_count(0)
+        page.wait_for_timeout(800)  # let plotly finish its transitions before the picture
+        height = page.evaluate(
+            "() => document.querySelector('.bslib-sidebar-layout > .main').scrollHeight"
+            " + document.querySelector('.navbar').getBoundingClientRect().height + 8"
+        )
+        page.set_viewport_size({"width": 1440, "height": int(height)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(out / f"{name}.png"))
+        page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_a_failed_hour_shows_and_its_redrive_turns_it_green(
+    page: Page, loaded: RunningStack, failed_hour: str
+) -> None:
+    # Given an hour whose execution failed (the fault is lifted since)
+    assert loaded.op.failed_hours() == [failed_hour]
+    show(page, "reliability")
+    row = page.locator(f'#reliability-attention tr[data-hour="{failed_hour}"]')
+    expect(row).to_have_attribute("data-status", "FAILED")
+    expect(row).to_contain_text("ConfigurationError")
+    expect(kpi(page, "reliability", "failed_hours")).to_have_attribute("data-value", "1")
+
+    # When the operator clicks Redrive and confirms
+    row.get_by_role("button", name="Redrive").click()
+    dialog = page.locator(".modal-dialog")
+    expect(dialog).to_contain_text(f"Redrive {failed_hour}")
+    dialog.get_by_role("button", name="Redrive", exact=True).click()
+
+    # Then the hour runs again and turns green
+    expect(row).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    expect(row.locator(".badge")).to_have_class(re.compile(r"\bstatus-succeeded\b"))
+    expect(row).to_contain_text(f"hour-{failed_hour}-r2")
+    expect(kpi(page, "reliability", "failed_hours")).to_have_attribute("data-value", "0")
+    assert loaded.op.failed_hours() == []
+    assert loaded.scalar("select watermark_hour from etl_watermark") == FAILED_HOUR
