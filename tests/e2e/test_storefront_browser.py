@@ -11,7 +11,6 @@ dashboards when the stack serves them, must show exactly that visit.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import re
 import time
@@ -230,13 +229,6 @@ def test_nothing_personal_is_stored(stack: RunningStack, visit: Visit) -> None:
     assert everywhere == 0
 
 
-def sessionizer_landed() -> bool:
-    return importlib.util.find_spec("clickstream.sessionize") is not None
-
-
-@pytest.mark.skipif(
-    not sessionizer_landed(), reason="the sessionizer (clickstream/sessionize.py) has not landed"
-)
 def test_the_visit_is_one_session_that_reached_the_purchase(stack: RunningStack, visit: Visit) -> None:
     rows = facts(stack, visit.anonymous_id)
     sessions = {r["session_id"] for r in rows}
@@ -260,8 +252,7 @@ def test_the_visit_is_one_session_that_reached_the_purchase(stack: RunningStack,
 def test_the_purchase_shows_on_the_products_dashboard(
     stack: RunningStack, visit: Visit, browser: Browser
 ) -> None:
-    if not stack.info.dashboard_url:
-        pytest.skip("clickstream up serves no dashboards yet (no dashboard_url in stack.json)")
+    assert stack.info.dashboard_url, "clickstream up must serve the dashboards (dashboard_url in stack.json)"
     context = browser.new_context()
     try:
         page = context.new_page()
