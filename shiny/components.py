@@ -7,6 +7,7 @@ Headline numbers carry their raw value in ``data-value`` and a stable key in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -101,8 +102,10 @@ def revenue_kpi(now: dict[str, float], before: dict[str, float]) -> Kpi:
 
 
 def kpi_row(kpis: list[Kpi], compared_with: str | None) -> Tag:
+    """One row of up to seven numbers, else two even rows (narrow screens wrap them further)."""
+    per_row = len(kpis) if len(kpis) <= 7 else math.ceil(len(kpis) / 2)
     return ui.layout_column_wrap(
-        *(kpi_box(k, compared_with) for k in kpis), width="170px", fill=False, class_="kpis"
+        *(kpi_box(k, compared_with) for k in kpis), width=1 / max(per_row, 1), fill=False, class_="kpis"
     )
 
 

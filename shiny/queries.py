@@ -175,7 +175,7 @@ def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
         """
         select
             case when activity_date >= %(start)s then 'current' else 'previous' end as period,
-            count(distinct anonymous_id)::bigint as visitors
+            count(distinct anonymous_id collate "C")::bigint as visitors
         from agg_daily_visitors
         where activity_date between %(prev_start)s and %(end)s
             and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
@@ -200,7 +200,7 @@ def active_users_daily(db: Database, f: Filters) -> pd.DataFrame:
         with activity as (
             select distinct
                 activity_date,
-                anonymous_id
+                anonymous_id collate "C" as anonymous_id  -- bytewise: sorts and hashes much faster
             from agg_daily_visitors
             where activity_date between %(mau_start)s and %(end)s
                 and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))

@@ -126,7 +126,10 @@ def executions_figure(frame: pd.DataFrame) -> go.Figure:
             + "</extra>",
         )
     fig.update_layout(barmode="overlay", bargap=0.1)
-    fig.update_yaxes(title_text="duration (s)")
+    durations = frame["Duration s"].dropna()
+    # one long catch-up run would flatten every hourly bar: then durations go on a log scale
+    spread = not durations.empty and durations.max() > 20 * max(durations.median(), 0.1)
+    fig.update_yaxes(title_text="duration (s)", type="log" if spread else "linear")
     return fig
 
 

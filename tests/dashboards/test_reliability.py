@@ -187,6 +187,9 @@ def test_executions_table_joins_step_functions_and_the_load(op: Operator, sample
     chart = reliability.executions_figure(frame)
     assert [t.name for t in chart.data] == ["Succeeded", "Failed"]
     assert [len(t.x) for t in chart.data] == [3, 2]
+    assert chart.layout.yaxis.type == "linear"
+    catch_up = pd.concat([frame, frame.head(1).assign(Hour="2025-10-14T09", **{"Duration s": 900.0})])
+    assert reliability.executions_figure(catch_up).layout.yaxis.type == "log"  # hourly bars stay visible
 
     # without Step Functions, etl_runs alone
     alone = pipeline.executions_frame(None, runs, first, last)
