@@ -44,8 +44,8 @@ CHROMIUM_ARGS = [
 ]
 START = datetime(2025, 10, 13, tzinfo=UTC)  # a Monday
 DAYS = int(os.environ.get("DASHBOARD_E2E_DAYS", "2"))
-# The backfill runs the last HOURLY hours one execution each; the first of them, with no
-# watermark yet, takes every partition received before it (as ListNew does on a fresh stack).
+# The backfill catches up day by day (an execution takes every partition received since the
+# watermark, as ListNew does), then runs the last HOURLY hours one execution each.
 HOURLY = int(os.environ.get("DASHBOARD_E2E_HOURLY", "4"))
 EVENTS_PER_DAY = int(os.environ.get("DASHBOARD_E2E_EVENTS_PER_DAY", "3000"))
 LAST_DAY = (START + timedelta(days=DAYS - 1)).date()
@@ -79,8 +79,12 @@ def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Run
         violation_rate=0.005,
     )
     last_hour = START + timedelta(hours=24 * DAYS - 1)
-    first_hour = max(START, last_hour - timedelta(hours=HOURLY - 1))
-    stack.cli("backfill", "--from", hour_iso(first_hour), "--to", hour_iso(last_hour))
+    hourly_from = max(START, last_hour - timedelta(hours=HOURLY - 1))
+    day_end = START + timedelta(hours=23)
+    while day_end < hourly_from:  # catching up: one execution takes in a whole day
+        stack.cli("backfill", "--from", hour_iso(day_end), "--to", hour_iso(day_end))
+        day_end += timedelta(days=1)
+    stack.cli("backfill", "--from", hour_iso(hourly_from), "--to", hour_iso(last_hour))
     assert stack.info.dashboard_url, "clickstream up did not start the dashboards"
     return stack
 
