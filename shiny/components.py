@@ -102,8 +102,8 @@ def revenue_kpi(now: dict[str, float], before: dict[str, float]) -> Kpi:
 
 
 def kpi_row(kpis: list[Kpi], compared_with: str | None) -> Tag:
-    """One row of up to seven numbers, else two even rows (narrow screens wrap them further)."""
-    per_row = len(kpis) if len(kpis) <= 7 else math.ceil(len(kpis) / 2)
+    """One row of up to six numbers, else two even rows (narrow screens wrap them further)."""
+    per_row = len(kpis) if len(kpis) <= 6 else math.ceil(len(kpis) / 2)
     return ui.layout_column_wrap(
         *(kpi_box(k, compared_with) for k in kpis), width=1 / max(per_row, 1), fill=False, class_="kpis"
     )

@@ -151,7 +151,7 @@ def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
             "title": {"text": "conversion"},
             "overlaying": "y",
             "side": "right",
-            "tickformat": ".0%",
+            "tickformat": ".1%" if (shown["Conversion %"].max() or 0) < 10 else ".0%",
             "tickmode": "auto",
             "showgrid": False,
             "rangemode": "tozero",
