@@ -58,3 +58,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .clickstream .pytest_cache .mypy_cache .ruff_cache
+
+# Pictures of the five dashboard pages for the README (docs/screenshots/*.png): the browser
+# tests on two weeks of generated traffic, with one failed hour waiting for its redrive.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	bash scripts/test-deps.d/40-chromium.sh
+	DASHBOARD_SCREENSHOTS=docs/screenshots DASHBOARD_E2E_DAYS=14 DASHBOARD_E2E_HOURLY=48 \
+		DASHBOARD_E2E_EVENTS_PER_DAY=10000 $(BIN)/pytest tests/e2e/test_dashboards_browser.py $(PYTEST_ARGS)
