@@ -267,9 +267,9 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
     }
 
 
-@pytest.mark.skipif(not SCREENSHOTS, reason="make screenshots (DASHBOARD_SCREENSHOTS=docs/screenshots)")
-def test_screenshots(page: Page, failed_hour: str) -> None:
-    out = Path(SCREENSHOTS or ".")
+def test_every_page_renders_to_a_screenshot(page: Page, failed_hour: str, tmp_path: Path) -> None:
+    """Each page as a PNG: into a temporary folder, or docs/screenshots with ``make screenshots``."""
+    out = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     if not out.is_absolute():
         out = ROOT / out
     out.mkdir(parents=True, exist_ok=True)
@@ -286,6 +286,8 @@ def test_screenshots(page: Page, failed_hour: str) -> None:
         page.wait_for_timeout(800)
         page.screenshot(path=str(out / f"{name}.png"))
         page.set_viewport_size({"width": 1440, "height": 1000})
+        png = (out / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 20_000, f"{name}.png looks empty"
 
 
 def test_a_failed_hour_shows_and_its_redrive_turns_it_green(
