@@ -266,31 +266,39 @@ all_events as (
     select * from new_events
 ),
 
+events_windowed as (
+    select
+        *,
+        lag(ts) over visitor_events as previous_ts,
+        lead(ts) over visitor_events as next_ts
+    from all_events
+    window visitor_events as (partition by anonymous_id order by ts, event_id)
+),
+
+-- a session starts after a gap over 30 minutes and ends before one
 events_flagged as (
     select
         *,
-        coalesce(
-            ts - lag(ts) over (partition by anonymous_id order by ts, event_id) > interval '{gap}', true
-        ) as is_session_start
-    from all_events
+        coalesce(ts - previous_ts > interval '{gap}', true) as is_session_start,
+        coalesce(next_ts - ts > interval '{gap}', true) as is_session_end
+    from events_windowed
 ),
 
-events_numbered as (
-    select
-        *,
-        count(*) filter (where is_session_start) over (
-            partition by anonymous_id
-            order by ts, event_id
-            rows between unbounded preceding and current row
-        ) as session_number
-    from events_flagged
-),
-
+-- the latest session start at or before each event, and the session's number in this run
+-- (both windows have the order above: no second sort)
 events_sessionized as (
     select
         *,
-        min(ts) over (partition by anonymous_id, session_number) as session_start
-    from events_numbered
+        max(ts) filter (where is_session_start) over (
+            partition by anonymous_id
+            order by ts, event_id
+            rows between unbounded preceding and current row
+        ) as session_start,
+        count(*) filter (where is_session_start) over (
+            order by anonymous_id, ts, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from events_flagged
 )
 
 select * from events_sessionized
@@ -298,8 +306,7 @@ select * from events_sessionized
 
 _CREATE_SESSION_KEYS = """
 create temp table session_keys (
-    anonymous_id text not null,
-    session_start timestamptz not null,
+    session_number bigint primary key,
     session_id uuid not null
 ) on commit drop
 """
@@ -311,10 +318,7 @@ select
     events.event_id,
     keys.session_id
 from session_events as events
-inner join session_keys as keys
-    on
-        keys.anonymous_id = events.anonymous_id
-        and keys.session_start = events.session_start
+inner join session_keys as keys on keys.session_number = events.session_number
 where events.is_new
 """
 
@@ -327,6 +331,7 @@ def plan(cur: psycopg.Cursor[Any]) -> int:
     new event) for the insert and ``apply``. Returns the number of sessions
     the run will write.
     """
+    cur.execute("analyze stage_new")  # row counts for the plans below (a sample: cheap)
     cur.execute(_ANY_UNSESSIONIZED)
     row = cur.fetchone()
     unsessionized = bool(row and row[0])
@@ -335,12 +340,14 @@ def plan(cur: psycopg.Cursor[Any]) -> int:
     cur.execute(_SESSION_EVENTS.format(gap=SESSION_GAP))
     cur.execute("analyze session_events")
 
-    cur.execute("select distinct anonymous_id, session_start from session_events")
+    cur.execute(
+        "select session_number, anonymous_id, session_start from session_events where is_session_start"
+    )
     starts = cur.fetchall()
     cur.execute(_CREATE_SESSION_KEYS)
-    with cur.copy("copy session_keys (anonymous_id, session_start, session_id) from stdin") as copy:
-        for anonymous_id, session_start in starts:
-            copy.write_row((anonymous_id, session_start, session_uuid(anonymous_id, session_start)))
+    with cur.copy("copy session_keys (session_number, session_id) from stdin") as copy:
+        for session_number, anonymous_id, session_start in starts:
+            copy.write_row((session_number, session_uuid(anonymous_id, session_start)))
     cur.execute("analyze session_keys")
     cur.execute(_NEW_EVENT_SESSIONS)
     return len(starts)
@@ -356,10 +363,7 @@ from (
         events.event_id,
         keys.session_id
     from session_events as events
-    inner join session_keys as keys
-        on
-            keys.anonymous_id = events.anonymous_id
-            and keys.session_start = events.session_start
+    inner join session_keys as keys on keys.session_number = events.session_number
     where
         not events.is_new
         and events.stored_session_id is distinct from keys.session_id
@@ -378,54 +382,71 @@ returning session_date
 
 _NEW_SESSIONS = """
 create temp table new_sessions on commit drop as
-with events as (
+with session_totals as (
     select
-        keys.session_id,
-        events.*,
-        row_number() over (
-            partition by keys.session_id
-            order by events.ts, events.event_id
-        ) as event_number,
-        count(*) over (partition by keys.session_id) as count_events
-    from session_events as events
-    inner join session_keys as keys
-        on
-            keys.anonymous_id = events.anonymous_id
-            and keys.session_start = events.session_start
+        session_number,
+        anonymous_id,
+        session_start,
+        max(ts) as session_end,
+        -- the two ordered aggregates share one order, so the events are sorted once
+        array_agg(user_hash order by ts, event_id) filter (where user_hash is not null) as user_hashes,
+        funnel_step(event_type order by ts, event_id) as funnel_step,
+        count(*)::integer as count_events,
+        (count(*) filter (where event_type = 'view'))::integer as count_page_views,
+        (count(*) filter (where event_type = 'purchase'))::integer as count_purchases,
+        bool_or(event_type = 'add_to_cart') as reached_cart,
+        bool_or(event_type = 'checkout') as reached_checkout,
+        bool_or(event_type = 'purchase') as reached_purchase
+    from session_events
+    group by
+        session_number,
+        anonymous_id,
+        session_start
+),
+
+first_events as (
+    select *
+    from session_events
+    where is_session_start
+),
+
+last_events as (
+    select *
+    from session_events
+    where is_session_end
 ),
 
 sessions as (
     select
-        session_id,
-        anonymous_id,
-        (array_agg(user_hash order by ts desc, event_id desc) filter (where user_hash is not null))[1]
-            as user_hash,
-        min(ts) as session_start,
-        max(ts) as session_end,
-        (min(ts) at time zone 'UTC')::date as session_date,
-        extract(hour from min(ts) at time zone 'UTC')::smallint as start_hour,
-        extract(epoch from max(ts) - min(ts))::double precision as duration_s,
-        count(*)::integer as count_events,
-        (count(*) filter (where event_type = 'view'))::integer as count_page_views,
-        max(page_path) filter (where event_number = 1) as entry_page,
-        max(page_path) filter (where event_number = count_events) as exit_page,
-        max(referrer) filter (where event_number = 1) as landing_referrer,
-        max(referrer_host) filter (where event_number = 1) as landing_referrer_host,
-        max(channel) filter (where event_number = 1) as channel,
-        max(utm_source) filter (where event_number = 1) as utm_source,
-        max(utm_medium) filter (where event_number = 1) as utm_medium,
-        max(utm_campaign) filter (where event_number = 1) as utm_campaign,
-        max(device_type) filter (where event_number = 1) as device_type,
-        max(country) filter (where event_number = 1) as country,
-        coalesce(bool_or(event_type = 'add_to_cart'), false) as reached_cart,
-        coalesce(bool_or(event_type = 'checkout'), false) as reached_checkout,
-        coalesce(bool_or(event_type = 'purchase'), false) as reached_purchase,
-        funnel_step(event_type order by ts, event_id) as funnel_step,
-        (count(*) filter (where event_type = 'purchase'))::integer as count_purchases
-    from events
-    group by
-        session_id,
-        anonymous_id
+        keys.session_id,
+        totals.anonymous_id,
+        totals.user_hashes[array_upper(totals.user_hashes, 1)] as user_hash,
+        totals.session_start,
+        totals.session_end,
+        (totals.session_start at time zone 'UTC')::date as session_date,
+        extract(hour from totals.session_start at time zone 'UTC')::smallint as start_hour,
+        extract(epoch from totals.session_end - totals.session_start)::double precision as duration_s,
+        totals.count_events,
+        totals.count_page_views,
+        first_events.page_path as entry_page,
+        last_events.page_path as exit_page,
+        first_events.referrer as landing_referrer,
+        first_events.referrer_host as landing_referrer_host,
+        first_events.channel,
+        first_events.utm_source,
+        first_events.utm_medium,
+        first_events.utm_campaign,
+        first_events.device_type,
+        first_events.country,
+        totals.reached_cart,
+        totals.reached_checkout,
+        totals.reached_purchase,
+        totals.funnel_step,
+        totals.count_purchases
+    from session_totals as totals
+    inner join session_keys as keys on keys.session_number = totals.session_number
+    inner join first_events on first_events.session_number = totals.session_number
+    inner join last_events on last_events.session_number = totals.session_number
 ),
 
 sessions_engaged as (
@@ -507,32 +528,39 @@ insert into fact_session_revenue (
 )
 with purchases as (
     select
-        keys.session_id,
-        coalesce(events.currency, '') as currency,
-        events.qty,
-        events.revenue
-    from session_events as events
-    inner join session_keys as keys
-        on
-            keys.anonymous_id = events.anonymous_id
-            and keys.session_start = events.session_start
-    where events.event_type = 'purchase'
+        session_number,
+        coalesce(currency, '') as currency,
+        qty,
+        revenue
+    from session_events
+    where event_type = 'purchase'
 ),
 
 session_revenue as (
     select
-        session_id,
+        session_number,
         currency,
         count(*)::integer as orders,
         coalesce(sum(qty), 0)::integer as units,
         coalesce(sum(revenue), 0) as revenue
     from purchases
     group by
-        session_id,
+        session_number,
         currency
+),
+
+session_revenue_keyed as (
+    select
+        keys.session_id,
+        session_revenue.currency,
+        session_revenue.orders,
+        session_revenue.units,
+        session_revenue.revenue
+    from session_revenue
+    inner join session_keys as keys on keys.session_number = session_revenue.session_number
 )
 
-select * from session_revenue
+select * from session_revenue_keyed
 """
 
 _TOUCHED_VISITOR_DAYS = """
@@ -654,20 +682,18 @@ daily as (
 select * from daily
 """
 
-# The events of the touched (date, visitor) pairs with their session's slice.
+# The stored events of the touched (date, visitor) pairs (by the visitor/ts index).
 _VISITOR_DAY_EVENTS = """
 visitor_day_events as (
     select
         days.activity_date,
         facts.anonymous_id,
+        facts.session_id,
         facts.event_type,
         facts.product_id,
         coalesce(facts.currency, '') as currency,
         facts.qty,
-        facts.revenue,
-        sessions.device_type,
-        coalesce(sessions.country, '') as country,
-        sessions.channel
+        facts.revenue
     from touched_visitor_days as days
     inner join fact_events as facts
         on
@@ -675,7 +701,6 @@ visitor_day_events as (
             and facts.ts >= days.activity_date::timestamp at time zone 'UTC'
             and facts.ts < (days.activity_date + 1)::timestamp at time zone 'UTC'
             and facts.event_date = days.activity_date
-    inner join fact_sessions as sessions on sessions.session_id = facts.session_id
 )
 """
 
@@ -691,6 +716,31 @@ insert into agg_daily_visitors (
 )
 with {_VISITOR_DAY_EVENTS},
 
+-- counted per session first: a session's slice is looked up once, not once per event
+visitor_day_sessions as (
+    select
+        activity_date,
+        anonymous_id,
+        session_id,
+        count(*) as count_events,
+        count(*) filter (where event_type = 'view') as count_page_views
+    from visitor_day_events
+    group by
+        activity_date,
+        anonymous_id,
+        session_id
+),
+
+visitor_day_slices as (
+    select
+        visitor_day_sessions.*,
+        sessions.device_type,
+        coalesce(sessions.country, '') as country,
+        sessions.channel
+    from visitor_day_sessions
+    inner join fact_sessions as sessions on sessions.session_id = visitor_day_sessions.session_id
+),
+
 daily as (
     select
         activity_date,
@@ -698,9 +748,9 @@ daily as (
         device_type,
         country,
         channel,
-        count(*)::integer as count_events,
-        (count(*) filter (where event_type = 'view'))::integer as count_page_views
-    from visitor_day_events
+        sum(count_events)::integer as count_events,
+        sum(count_page_views)::integer as count_page_views
+    from visitor_day_slices
     group by
         activity_date,
         anonymous_id,
@@ -729,6 +779,41 @@ insert into agg_daily_product_visitors (
 )
 with {_VISITOR_DAY_EVENTS},
 
+-- counted per session first, as in agg_daily_visitors
+visitor_day_session_products as (
+    select
+        activity_date,
+        anonymous_id,
+        session_id,
+        product_id,
+        currency,
+        count(*) filter (where event_type = 'view') as count_views,
+        count(*) filter (where event_type = 'add_to_cart') as count_add_to_carts,
+        count(*) filter (where event_type = 'purchase') as count_purchases,
+        coalesce(sum(qty) filter (where event_type = 'purchase'), 0) as units,
+        coalesce(sum(revenue) filter (where event_type = 'purchase'), 0) as revenue
+    from visitor_day_events
+    where
+        product_id is not null
+        and event_type in ('view', 'add_to_cart', 'purchase')
+    group by
+        activity_date,
+        anonymous_id,
+        session_id,
+        product_id,
+        currency
+),
+
+visitor_day_product_slices as (
+    select
+        products.*,
+        sessions.device_type,
+        coalesce(sessions.country, '') as country,
+        sessions.channel
+    from visitor_day_session_products as products
+    inner join fact_sessions as sessions on sessions.session_id = products.session_id
+),
+
 daily as (
     select
         activity_date as event_date,
@@ -738,15 +823,12 @@ daily as (
         country,
         channel,
         currency,
-        (count(*) filter (where event_type = 'view'))::integer as count_views,
-        (count(*) filter (where event_type = 'add_to_cart'))::integer as count_add_to_carts,
-        (count(*) filter (where event_type = 'purchase'))::integer as count_purchases,
-        coalesce(sum(qty) filter (where event_type = 'purchase'), 0)::integer as units,
-        coalesce(sum(revenue) filter (where event_type = 'purchase'), 0) as revenue
-    from visitor_day_events
-    where
-        product_id is not null
-        and event_type in ('view', 'add_to_cart', 'purchase')
+        sum(count_views)::integer as count_views,
+        sum(count_add_to_carts)::integer as count_add_to_carts,
+        sum(count_purchases)::integer as count_purchases,
+        sum(units)::integer as units,
+        sum(revenue) as revenue
+    from visitor_day_product_slices
     group by
         activity_date,
         anonymous_id,
