@@ -284,16 +284,11 @@ events_flagged as (
     from events_windowed
 ),
 
--- the latest session start at or before each event, and the session's number in this run
--- (both windows have the order above: no second sort)
+-- each event's session, numbered across the run: the session starts counted so far (in the
+-- order above, so the events are sorted once)
 events_sessionized as (
     select
         *,
-        max(ts) filter (where is_session_start) over (
-            partition by anonymous_id
-            order by ts, event_id
-            rows between unbounded preceding and current row
-        ) as session_start,
         count(*) filter (where is_session_start) over (
             order by anonymous_id, ts, event_id
             rows between unbounded preceding and current row
@@ -340,9 +335,7 @@ def plan(cur: psycopg.Cursor[Any]) -> int:
     cur.execute(_SESSION_EVENTS.format(gap=SESSION_GAP))
     cur.execute("analyze session_events")
 
-    cur.execute(
-        "select session_number, anonymous_id, session_start from session_events where is_session_start"
-    )
+    cur.execute("select session_number, anonymous_id, ts from session_events where is_session_start")
     starts = cur.fetchall()
     cur.execute(_CREATE_SESSION_KEYS)
     with cur.copy("copy session_keys (session_number, session_id) from stdin") as copy:
@@ -386,7 +379,7 @@ with session_totals as (
     select
         session_number,
         anonymous_id,
-        session_start,
+        min(ts) as session_start,
         max(ts) as session_end,
         -- the two ordered aggregates share one order, so the events are sorted once
         array_agg(user_hash order by ts, event_id) filter (where user_hash is not null) as user_hashes,
@@ -400,8 +393,7 @@ with session_totals as (
     from session_events
     group by
         session_number,
-        anonymous_id,
-        session_start
+        anonymous_id
 ),
 
 first_events as (
