@@ -69,7 +69,20 @@ def _load_handler(name: str) -> ModuleType:
     return module
 
 
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the process that forked it ends (even by kill -9)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the pool's shutdown is the only way out
+        return
+
+
 def _init_worker(environ: dict[str, str]) -> None:
+    _die_with_parent()
     os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
@@ -122,7 +135,9 @@ class HandlerPool:
         self._environ = dict(environ)
         self._workers = workers or max(2, os.cpu_count() or 2)
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["clickstream", "boto3", "psycopg", "orjson", "pydantic"])
+        self._context.set_forkserver_preload(
+            ["clickstream.local.forkserver_guard", "clickstream", "boto3", "psycopg", "orjson", "pydantic"]
+        )
         self._lock = threading.Lock()
         self._pool = self._new_pool()
         self.rebuilds = 0
