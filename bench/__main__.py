@@ -6,7 +6,7 @@ import importlib
 import sys
 
 # Each name is a module bench/<name>.py with main(argv) -> int.
-BENCHES = ("transform", "load", "sessionize")
+BENCHES = ("transform", "load", "sessionize", "dashboards")
 
 
 def main(argv: list[str]) -> int:
