@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redrive": ("clickstream.commands.redrive", "re-run failed hours"),
     "lake": ("clickstream.commands.lake", "the raw lake: put a file into a partition"),
     "demo": ("clickstream.commands.demo", "start the stack, load three days of traffic, serve"),
+    "cost": ("clickstream.commands.cost", "the monthly AWS bill at N events a day, line by line"),
 }
 
 
