@@ -1,4 +1,7 @@
-"""``python -m bench [NAME] [ARGS]``: run one benchmark (default: all of BENCHES in turn)."""
+"""``python -m bench [ARGS]`` is ``make bench``: the whole suite (bench/suite.py), results written down.
+
+``python -m bench NAME [ARGS]`` runs one benchmark on its own and prints its JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,16 @@ import importlib
 import sys
 
 # Each name is a module bench/<name>.py with main(argv) -> int.
-BENCHES = ("transform", "load", "sessionize", "dashboards")
+BENCHES = (
+    "e2e",
+    "duckdb_reference",
+    "incremental",
+    "dashboards",
+    "transform",
+    "load",
+    "sessionize",
+    "report",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -15,10 +27,7 @@ def main(argv: list[str]) -> int:
     if argv and not argv[0].startswith("-"):
         print(f"unknown benchmark {argv[0]!r}; known: {', '.join(BENCHES)}", file=sys.stderr)
         return 2
-    status = 0
-    for name in BENCHES:
-        status = max(status, int(importlib.import_module(f"bench.{name}").main(argv)))
-    return status
+    return int(importlib.import_module("bench.suite").main(argv))
 
 
 if __name__ == "__main__":

@@ -7,13 +7,9 @@ start); tests in a module use hours of their own so they do not interfere.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +18,11 @@ import boto3
 import psycopg
 import pytest
 
+from clickstream.local import process as stack_process
+from clickstream.local.process import CLI, ROOT
 from clickstream.operations import Operator
 from clickstream.stack import StackInfo
 from clickstream.storage import Lake, s3_client
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "clickstream.cli"]
 
 
 class RunningStack:
@@ -66,36 +61,12 @@ class RunningStack:
 
 
 def start_stack_process(data_dir: Path, *extra: str) -> RunningStack:
-    log = open(data_dir / "up.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [*CLI, "up", "--data-dir", str(data_dir), "--clock", "off", *extra],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    stack_json = data_dir / "stack.json"
-    deadline = time.monotonic() + 120
-
-    def written_by_this_process() -> bool:  # a killed stack leaves its stack.json behind
-        return stack_json.exists() and json.loads(stack_json.read_text()).get("pid") == process.pid
-
-    while not written_by_this_process():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"clickstream up did not start:\n{(data_dir / 'up.log').read_text()}")
-        time.sleep(0.2)
-    return RunningStack(data_dir, process, StackInfo(**json.loads(stack_json.read_text())))
+    process, info = stack_process.start(data_dir, *extra)
+    return RunningStack(data_dir, process, info)
 
 
 def stop_stack_process(stack: RunningStack) -> None:
-    stack.process.send_signal(signal.SIGTERM)
-    try:
-        stack.process.wait(60)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
-        stack.process.wait(10)
+    stack_process.stop(stack.process)
 
 
 @pytest.fixture

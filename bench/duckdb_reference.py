@@ -1,0 +1,114 @@
+"""The reference engine: DuckDB reads the same raw files, dedupes and sessionizes them in one SQL query.
+
+    python -m bench duckdb_reference RAW_DIR [--repeat 3]
+
+DuckDB does no validation beyond parsing and no PostgreSQL load: it is the
+speed a single-node engine reaches with nothing else to do, the ceiling the
+pipeline works towards. The query keeps the contract's one rule that changes
+which events exist (a line received more than 72 h after its ts is
+rejected), so that its counts can be checked against the warehouse's: the
+same unique events and the same sessions (30 minutes of inactivity, ordered
+by ts then event_id, no split at midnight).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+COLUMNS = (
+    "{event_id: 'VARCHAR', anonymous_id: 'VARCHAR', event_type: 'VARCHAR',"
+    " ts: 'TIMESTAMPTZ', received_at: 'TIMESTAMPTZ'}"
+)
+
+QUERY = """
+create or replace temp table sessions as
+with lines as (
+    select * from read_json(
+        $glob, format = 'newline_delimited', compression = 'gzip', columns = {columns},
+        ignore_errors = true, maximum_object_size = 65536
+    )
+    where event_id is not null and anonymous_id is not null and ts is not null
+      and received_at - ts <= interval 72 hours
+),
+events as (
+    select event_id, anonymous_id, ts from lines
+    qualify row_number() over (partition by event_id order by received_at) = 1
+),
+marked as (
+    select anonymous_id, ts, event_id,
+           case when ts - lag(ts) over w > interval 30 minutes or lag(ts) over w is null
+                then 1 else 0 end as starts
+    from events
+    window w as (partition by anonymous_id order by ts, event_id)
+),
+numbered as (
+    select anonymous_id, ts,
+           sum(starts) over (partition by anonymous_id order by ts, event_id rows unbounded preceding) as n
+    from marked
+)
+select anonymous_id, n, min(ts) as session_start, max(ts) as session_end, count(*) as events
+from numbered
+group by anonymous_id, n
+"""
+
+
+def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = print) -> dict[str, Any]:
+    """Best of ``repeat`` runs of the one query over ``raw_dir/raw/**/*.gz``; counts of the last."""
+    glob = str(raw_dir / "raw" / "**" / "*.gz")
+    threads = threads or os.cpu_count() or 1
+    times = []
+    counts: tuple[Any, ...] = (0, 0)
+    for _ in range(repeat):
+        with duckdb.connect(config={"threads": threads}) as con:
+            began = time.perf_counter()
+            con.execute(QUERY.replace("{columns}", COLUMNS), {"glob": glob})
+            times.append(time.perf_counter() - began)
+            row = con.execute("select count(*), sum(events) from sessions").fetchone()
+            counts = row if row else (0, 0)
+    seconds = min(times)
+    lines = _count_lines(raw_dir)
+    result = {
+        "engine": f"duckdb {duckdb.__version__}",
+        "threads": threads,
+        "lines": lines,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(lines / seconds) if seconds else None,
+        "sessions": int(counts[0]),
+        "events": int(counts[1] or 0),
+    }
+    log(
+        f"duckdb: {lines:,} lines in {seconds:.2f} s ({result['events_per_s']:,} events/s), "
+        f"{result['events']:,} events in {result['sessions']:,} sessions"
+    )
+    return result
+
+
+def _count_lines(raw_dir: Path) -> int:
+    truth = raw_dir / "_generated.json"
+    if truth.exists():
+        return int(orjson.loads(truth.read_bytes())["lines_written"])
+    with duckdb.connect() as con:
+        glob = str(raw_dir / "raw" / "**" / "*.gz")
+        row = con.execute(
+            "select count(*) from read_csv($glob, columns = {'line': 'VARCHAR'}, delim = '\\x01',"
+            " quote = '', escape = '', header = false, compression = 'gzip')",
+            {"glob": glob},
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def main(argv: list[str]) -> int:
+    prog = "python -m bench duckdb_reference"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("raw_dir", type=Path, help="a directory holding raw/... (e.g. bench/data/raw-...)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(orjson.dumps(run(args.raw_dir, args.repeat), option=orjson.OPT_INDENT_2).decode())
+    return 0

@@ -1,0 +1,235 @@
+"""The generated part of docs/PERFORMANCE.md: the latest ``make bench`` results as tables beside the targets.
+
+The file's own prose stays as written; only the text between the bench
+markers is replaced (the markers are added at the end when missing).
+``python -m bench report [RESULTS.json]`` rewrites it from a results file
+(default: the newest in bench/results/).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clickstream import cost
+
+BEGIN, END = "<!-- bench:begin (written by make bench) -->", "<!-- bench:end -->"
+COST_AT = (10_000, 100_000, 1_000_000, 10_000_000)
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and digits:
+        return f"{value:,.{digits}f}"
+    return f"{round(value):,}"
+
+
+def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> list[str]:
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    rows = []
+    for row in results["targets"]:
+        value = row["value"]
+        shown = "-" if value is None else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")
+        verdict = {True: "met", False: "**not met**", None: "not measured"}[row["met"]]
+        rows.append([row["measure"], row["target"], f"{shown} {row['unit']}", verdict])
+    return _table(["Measure", "Target", "This run", "Verdict"], rows, right_from=1)
+
+
+def end_to_end(results: dict[str, Any]) -> list[str]:
+    run = results.get("end_to_end")
+    if not run:
+        return []
+    out = [
+        "### 1. End to end",
+        "",
+        f"{run['lines']:,} lines ({run['objects']:,} raw objects; {run['duplicates']:,} duplicates, "
+        f"{run['rejected']:,} rejected) in one execution of the state machine "
+        f"({run['map_items']} Map items): "
+        f"**{run['seconds']:.1f} s, {run['events_per_s']:,} events/s**. The warehouse then holds "
+        f"{run['events_loaded']:,} events in {run['sessions']:,} sessions.",
+        "",
+    ]
+    rows = []
+    for name, state in run["states"].items():
+        if state["seconds"] < 0.005 and name not in ("AdvanceWatermark", "NotifySuccess"):
+            continue
+        share = 100 * state["seconds"] / run["seconds"]
+        rows.append([name, f"{state['seconds']:.2f}", f"{share:.0f} %", _n(state["events_per_s"])])
+    out += _table(["State", "Seconds", "Share", "Events/s"], rows)
+    out.append(
+        "TransformPartition is the Map's task: its time runs from the first item's start to the last "
+        "item's end, so it is the Map's time."
+    )
+    out.append("")
+    return out
+
+
+def reference(results: dict[str, Any]) -> list[str]:
+    ref = results.get("reference")
+    if not ref:
+        return []
+    out = [
+        "### 2. Reference: DuckDB",
+        "",
+        f"{ref['engine']} ({ref['threads']} threads) reads the same {ref['lines']:,} lines, dedupes and "
+        f"sessionizes them in one query: **{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**.",
+    ]
+    if "ratio" in ref:
+        same = "the same" if ref.get("same_counts") else "**different**"
+        out.append(
+            f"Our end-to-end rate is **{ref['ratio']:.2f}x** DuckDB's. Its result has {same} counts as "
+            f"the warehouse: {ref['events']:,} events in {ref['sessions']:,} sessions."
+        )
+    return [*out, ""]
+
+
+def incremental(results: dict[str, Any]) -> list[str]:
+    inc = results.get("incremental")
+    if not inc:
+        return []
+    rows = []
+    for label, key in (("1 day", "one_day"), (f"{inc['history_days']} days", "history")):
+        part = inc[key]
+        rows.append(
+            [
+                label,
+                _n(part["history_events"]),
+                _n(part["history_sessions"]),
+                f"{part['seconds_p50']:.2f}",
+                f"{part['load_seconds_p50']:.2f}",
+            ]
+        )
+    load_ratio = inc.get("load_ratio")
+    shown = f"{load_ratio:.2f}" if load_ratio is not None else "-"
+    return [
+        "### 3. Incremental",
+        "",
+        f"The next {len(inc['history']['hours'])} hours of traffic at {inc['events_per_day']:,} "
+        "events a day, "
+        "one execution each (p50), on a warehouse holding 1 day and one holding "
+        f"{inc['history_days']} days of history: ratio **{inc['ratio']:.2f}** (Sessionize + Upsert alone: "
+        f"{shown}).",
+        "",
+        *_table(["History", "Events", "Sessions", "Next hour, s", "Sessionize + Upsert, s"], rows),
+    ]
+
+
+def idle(results: dict[str, Any]) -> list[str]:
+    quiet = results.get("idle")
+    if not quiet:
+        return []
+    states = ", ".join(f"{name} {secs:.2f} s" for name, secs in quiet["states_p50"].items() if secs >= 0.005)
+    return [
+        "### 4. Idle hour",
+        "",
+        f"{quiet['runs']} executions of hours with no new data: **{quiet['seconds_p50']:.2f} s** p50 "
+        f"(max {quiet['seconds_max']:.2f} s) from start to end; {states}.",
+        "",
+    ]
+
+
+def dashboards(results: dict[str, Any]) -> list[str]:
+    dash = results.get("dashboards")
+    if not dash:
+        return []
+    ranges = dash["ranges"]
+    names = list(ranges)
+    header = ["Page"] + [f"{r} p50 / p95 ms" for r in names]
+    pages = list(next(iter(ranges.values()))["pages"])
+    rows = [
+        [page]
+        + [
+            f"{ranges[r]['pages'][page]['p50_ms']:.0f} / {ranges[r]['pages'][page]['p95_ms']:.0f}"
+            for r in names
+        ]
+        for page in pages
+    ]
+    return [
+        "### 5. Dashboards",
+        "",
+        f"{dash['days']} days at {dash['events_per_day']:,} events a day ({_n(dash.get('events'))} events, "
+        f"{_n(dash.get('sessions'))} sessions): each page's queries for one render, in sequence as the page "
+        "issues them. Worst page p95: **" + f"{dash['p95_ms_max']:.0f} ms**.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def memory(results: dict[str, Any]) -> list[str]:
+    mem = results.get("memory")
+    if not mem:
+        return []
+    peaks = ", ".join(f"{mb:.0f}" for mb in sorted(mem["peak_rss_mb"].values(), reverse=True))
+    return [
+        "### 6. Memory",
+        "",
+        f"Peak resident memory (VmHWM) of the worker processes after the end-to-end run and the idle hours: "
+        f"**{mem['peak_rss_mb_max']:.0f} MiB** (each process, MiB: {peaks}).",
+        "",
+    ]
+
+
+def costs(results: dict[str, Any]) -> list[str]:
+    if not results.get("cost_inputs"):
+        return []
+    measured = cost.Measured.from_results(results)
+    text = cost.render_markdown([cost.estimate(n, measured) for n in COST_AT])
+    return [text.replace("## AWS cost", "### AWS cost, from these figures", 1), ""]
+
+
+def render(results: dict[str, Any]) -> str:
+    info = results["machine"]
+    args = results["arguments"]
+    lines = [
+        BEGIN,
+        "",
+        f"## Latest run: {results['date']}",
+        "",
+        f"`make bench` (`--events {args['events']:,} --hours {args['hours']}`) on {info['cpu']}, "
+        f"{info['cores']} cores, {info['memory_gb']} GB, Python {info['python']}; {results['seconds']:.0f} s "
+        f"in all. Raw figures: `bench/results/{results['date']}.json`.",
+        "",
+        *targets(results),
+        *end_to_end(results),
+        *reference(results),
+        *incremental(results),
+        *idle(results),
+        *dashboards(results),
+        *memory(results),
+        *costs(results),
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def update_performance_md(results: dict[str, Any], path: Path) -> None:
+    block = render(results)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    root = Path(__file__).resolve().parents[1]
+    source = Path(argv[0]) if argv else cost.newest_results(root)
+    if source is None:
+        print("no results: run make bench first (bench/results/ is empty)", file=sys.stderr)
+        return 2
+    update_performance_md(orjson.loads(source.read_bytes()), root / "docs" / "PERFORMANCE.md")
+    print(f"docs/PERFORMANCE.md written from {source}")
+    return 0

@@ -1,0 +1,176 @@
+"""The benchmark's own logic: the DuckDB reference query computes what the contract says, and the
+results become verdicts, a cost estimate and docs/PERFORMANCE.md's tables. (Speed is measured by
+``make bench``, never asserted here.)"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from bench import duckdb_reference, report, suite
+from clickstream import cost
+from clickstream.generate import GeneratorConfig
+from clickstream.generate.generator import generate_to_dir
+
+
+def python_sessions(raw_dir: Path) -> tuple[int, int]:
+    """Unique events and sessions by the contract's rules, independently of DuckDB."""
+    import gzip
+
+    first: dict[str, tuple[str, datetime, str]] = {}
+    for path in sorted((raw_dir / "raw").rglob("*.gz")):
+        for line in gzip.decompress(path.read_bytes()).splitlines():
+            try:
+                event = orjson.loads(line)
+                ts = datetime.fromisoformat(event["ts"])
+                received = datetime.fromisoformat(event["received_at"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if received - ts > timedelta(hours=72):
+                continue
+            seen = first.get(event["event_id"])
+            if seen is None or event["received_at"] < seen[2]:
+                first[event["event_id"]] = (event["anonymous_id"], ts, event["received_at"])
+    by_visitor: dict[str, list[tuple[datetime, str]]] = {}
+    for event_id, (visitor, ts, _) in first.items():
+        by_visitor.setdefault(visitor, []).append((ts, event_id))
+    sessions = 0
+    for events in by_visitor.values():
+        events.sort()
+        sessions += 1 + sum(1 for (a, _), (b, _) in pairwise(events) if b - a > timedelta(minutes=30))
+    return len(first), sessions
+
+
+def test_duckdb_reference_counts_the_events_and_sessions_the_contract_defines(tmp_path: Path) -> None:
+    config = GeneratorConfig(
+        seed=4,
+        start=datetime(2025, 9, 3, tzinfo=UTC),
+        hours=30,
+        events_per_day=4_000,
+        duplicate_rate=0.05,
+        late_rate=0.05,
+    )
+    truth = generate_to_dir(config, tmp_path)
+    result = duckdb_reference.run(tmp_path, repeat=1, log=lambda _: None)
+    events, sessions = python_sessions(tmp_path)
+    assert result["events"] == truth.unique_valid_events == events
+    assert result["sessions"] == sessions
+    assert result["lines"] == truth.lines_written
+    assert result["events_per_s"] > 0
+
+
+def results_fixture() -> dict[str, Any]:
+    return {
+        "date": "2026-11-22",
+        "seconds": 300.0,
+        "machine": {"cpu": "Test CPU", "cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
+        "arguments": {"events": 1_000_000, "hours": 24, "skip": []},
+        "end_to_end": {
+            "lines": 1_000_000,
+            "objects": 1_000,
+            "events_loaded": 970_000,
+            "sessions": 150_000,
+            "duplicates": 20_000,
+            "rejected": 10_000,
+            "seconds": 40.0,
+            "events_per_s": 25_000,
+            "map_items": 100,
+            "states": {
+                "ListNew": {"seconds": 2.0, "events_per_s": 500_000},
+                "TransformPartitions": {"seconds": 20.0, "events_per_s": 50_000},
+                "TransformPartition": {"seconds": 20.0, "events_per_s": 50_000},
+                "Sessionize": {"seconds": 1.0, "events_per_s": 1_000_000},
+                "Upsert": {"seconds": 16.0, "events_per_s": 62_500},
+                "AdvanceWatermark": {"seconds": 0.05, "events_per_s": None},
+            },
+        },
+        "reference": {
+            "engine": "duckdb 2.0.0",
+            "threads": 2,
+            "lines": 1_000_000,
+            "seconds": 8.0,
+            "events_per_s": 125_000,
+            "sessions": 150_000,
+            "events": 970_000,
+            "ratio": 0.2,
+            "same_counts": True,
+        },
+        "idle": {
+            "runs": 5,
+            "seconds_p50": 0.5,
+            "seconds_max": 0.7,
+            "states_p50": {"ListNew": 0.12, "Sessionize": 0.05, "Upsert": 0.1, "NotifySuccess": 0.03},
+        },
+        "memory": {"workers": 3, "peak_rss_mb_max": 160.0,
+                   "peak_rss_mb": {"1": 50.0, "2": 160.0, "3": 120.0}},
+        "incremental": {
+            "history_days": 30,
+            "events_per_day": 20_000,
+            "ratio": 1.05,
+            "load_ratio": 1.1,
+            "one_day": {"history_events": 20_000, "history_sessions": 3_000, "hours": [{}] * 3,
+                        "seconds_p50": 1.0, "load_seconds_p50": 0.3},
+            "history": {"history_events": 600_000, "history_sessions": 90_000, "hours": [{}] * 3,
+                        "seconds_p50": 1.05, "load_seconds_p50": 0.33},
+        },
+    }  # fmt: skip
+
+
+def test_verdicts_compare_each_figure_with_its_target() -> None:
+    results = results_fixture()
+    rows = {row["measure"]: row for row in suite.verdicts(results)}
+    assert rows["End to end"]["met"] is False  # 25k < 50k
+    assert rows["Idle hour, start to end (p50)"]["met"] is True
+    assert rows["Worker peak memory"]["met"] is True
+    assert rows["Incremental ratio, 30 days / 1 day of history"]["met"] is True
+    assert rows["Dashboards, worst page p95"]["met"] is None  # not measured in this run
+    results["incremental"]["ratio"] = 1.31
+    rows = {row["measure"]: row for row in suite.verdicts(results)}
+    assert rows["Incremental ratio, 30 days / 1 day of history"]["met"] is False
+
+
+def test_cost_inputs_feed_clickstream_cost() -> None:
+    results = results_fixture()
+    inputs = suite.cost_inputs(results)
+    assert inputs is not None
+    # Two workers (the forkserver is the third process) busy for the Map's 20 s over 1M lines.
+    assert inputs["transform_s_per_event"] == pytest.approx(20.0 * 2 / 1_000_000)
+    assert inputs["load_s_per_event"] == pytest.approx((1.0 + 16.0 + 0.05) / 970_000)
+    assert inputs["idle_s_per_state"]["ListNew"] == 0.12
+    assert inputs["idle_s_per_state"]["AdvanceWatermark"] == 0.0  # not seen in the idle runs
+    measured = cost.Measured.from_results({**results, "cost_inputs": inputs})
+    assert measured.transform_s_per_event == inputs["transform_s_per_event"]
+    small, large = cost.estimate(10_000, measured), cost.estimate(10_000_000, measured)
+    assert 0 < small.total < large.total
+
+
+def test_performance_md_keeps_its_prose_and_replaces_only_the_generated_part(tmp_path: Path) -> None:
+    results = results_fixture()
+    results["cost_inputs"] = suite.cost_inputs(results)
+    results["targets"] = suite.verdicts(results)
+    path = tmp_path / "PERFORMANCE.md"
+    prose = "# Performance\n\nHand-written intro.\n\n## Where we fall short\n\nWhy.\n"
+    path.write_text(prose, encoding="utf-8")
+    report.update_performance_md(results, path)
+    first = path.read_text(encoding="utf-8")
+    assert first.startswith("# Performance\n\nHand-written intro.")
+    assert "| End to end | >= 50,000 events/s | 25,000 events/s | **not met** |" in first
+    assert "**0.20x** DuckDB's" in first and "the same counts" in first
+    assert "\n## AWS cost" not in first and "\n### AWS cost, from these figures" in first
+    assert first.count(report.BEGIN) == 1
+
+    later = copy.deepcopy(results)
+    later["end_to_end"]["events_per_s"] = 60_000
+    later["targets"] = suite.verdicts(later)
+    report.update_performance_md(later, path)
+    second = path.read_text(encoding="utf-8")
+    assert "| End to end | >= 50,000 events/s | 60,000 events/s | met |" in second
+    assert "| 25,000 events/s |" not in second
+    assert "Hand-written intro." in second and "## Where we fall short\n\nWhy." in second
+    assert second.count(report.BEGIN) == 1 and second.count(report.END) == 1
