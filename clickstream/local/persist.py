@@ -10,6 +10,7 @@ a restart is redriven under a new name, which stages again.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from typing import Any
 from moto.s3.models import S3Backend
 
 KEPT_PREFIXES = ("raw/", "rejects/")
+# Set while restore() puts the files back: they are on disk already, so no write-through (it
+# would rewrite and fsync every file, minutes for a lake of thousands of objects).
+_restoring = threading.Event()
 
 
 def _path(root: Path, bucket: str, key: str) -> Path:
@@ -47,7 +51,7 @@ def install(root: Path) -> None:
     original_delete: Callable[..., Any] = S3Backend.delete_object
 
     def put_object(self: S3Backend, bucket_name: str, key_name: str, value: bytes, *a: Any, **kw: Any) -> Any:
-        if key_name.startswith(KEPT_PREFIXES):
+        if key_name.startswith(KEPT_PREFIXES) and not _restoring.is_set():
             _write_durably(_path(S3Backend._clickstream_root, bucket_name, key_name), bytes(value))  # type: ignore[attr-defined]
         return original_put(self, bucket_name, key_name, value, *a, **kw)
 
@@ -68,10 +72,14 @@ def restore(root: Path, bucket: str, s3: Any) -> int:
     count = 0
     if not base.exists():
         return 0
-    for path in sorted(base.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        key = path.relative_to(base).as_posix()
-        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-        count += 1
+    _restoring.set()
+    try:
+        for path in sorted(base.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            key = path.relative_to(base).as_posix()
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+            count += 1
+    finally:
+        _restoring.clear()
     return count
