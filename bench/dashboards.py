@@ -39,6 +39,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -246,9 +247,13 @@ class Warehouse:
             started = time.perf_counter()
             if base is not None:
                 self.log(f"copying {base.name} and applying the new migrations to it")
-                shutil.copytree(base, directory, symlinks=True, ignore=shutil.ignore_patterns(MARKER))
-                for stale in ("postmaster.pid", "postmaster.opts"):
+                # cp -a keeps the owner: pgserver runs PostgreSQL as its own user when we are root
+                subprocess.run(["cp", "-a", "--", str(base), str(directory)], check=True)
+                (directory / MARKER).unlink()
+                for stale in ("postmaster.pid", "postmaster.opts", ".handle_pids.json"):
                     (directory / "pg" / stale).unlink(missing_ok=True)
+                for socket in (directory / "pg").glob(".s.PGSQL.*"):
+                    socket.unlink()
                 admin = self._start(directory)
                 url = psycopg.conninfo.make_conninfo(admin, dbname=DATABASE)
                 migrate.migrate(url)

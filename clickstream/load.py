@@ -569,6 +569,7 @@ def upsert(
             by_object[(batch_no, src)] += count_loaded
             dates.add(event_date)
         cur.execute(_DIM_PRODUCT)
+        sessions.apply_categories(cur)  # sql/005's category days follow dim_product
         lap("products")
 
         committed = [p for p in planned if p.skip is None]

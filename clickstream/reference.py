@@ -1,7 +1,7 @@
 """The from-scratch batch the warehouse must always equal (DESIGN.md "Exactly once, whatever happens").
 
 Reads every row of fact_events, sessionizes them in plain Python and computes
-fact_sessions, fact_session_revenue, every daily aggregate table and each
+fact_sessions, fact_session_revenue, every daily aggregate table (sql/003 and 005) and each
 event's session id; ``diff`` compares that with what the warehouse holds, row
 for row. It is written from the definitions in DESIGN.md and the column
 comments of sql/003, separately from the incremental SQL in
@@ -53,12 +53,24 @@ class Event:
     device_type: str
     country: str | None
     product_id: str | None
+    category: str | None
     currency: str | None
     qty: int | None
     revenue: Decimal | None
 
 
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
+
+LANDING_KEY = (
+    "session_date",
+    "device_type",
+    "country",
+    "channel",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
 
 # table -> (key columns, value columns), as the warehouse stores them
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -119,6 +131,34 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("event_date", "anonymous_id", "product_id", "device_type", "country", "channel", "currency"),
         ("count_views", "count_add_to_carts", "count_purchases", "units", "revenue"),
     ),
+    # sql/005: each visitor's chains of days, their gaps counted by day, products summed by day
+    "visitor_activity_days": (("anonymous_id", "kind", "item", "activity_date"), ("gap_days",)),
+    "agg_daily_visitor_gaps": (("kind", "activity_date", "item", "gap_days"), ("count_visitors",)),
+    "visitor_category_products": (("product_id",), ("category",)),
+    "agg_daily_products": (
+        ("event_date", "product_id", "currency"),
+        ("count_views", "count_add_to_carts", "count_purchases", "units", "revenue"),
+    ),
+    "agg_daily_slices": (
+        ("session_date", "device_type", "country", "channel"),
+        (
+            "count_sessions",
+            "count_engaged_sessions",
+            "count_page_views",
+            "count_events",
+            "sum_duration_s",
+            "count_funnel_view",
+            "count_funnel_cart",
+            "count_funnel_checkout",
+            "count_funnel_purchase",
+        ),
+    ),
+    "agg_hourly_sessions": (("session_date", "start_hour"), ("count_sessions",)),
+    "agg_daily_landings": (
+        LANDING_KEY,
+        ("count_sessions", "count_engaged_sessions", "count_purchase_sessions"),
+    ),
+    "agg_daily_landing_revenue": ((*LANDING_KEY, "currency"), ("revenue",)),
     # not a table: fact_events.session_id of every event
     "event_sessions": (("event_id",), ("session_id",)),
 }
@@ -260,6 +300,39 @@ def build(events: list[Event]) -> dict[str, Rows]:
             totals[i] += add
     out["agg_daily_sessions"] = {k: tuple(v) for k, v in daily_sessions.items()}
 
+    # sql/005: the same without the hour, by hour without the slice, and by landing
+    slices: dict[tuple[Any, ...], list[Any]] = {}
+    hours: dict[tuple[Any, ...], list[Any]] = {}
+    for (day, hour, *slice_key), counts in daily_sessions.items():
+        totals = slices.setdefault((day, *slice_key), [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
+        for i, add in enumerate(counts):
+            totals[i] += add
+        hours.setdefault((day, hour), [0])[0] += counts[0]
+    out["agg_daily_slices"] = {k: tuple(v) for k, v in slices.items()}
+    out["agg_hourly_sessions"] = {k: tuple(v) for k, v in hours.items()}
+
+    landing_of: dict[uuid.UUID, tuple[Any, ...]] = {}
+    landings: dict[tuple[Any, ...], list[int]] = {}
+    for (sid,), row in sessions.items():
+        values = dict(zip(TABLES["fact_sessions"][1], row, strict=True))
+        landing_of[sid] = (
+            values["session_date"],
+            *slice_of[sid],
+            values["landing_referrer_host"] or "",
+            values["utm_source"],
+            values["utm_medium"],
+            values["utm_campaign"],
+        )
+        totals = landings.setdefault(landing_of[sid], [0, 0, 0])
+        totals[0] += 1
+        totals[1] += int(values["is_engaged"])
+        totals[2] += int(values["funnel_step"] == 4)
+    out["agg_daily_landings"] = {k: tuple(v) for k, v in landings.items()}
+    landing_revenue: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+    for (sid, currency), (_orders, _units, amount) in revenue.items():
+        landing_revenue[(*landing_of[sid], currency)] += amount
+    out["agg_daily_landing_revenue"] = {k: (v,) for k, v in landing_revenue.items()}
+
     daily_revenue: dict[tuple[Any, ...], list[Any]] = {}
     for (sid, currency), (orders, units, amount) in revenue.items():
         session_date = sessions[(sid,)][4]
@@ -296,6 +369,45 @@ def build(events: list[Event]) -> dict[str, Rows]:
                 totals[4] += event.revenue or Decimal(0)
     out["agg_daily_visitors"] = {k: tuple(v) for k, v in visitors.items()}
     out["agg_daily_product_visitors"] = {k: tuple(v) for k, v in products.items()}
+
+    # sql/005: a product's category is that of its newest event (dim_product's); a visitor's
+    # days of each kind ('event': any event; 'view', 'add_to_cart', 'purchase' of a product,
+    # 'any_' those of any product, 'category_' those of a product of the category), each with
+    # the days since the previous one (0 on the first)
+    newest: dict[str, Event] = {}
+    for event in events:
+        if event.product_id is not None:
+            seen = newest.get(event.product_id)
+            if seen is None or (event.ts, event.event_id) > (seen.ts, seen.event_id):
+                newest[event.product_id] = event
+    category_of = {product: event.category or "" for product, event in newest.items()}
+    out["visitor_category_products"] = {(product,): (category,) for product, category in category_of.items()}
+    chains: dict[tuple[str, str, str], set[date]] = defaultdict(set)
+    for event in events:
+        chains[(event.anonymous_id, "event", "")].add(event.event_date)
+        if event.product_id is not None and event.event_type in PRODUCT_EVENTS:
+            chains[(event.anonymous_id, event.event_type, event.product_id)].add(event.event_date)
+            chains[(event.anonymous_id, "any_" + event.event_type, "")].add(event.event_date)
+            category = category_of[event.product_id]
+            chains[(event.anonymous_id, "category_" + event.event_type, category)].add(event.event_date)
+    activity_days: Rows = {}
+    gaps: dict[tuple[Any, ...], int] = defaultdict(int)
+    for (visitor, kind, item), days in chains.items():
+        previous: date | None = None
+        for day in sorted(days):
+            gap = (day - previous).days if previous is not None else 0
+            activity_days[(visitor, kind, item, day)] = (gap,)
+            gaps[(kind, day, item, gap)] += 1
+            previous = day
+    out["visitor_activity_days"] = activity_days
+    out["agg_daily_visitor_gaps"] = {k: (n,) for k, n in gaps.items()}
+
+    daily_products: dict[tuple[Any, ...], list[Any]] = {}
+    for (day, _visitor, product, _device, _country, _channel, currency), product_counts in products.items():
+        day_totals = daily_products.setdefault((day, product, currency), [0, 0, 0, 0, Decimal(0)])
+        for i, value in enumerate(product_counts):
+            day_totals[i] += value
+    out["agg_daily_products"] = {k: tuple(v) for k, v in daily_products.items()}
     return out
 
 

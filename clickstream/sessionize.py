@@ -835,6 +835,473 @@ select * from daily
 """
 
 
+# sql/005: a visitor's chains of days (visitor_activity_days) are replaced from a first date on,
+# for a set of visitors in a temp table ``{visitors}`` (anonymous_id, first_date), and
+# agg_daily_visitor_gaps moves by the rows removed (-1) and inserted (+1). Two groups of kinds:
+# those of the events alone (replaced in ``apply`` for the touched visitors) and the category
+# kinds, which also depend on dim_product (replaced in ``apply_categories``, after it).
+EVENT_KINDS = ("event", "view", "add_to_cart", "purchase", "any_view", "any_add_to_cart", "any_purchase")
+CATEGORY_KINDS = ("category_view", "category_add_to_cart", "category_purchase")
+
+_TOUCHED_VISITORS = """
+create temp table touched_visitors on commit drop as
+select
+    anonymous_id,
+    min(activity_date) as first_date
+from touched_visitor_days
+group by anonymous_id
+"""
+
+_CREATE_VISITOR_DAY_CHANGES = """
+create temp table {changes} (
+    kind text not null,
+    activity_date date not null,
+    item text not null,
+    gap_days integer not null,
+    delta integer not null
+) on commit drop
+"""
+
+_REMOVE_VISITOR_DAYS = """
+with removed as (
+    delete from visitor_activity_days as days
+    using {visitors} as visitors
+    where
+        days.anonymous_id = visitors.anonymous_id
+        and days.activity_date >= visitors.first_date
+        and days.kind = any(%(kinds)s::text[])
+    returning
+        days.kind,
+        days.activity_date,
+        days.item,
+        days.gap_days
+)
+
+insert into {changes} (kind, activity_date, item, gap_days, delta)
+select
+    kind,
+    activity_date,
+    item,
+    gap_days,
+    -1
+from removed
+"""
+
+# The visitors' product events since their first date, with the days they make of each kind.
+_EVENT_DAYS = """
+days as (
+    select distinct
+        anonymous_id,
+        'event' as kind,
+        '' as item,
+        event_date as activity_date
+    from events
+    union all
+    select distinct
+        anonymous_id,
+        event_type as kind,
+        product_id as item,
+        event_date as activity_date
+    from product_events
+    union all
+    select distinct
+        anonymous_id,
+        'any_' || event_type as kind,
+        '' as item,
+        event_date as activity_date
+    from product_events
+)
+"""
+
+_CATEGORY_DAYS = """
+days as (
+    select distinct
+        events.anonymous_id,
+        'category_' || events.event_type as kind,
+        coalesce(products.category, '') as item,
+        events.event_date as activity_date
+    from product_events as events
+    left join dim_product as products on products.product_id = events.product_id
+)
+"""
+
+# After _REMOVE_VISITOR_DAYS: a visitor's rows of these kinds left in visitor_activity_days are
+# those before its first date, so the latest of them is the day before a chain's first day since.
+_NEW_VISITOR_DAYS = """
+create temp table {new_days} on commit drop as
+with events as (
+    select
+        facts.anonymous_id,
+        facts.event_date,
+        facts.event_type,
+        facts.product_id
+    from {visitors} as visitors
+    inner join fact_events as facts
+        on
+            facts.anonymous_id = visitors.anonymous_id
+            and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+            and facts.event_date >= visitors.first_date
+),
+
+product_events as (
+    select *
+    from events
+    where
+        product_id is not null
+        and event_type in ('view', 'add_to_cart', 'purchase')
+),
+
+{days},
+
+days_with_previous as (
+    select
+        *,
+        lag(activity_date) over (
+            partition by anonymous_id, kind, item
+            order by activity_date
+        ) as previous_date
+    from days
+),
+
+chained as (
+    select
+        days.anonymous_id,
+        days.kind,
+        days.item,
+        days.activity_date,
+        coalesce(
+            days.activity_date - coalesce(
+                days.previous_date,
+                (
+                    select max(kept.activity_date)
+                    from visitor_activity_days as kept
+                    where
+                        kept.anonymous_id = days.anonymous_id
+                        and kept.kind = days.kind
+                        and kept.item = days.item
+                )
+            ),
+            0
+        ) as gap_days
+    from days_with_previous as days
+)
+
+select * from chained
+"""
+
+_INSERT_VISITOR_DAYS = """
+insert into visitor_activity_days (anonymous_id, kind, item, activity_date, gap_days)
+select
+    anonymous_id,
+    kind,
+    item,
+    activity_date,
+    gap_days
+from {new_days}
+"""
+
+_VISITOR_GAP_DELTAS = """
+create temp table {deltas} on commit drop as
+with changes as (
+    select
+        kind,
+        activity_date,
+        item,
+        gap_days,
+        delta
+    from {changes}
+    union all
+    select
+        kind,
+        activity_date,
+        item,
+        gap_days,
+        1 as delta
+    from {new_days}
+)
+
+select
+    kind,
+    activity_date,
+    item,
+    gap_days,
+    sum(delta)::integer as delta
+from changes
+group by
+    kind,
+    activity_date,
+    item,
+    gap_days
+having sum(delta) <> 0
+"""
+
+_APPLY_VISITOR_GAPS = """
+insert into agg_daily_visitor_gaps as agg (kind, activity_date, item, gap_days, count_visitors)
+select
+    kind,
+    activity_date,
+    item,
+    gap_days,
+    delta
+from {deltas}
+on conflict (kind, activity_date, item, gap_days) do update
+set count_visitors = agg.count_visitors + excluded.count_visitors
+"""
+
+_DROP_EMPTY_VISITOR_GAPS = """
+delete from agg_daily_visitor_gaps as agg
+using {deltas} as deltas
+where
+    agg.kind = deltas.kind
+    and agg.activity_date = deltas.activity_date
+    and agg.item = deltas.item
+    and agg.gap_days = deltas.gap_days
+    and agg.count_visitors = 0
+"""
+
+
+def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, categories: bool) -> None:
+    """Replace the visitors' days of one group of kinds from their first_date on (see above)."""
+    group = "category" if categories else "event"
+    names = {
+        "visitors": visitors,
+        "changes": f"{group}_day_changes",
+        "new_days": f"new_{group}_days",
+        "deltas": f"{group}_gap_deltas",
+        "days": _CATEGORY_DAYS if categories else _EVENT_DAYS,
+    }
+    kinds = list(CATEGORY_KINDS if categories else EVENT_KINDS)
+    cur.execute(_CREATE_VISITOR_DAY_CHANGES.format(**names))
+    cur.execute(_REMOVE_VISITOR_DAYS.format(**names), {"kinds": kinds})
+    cur.execute(_NEW_VISITOR_DAYS.format(**names))
+    cur.execute(_INSERT_VISITOR_DAYS.format(**names))
+    cur.execute(_VISITOR_GAP_DELTAS.format(**names))
+    cur.execute(_APPLY_VISITOR_GAPS.format(**names))
+    cur.execute(_DROP_EMPTY_VISITOR_GAPS.format(**names))
+
+
+# apply_categories: products whose category is not (or not yet) the one their days were counted
+# under; for those already counted, every visitor of the product from its first day.
+_RECATEGORIZED = """
+create temp table recategorized_products on commit drop as
+select
+    products.product_id,
+    coalesce(products.category, '') as category,
+    counted.product_id is not null as was_counted
+from dim_product as products
+left join visitor_category_products as counted on counted.product_id = products.product_id
+where counted.category is distinct from coalesce(products.category, '')
+"""
+
+_CATEGORY_VISITORS = """
+create temp table category_visitors on commit drop as
+with visitors as (
+    select
+        anonymous_id,
+        first_date
+    from touched_visitors
+    union all
+    select distinct
+        facts.anonymous_id,
+        date '0001-01-01' as first_date
+    from recategorized_products as products
+    inner join agg_daily_product_visitors as facts on facts.product_id = products.product_id
+    where products.was_counted
+)
+
+select
+    anonymous_id,
+    min(first_date) as first_date
+from visitors
+group by anonymous_id
+"""
+
+_COUNT_CATEGORIES = """
+insert into visitor_category_products (product_id, category)
+select
+    product_id,
+    category
+from recategorized_products
+on conflict (product_id) do update
+set category = excluded.category
+"""
+
+
+def apply_categories(cur: psycopg.Cursor[Any]) -> None:
+    """sql/005's category days, once dim_product has the run's products (after ``apply``)."""
+    cur.execute(_RECATEGORIZED)
+    cur.execute(_COUNT_CATEGORIES)
+    cur.execute(_CATEGORY_VISITORS)
+    cur.execute("analyze category_visitors")
+    _replace_visitor_days(cur, "category_visitors", categories=True)
+
+
+_AGG_DAILY_PRODUCTS = """
+insert into agg_daily_products (
+    event_date,
+    product_id,
+    currency,
+    count_views,
+    count_add_to_carts,
+    count_purchases,
+    units,
+    revenue
+)
+select
+    event_date,
+    product_id,
+    currency,
+    sum(count_views)::integer as count_views,
+    sum(count_add_to_carts)::integer as count_add_to_carts,
+    sum(count_purchases)::integer as count_purchases,
+    sum(units)::integer as units,
+    sum(revenue) as revenue
+from agg_daily_product_visitors
+where event_date = any(%(dates)s::date[])
+group by
+    event_date,
+    product_id,
+    currency
+"""
+
+
+# sql/005's session rollups of a set of session dates, from agg_daily_sessions (already replaced
+# for those dates), fact_sessions and fact_session_revenue.
+_SESSION_ROLLUPS = (
+    """
+    insert into agg_daily_slices (
+        session_date,
+        device_type,
+        country,
+        channel,
+        count_sessions,
+        count_engaged_sessions,
+        count_page_views,
+        count_events,
+        sum_duration_s,
+        count_funnel_view,
+        count_funnel_cart,
+        count_funnel_checkout,
+        count_funnel_purchase
+    )
+    select
+        session_date,
+        device_type,
+        country,
+        channel,
+        sum(count_sessions)::integer,
+        sum(count_engaged_sessions)::integer,
+        sum(count_page_views)::integer,
+        sum(count_events)::integer,
+        sum(sum_duration_s),
+        sum(count_funnel_view)::integer,
+        sum(count_funnel_cart)::integer,
+        sum(count_funnel_checkout)::integer,
+        sum(count_funnel_purchase)::integer
+    from agg_daily_sessions
+    where session_date = any(%(dates)s::date[])
+    group by
+        session_date,
+        device_type,
+        country,
+        channel
+    """,
+    """
+    insert into agg_hourly_sessions (session_date, start_hour, count_sessions)
+    select
+        session_date,
+        start_hour,
+        sum(count_sessions)::integer
+    from agg_daily_sessions
+    where session_date = any(%(dates)s::date[])
+    group by
+        session_date,
+        start_hour
+    """,
+    """
+    insert into agg_daily_landings (
+        session_date,
+        device_type,
+        country,
+        channel,
+        referrer_host,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        count_sessions,
+        count_engaged_sessions,
+        count_purchase_sessions
+    )
+    select
+        session_date,
+        device_type,
+        coalesce(country, ''),
+        channel,
+        coalesce(landing_referrer_host, ''),
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        count(*)::integer,
+        (count(*) filter (where is_engaged))::integer,
+        (count(*) filter (where funnel_step = 4))::integer
+    from fact_sessions
+    where session_date = any(%(dates)s::date[])
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+    """,
+    """
+    insert into agg_daily_landing_revenue (
+        session_date,
+        device_type,
+        country,
+        channel,
+        referrer_host,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        currency,
+        revenue
+    )
+    select
+        sessions.session_date,
+        sessions.device_type,
+        coalesce(sessions.country, ''),
+        sessions.channel,
+        coalesce(sessions.landing_referrer_host, ''),
+        sessions.utm_source,
+        sessions.utm_medium,
+        sessions.utm_campaign,
+        revenue.currency,
+        sum(revenue.revenue)
+    from fact_sessions as sessions
+    inner join fact_session_revenue as revenue on revenue.session_id = sessions.session_id
+    where sessions.session_date = any(%(dates)s::date[])
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    """,
+)
+SESSION_ROLLUP_TABLES = (
+    "agg_daily_slices",
+    "agg_hourly_sessions",
+    "agg_daily_landings",
+    "agg_daily_landing_revenue",
+)
+
+
+def _update_session_rollups(cur: psycopg.Cursor[Any], session_dates: list[date]) -> None:
+    for table in SESSION_ROLLUP_TABLES:
+        cur.execute(f"delete from {table} where session_date = any(%s::date[])", (session_dates,))
+    for statement in _SESSION_ROLLUPS:
+        cur.execute(statement, {"dates": session_dates})
+
+
+def _update_dashboard_rollups(cur: psycopg.Cursor[Any], activity_dates: list[date]) -> None:
+    """sql/005's tables of the events for the (date, visitor) pairs in touched_visitor_days."""
+    cur.execute(_TOUCHED_VISITORS)
+    cur.execute("analyze touched_visitors")
+    _replace_visitor_days(cur, "touched_visitors", categories=False)
+    cur.execute("delete from agg_daily_products where event_date = any(%s::date[])", (activity_dates,))
+    cur.execute(_AGG_DAILY_PRODUCTS, {"dates": activity_dates})
+
+
 def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     """Write what ``plan`` computed, once the new events are in fact_events with their sessions."""
     cur.execute(_MOVE_STORED_EVENTS)
@@ -853,6 +1320,7 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     cur.execute(_AGG_DAILY_SESSIONS, {"dates": session_dates})
     cur.execute("delete from agg_daily_revenue where session_date = any(%s::date[])", (session_dates,))
     cur.execute(_AGG_DAILY_REVENUE, {"dates": session_dates})
+    _update_session_rollups(cur, session_dates)
 
     cur.execute(_TOUCHED_VISITOR_DAYS)
     cur.execute("analyze touched_visitor_days")
@@ -873,6 +1341,7 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     cur.execute(_AGG_DAILY_PRODUCT_VISITORS)
     cur.execute("select distinct activity_date from touched_visitor_days")
     activity_dates = {r[0] for r in cur.fetchall()}
+    _update_dashboard_rollups(cur, sorted(activity_dates))
     return SessionChanges(
         sessions_replaced=sessions_replaced,
         sessions_written=sessions_written,

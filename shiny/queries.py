@@ -1,10 +1,15 @@
 """Every SQL statement the dashboards run, with psycopg 3 parameters only.
 
-The analysis pages read the daily aggregate tables of sql/003 (their primary
-keys lead with the date, so every query is an index range scan over the
-selected dates); referrer and campaign detail come from ``fact_sessions``
-(indexed by ``session_date``). Each query serves one output, and outputs that
-show the same number run the same query, so pages agree with each other.
+The analysis pages read the daily aggregate tables of sql/003 and sql/005
+(keyed or indexed by the date first, so every query is an index range scan
+over the selected dates): sessions from agg_daily_slices (by the hour from
+agg_hourly_sessions, or agg_daily_sessions when a slice filter is set),
+referrers and campaigns from agg_daily_landings. Distinct visitors over a
+range come from sql/005's gaps between a visitor's days when no device,
+country or channel filter is set (months are a few thousand rows), and from
+the per-visitor aggregates otherwise. Each query serves one output, and
+outputs that show the same number run the same query, so pages agree with
+each other.
 
 The global filters are the same four clauses everywhere:
 
@@ -13,7 +18,7 @@ The global filters are the same four clauses everywhere:
     ...
 
 A filter left empty is passed as NULL and means "all". Unknown countries are
-'' in the aggregates and NULL in ``fact_sessions`` (hence the coalesce there).
+'' in the aggregates.
 
 Every function takes a ``Database`` and returns a pandas DataFrame (or plain
 values); headline queries return one row per period, ``current`` (the selected
@@ -59,6 +64,11 @@ class Filters:
     def previous_end(self) -> date:
         return self.start - timedelta(days=1)
 
+    @property
+    def sliced(self) -> bool:
+        """Whether a device, country or channel filter is set (else every slice counts)."""
+        return bool(self.devices or self.countries or self.channels)
+
     def previous(self) -> Filters:
         """The comparison period: as many days, just before."""
         return replace(self, start=self.previous_start, end=self.previous_end)
@@ -68,6 +78,7 @@ class Filters:
             "start": self.start,
             "end": self.end,
             "prev_start": self.previous_start,
+            "prev_end": self.previous_end,
             "mau_start": self.previous_start - timedelta(days=29),
             "devices": list(self.devices) or None,
             "countries": list(self.countries) or None,
@@ -132,7 +143,7 @@ def slice_values(db: Database, since: date) -> pd.DataFrame:
             device_type,
             country,
             channel
-        from agg_daily_sessions
+        from agg_daily_slices
         where session_date >= %(since)s
         group by device_type, country, channel
         """,
@@ -158,7 +169,7 @@ def session_totals(db: Database, f: Filters) -> pd.DataFrame:
             sum(count_funnel_cart)::bigint as funnel_cart,
             sum(count_funnel_checkout)::bigint as funnel_checkout,
             sum(count_funnel_purchase)::bigint as funnel_purchase
-        from agg_daily_sessions
+        from agg_daily_slices
         where session_date between %(prev_start)s and %(end)s
             and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
             and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
@@ -170,7 +181,37 @@ def session_totals(db: Database, f: Filters) -> pd.DataFrame:
 
 
 def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period: distinct visitors with an event in it."""
+    """Per period: distinct visitors with an event in it.
+
+    Without slice filters from the gaps of sql/005 (a visitor counts on its first
+    day in the period: the one whose previous day with an event is before it);
+    with them, the distinct visitors of agg_daily_visitors in the selected slices.
+    """
+    if not f.sliced:
+        return db.frame(
+            """
+            select
+                'current' as period,
+                sum(count_visitors)::bigint as visitors
+            from agg_daily_visitor_gaps
+            where kind = 'event'
+                and activity_date between %(start)s and %(end)s
+                and (gap_days = 0 or activity_date - gap_days < %(start)s)
+            having count(*) > 0
+
+            union all
+
+            select
+                'previous' as period,
+                sum(count_visitors)::bigint as visitors
+            from agg_daily_visitor_gaps
+            where kind = 'event'
+                and activity_date between %(prev_start)s and %(prev_end)s
+                and (gap_days = 0 or activity_date - gap_days < %(prev_start)s)
+            having count(*) > 0
+            """,
+            f.params(),
+        )
     return db.frame(
         """
         select
@@ -187,14 +228,88 @@ def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
     )
 
 
+_ACTIVE_USERS_FROM_GAPS = """
+with activity as (
+    select
+        activity_date,
+        gap_days,
+        count_visitors
+    from agg_daily_visitor_gaps
+    where kind = 'event'
+        and activity_date between %(mau_start)s and %(end)s
+),
+
+-- visitors of the day whose previous active day is within 30 days are counted from 30 days after it
+changes as (
+    select
+        case
+            when gap_days = 0 or gap_days >= 30 then activity_date
+            else activity_date - gap_days + 30
+        end as day,
+        count_visitors as delta
+    from activity
+    union all
+    select
+        activity_date + 30 as day,
+        -count_visitors as delta
+    from activity
+),
+
+daily_changes as (
+    select
+        day,
+        sum(delta) as delta
+    from changes
+    group by day
+),
+
+days as (
+    select day::date as day
+    from generate_series(%(mau_start)s::date, %(end)s::date, interval '1 day') as day
+),
+
+mau as (
+    select
+        days.day,
+        sum(coalesce(daily_changes.delta, 0)) over (order by days.day) as mau
+    from days
+    left join daily_changes on daily_changes.day = days.day
+),
+
+dau as (
+    select
+        activity_date as day,
+        sum(count_visitors) as dau
+    from activity
+    group by activity_date
+),
+
+final as (
+    select
+        mau.day,
+        coalesce(dau.dau, 0)::bigint as dau,
+        mau.mau::bigint as mau
+    from mau
+    left join dau on dau.day = mau.day
+    where mau.day >= %(prev_start)s
+)
+
+select * from final order by day
+"""
+
+
 def active_users_daily(db: Database, f: Filters) -> pd.DataFrame:
     """Per day of both periods: DAU and MAU (distinct visitors over the 30 days ending that day).
 
     MAU without a 30-fold self-join: each active day of a visitor covers the
     30 days from it; only the part not covered by that visitor's previous
     active day is counted (+1 where it starts, -1 where it ends), and MAU is
-    the running sum of those changes.
+    the running sum of those changes. Without slice filters each visitor-day's
+    previous active day comes with it (sql/005's gaps, counted by day and gap),
+    so no visitor is read at all.
     """
+    if not f.sliced:
+        return db.frame(_ACTIVE_USERS_FROM_GAPS, f.params())
     return db.frame(
         """
         with activity as (
@@ -285,7 +400,7 @@ def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
                 sum(count_engaged_sessions)::bigint as engaged_sessions,
                 sum(count_page_views)::bigint as page_views,
                 sum(sum_duration_s) as sum_duration_s
-            from agg_daily_sessions
+            from agg_daily_slices
             where session_date between %(start)s and %(end)s
                 and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
                 and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
@@ -312,6 +427,20 @@ def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
 
 def sessions_by_weekday_hour(db: Database, f: Filters) -> pd.DataFrame:
     """Sessions by ISO weekday (1 = Monday) and UTC start hour over the selected dates."""
+    if not f.sliced:
+        return db.frame(
+            """
+            select
+                extract(isodow from session_date)::int as iso_dow,
+                start_hour::int as start_hour,
+                sum(count_sessions)::bigint as sessions
+            from agg_hourly_sessions
+            where session_date between %(start)s and %(end)s
+            group by 1, 2
+            order by 1, 2
+            """,
+            f.params(),
+        )
     return db.frame(
         """
         select
@@ -353,7 +482,7 @@ def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
             sum(count_funnel_cart)::bigint as funnel_cart,
             sum(count_funnel_checkout)::bigint as funnel_checkout,
             sum(count_funnel_purchase)::bigint as funnel_purchase
-        from agg_daily_sessions
+        from agg_daily_slices
         where session_date between %(start)s and %(end)s
             and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
             and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
@@ -394,7 +523,58 @@ def revenue_totals(db: Database, f: Filters) -> pd.DataFrame:
 
 
 def product_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period: product views, visitors who viewed / added / bought any product, units."""
+    """Per period: product views, visitors who viewed / added / bought any product, units.
+
+    Without slice filters from agg_daily_products and the 'any_' gaps of sql/005.
+    """
+    if not f.sliced:
+        return db.frame(
+            """
+            with totals as (
+                select
+                    case when event_date >= %(start)s then 'current' else 'previous' end as period,
+                    sum(count_views)::bigint as views,
+                    sum(units)::bigint as units
+                from agg_daily_products
+                where event_date between %(prev_start)s and %(end)s
+                group by 1
+            ),
+
+            visitors as (
+                select
+                    case when activity_date >= %(start)s then 'current' else 'previous' end as period,
+                    sum(count_visitors) filter (where kind = 'any_view') as viewers,
+                    sum(count_visitors) filter (where kind = 'any_add_to_cart') as adders,
+                    sum(count_visitors) filter (where kind = 'any_purchase') as buyers
+                from agg_daily_visitor_gaps
+                where kind in ('any_view', 'any_add_to_cart', 'any_purchase')
+                    and activity_date between %(prev_start)s and %(end)s
+                    and (
+                        gap_days = 0
+                        or activity_date - gap_days < case
+                            when activity_date >= %(start)s then %(start)s::date
+                            else %(prev_start)s::date
+                        end
+                    )
+                group by 1
+            ),
+
+            final as (
+                select
+                    totals.period,
+                    totals.views,
+                    coalesce(visitors.viewers, 0)::bigint as viewers,
+                    coalesce(visitors.adders, 0)::bigint as adders,
+                    coalesce(visitors.buyers, 0)::bigint as buyers,
+                    totals.units
+                from totals
+                left join visitors on visitors.period = totals.period
+            )
+
+            select * from final
+            """,
+            f.params(),
+        )
     return db.frame(
         """
         with visitors as (
@@ -431,12 +611,92 @@ def product_totals(db: Database, f: Filters) -> pd.DataFrame:
     )
 
 
+_PRODUCT_TABLE_FROM_ROLLUPS = """
+with rows as (
+    select *
+    from agg_daily_products
+    where event_date between %(start)s and %(end)s
+),
+
+products as (
+    select
+        product_id,
+        sum(count_views)::bigint as views,
+        sum(count_purchases)::bigint as orders,
+        sum(units)::bigint as units
+    from rows
+    group by product_id
+),
+
+visitors as (
+    select
+        item as product_id,
+        kind,
+        sum(count_visitors) as visitors
+    from agg_daily_visitor_gaps
+    where kind in ('view', 'add_to_cart', 'purchase')
+        and activity_date between %(start)s and %(end)s
+        and (gap_days = 0 or activity_date - gap_days < %(start)s)
+    group by item, kind
+),
+
+product_visitors as (
+    select
+        product_id,
+        coalesce(sum(visitors) filter (where kind = 'view'), 0)::bigint as viewers,
+        coalesce(sum(visitors) filter (where kind = 'add_to_cart'), 0)::bigint as adders,
+        coalesce(sum(visitors) filter (where kind = 'purchase'), 0)::bigint as buyers
+    from visitors
+    group by product_id
+),
+
+product_revenue as (
+    select
+        product_id,
+        jsonb_object_agg(currency, revenue) as revenue
+    from (
+        select
+            product_id,
+            currency,
+            sum(revenue) as revenue
+        from rows
+        where currency <> ''
+        group by product_id, currency
+        having sum(count_purchases) > 0
+    ) as by_currency
+    group by product_id
+),
+
+final as (
+    select
+        products.product_id,
+        coalesce(dim_product.category, '') as category,
+        products.views,
+        coalesce(product_visitors.viewers, 0) as viewers,
+        coalesce(product_visitors.adders, 0) as adders,
+        coalesce(product_visitors.buyers, 0) as buyers,
+        products.orders,
+        products.units,
+        coalesce(product_revenue.revenue, '{}'::jsonb) as revenue
+    from products
+    left join dim_product on dim_product.product_id = products.product_id
+    left join product_visitors on product_visitors.product_id = products.product_id
+    left join product_revenue on product_revenue.product_id = products.product_id
+)
+
+select * from final order by units desc, views desc, product_id
+"""
+
+
 def product_table(db: Database, f: Filters) -> pd.DataFrame:
     """Per product over the selected dates: views, viewers, adders, buyers, units, revenue by currency.
 
     Rates are per visitor (DESIGN.md "Product"): visitors who added (or bought)
-    the product / visitors who viewed it.
+    the product / visitors who viewed it. Without slice filters from
+    agg_daily_products and the per-product gaps of sql/005.
     """
+    if not f.sliced:
+        return db.frame(_PRODUCT_TABLE_FROM_ROLLUPS, f.params())
     return db.frame(
         """
         with rows as (
@@ -511,8 +771,81 @@ def product_table(db: Database, f: Filters) -> pd.DataFrame:
     )
 
 
+_CATEGORY_TABLE_FROM_ROLLUPS = """
+with rows as (
+    select
+        coalesce(dim_product.category, '') as category,
+        facts.*
+    from agg_daily_products as facts
+    left join dim_product on dim_product.product_id = facts.product_id
+    where facts.event_date between %(start)s and %(end)s
+),
+
+categories as (
+    select
+        category,
+        sum(count_views)::bigint as views,
+        sum(units)::bigint as units
+    from rows
+    group by category
+),
+
+visitors as (
+    select
+        item as category,
+        sum(count_visitors) filter (where kind = 'category_view') as viewers,
+        sum(count_visitors) filter (where kind = 'category_add_to_cart') as adders,
+        sum(count_visitors) filter (where kind = 'category_purchase') as buyers
+    from agg_daily_visitor_gaps
+    where kind in ('category_view', 'category_add_to_cart', 'category_purchase')
+        and activity_date between %(start)s and %(end)s
+        and (gap_days = 0 or activity_date - gap_days < %(start)s)
+    group by item
+),
+
+category_revenue as (
+    select
+        category,
+        jsonb_object_agg(currency, revenue) as revenue
+    from (
+        select
+            category,
+            currency,
+            sum(revenue) as revenue
+        from rows
+        where currency <> ''
+        group by category, currency
+        having sum(count_purchases) > 0
+    ) as by_currency
+    group by category
+),
+
+final as (
+    select
+        categories.category,
+        categories.views,
+        coalesce(visitors.viewers, 0)::bigint as viewers,
+        coalesce(visitors.adders, 0)::bigint as adders,
+        coalesce(visitors.buyers, 0)::bigint as buyers,
+        categories.units,
+        coalesce(category_revenue.revenue, '{}'::jsonb) as revenue
+    from categories
+    left join visitors on visitors.category = categories.category
+    left join category_revenue on category_revenue.category = categories.category
+)
+
+select * from final order by units desc, views desc, category
+"""
+
+
 def category_table(db: Database, f: Filters) -> pd.DataFrame:
-    """Per category over the selected dates, with visitors counted once per category."""
+    """Per category over the selected dates, with visitors counted once per category.
+
+    Without slice filters from agg_daily_products and the category gaps of sql/005
+    (whose categories follow dim_product's, as the join here does).
+    """
+    if not f.sliced:
+        return db.frame(_CATEGORY_TABLE_FROM_ROLLUPS, f.params())
     return db.frame(
         """
         with rows as (
@@ -601,7 +934,7 @@ def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
                 sum(count_engaged_sessions)::bigint as engaged_sessions,
                 sum(count_page_views)::bigint as page_views,
                 sum(count_funnel_purchase)::bigint as purchase_sessions
-            from agg_daily_sessions
+            from agg_daily_slices
             where session_date between %(start)s and %(end)s
                 and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
                 and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
@@ -652,31 +985,39 @@ def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
 
 
 def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
-    """Per landing referrer host and channel (fact_sessions): sessions, engagement, purchases, revenue."""
+    """Per landing referrer host and channel: sessions, engagement, purchases, revenue.
+
+    From agg_daily_landings (fact_sessions summed by date, slice, referrer and UTM
+    tags) and agg_daily_landing_revenue.
+    """
     return db.frame(
         """
-        with sessions as (
+        with referrers as (
             select
-                session_id,
-                coalesce(landing_referrer_host, '') as referrer_host,
+                referrer_host,
                 channel,
-                is_engaged,
-                funnel_step
-            from fact_sessions
+                sum(count_sessions)::bigint as sessions,
+                sum(count_engaged_sessions)::bigint as engaged_sessions,
+                sum(count_purchase_sessions)::bigint as purchase_sessions
+            from agg_daily_landings
             where session_date between %(start)s and %(end)s
                 and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or coalesce(country, '') = any(%(countries)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
                 and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+            group by 1, 2
         ),
 
         revenue_by_currency as (
             select
-                sessions.referrer_host,
-                sessions.channel,
-                fact_session_revenue.currency,
-                sum(fact_session_revenue.revenue) as revenue
-            from sessions
-            join fact_session_revenue on fact_session_revenue.session_id = sessions.session_id
+                referrer_host,
+                channel,
+                currency,
+                sum(revenue) as revenue
+            from agg_daily_landing_revenue
+            where session_date between %(start)s and %(end)s
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
             group by 1, 2, 3
         ),
 
@@ -686,17 +1027,6 @@ def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
                 channel,
                 jsonb_object_agg(currency, revenue) as revenue
             from revenue_by_currency
-            group by 1, 2
-        ),
-
-        referrers as (
-            select
-                referrer_host,
-                channel,
-                count(*)::bigint as sessions,
-                count(*) filter (where is_engaged)::bigint as engaged_sessions,
-                count(*) filter (where funnel_step = 4)::bigint as purchase_sessions
-            from sessions
             group by 1, 2
         ),
 
@@ -717,36 +1047,53 @@ def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
 
 
 def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
-    """Per UTM campaign, source, medium and channel (fact_sessions; untagged sessions left out)."""
+    """Per UTM campaign, source, medium and channel (untagged sessions left out), from agg_daily_landings."""
     return db.frame(
         """
-        with sessions as (
+        with tagged as (
             select
-                session_id,
                 coalesce(utm_campaign, '') as campaign,
                 coalesce(utm_source, '') as source,
                 coalesce(utm_medium, '') as medium,
                 channel,
-                is_engaged,
-                funnel_step
-            from fact_sessions
+                count_sessions,
+                count_engaged_sessions,
+                count_purchase_sessions
+            from agg_daily_landings
             where session_date between %(start)s and %(end)s
                 and (utm_campaign is not null or utm_source is not null or utm_medium is not null)
                 and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or coalesce(country, '') = any(%(countries)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
                 and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ),
+
+        campaigns as (
+            select
+                campaign,
+                source,
+                medium,
+                channel,
+                sum(count_sessions)::bigint as sessions,
+                sum(count_engaged_sessions)::bigint as engaged_sessions,
+                sum(count_purchase_sessions)::bigint as purchase_sessions
+            from tagged
+            group by 1, 2, 3, 4
         ),
 
         revenue_by_currency as (
             select
-                sessions.campaign,
-                sessions.source,
-                sessions.medium,
-                sessions.channel,
-                fact_session_revenue.currency,
-                sum(fact_session_revenue.revenue) as revenue
-            from sessions
-            join fact_session_revenue on fact_session_revenue.session_id = sessions.session_id
+                coalesce(utm_campaign, '') as campaign,
+                coalesce(utm_source, '') as source,
+                coalesce(utm_medium, '') as medium,
+                channel,
+                currency,
+                sum(revenue) as revenue
+            from agg_daily_landing_revenue
+            where session_date between %(start)s and %(end)s
+                and (utm_campaign is not null or utm_source is not null or utm_medium is not null)
+                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
             group by 1, 2, 3, 4, 5
         ),
 
@@ -758,19 +1105,6 @@ def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
                 channel,
                 jsonb_object_agg(currency, revenue) as revenue
             from revenue_by_currency
-            group by 1, 2, 3, 4
-        ),
-
-        campaigns as (
-            select
-                campaign,
-                source,
-                medium,
-                channel,
-                count(*)::bigint as sessions,
-                count(*) filter (where is_engaged)::bigint as engaged_sessions,
-                count(*) filter (where funnel_step = 4)::bigint as purchase_sessions
-            from sessions
             group by 1, 2, 3, 4
         ),
 

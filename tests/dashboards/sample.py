@@ -308,6 +308,7 @@ def write_sample(database_url: str) -> None:
         _insert(cur, "agg_daily_visitors", list(agg_visitors.values()))
         _insert(cur, "agg_daily_product_visitors", list(agg_products.values()))
         _insert(cur, "dim_product", products)
+        cur.execute("select rebuild_dashboard_rollups()")  # sql/005's tables, from the aggregates above
         write_pipeline_rows(cur)
 
 
