@@ -822,18 +822,19 @@ def _sources(work: dict[str, Any], work_key: str) -> list[SourceObject]:
     return sources
 
 
-def _fetch_in_order(lake: Lake, keys: list[str], ahead: int = 2) -> Iterator[bytes]:
-    """Object bodies in order, the next ``ahead`` downloading while one is transformed."""
-    if not keys:
-        return
-    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="fetch") as pool:
-        pending: deque[Future[bytes]] = deque(pool.submit(lake.get_bytes, k) for k in keys[:ahead])
-        for key in keys[ahead:]:
-            data = pending.popleft().result()
-            pending.append(pool.submit(lake.get_bytes, key))
-            yield data
-        while pending:
-            yield pending.popleft().result()
+FETCH_AHEAD = 2  # objects downloading while one is transformed
+WRITERS = 2  # threads writing rejects and quarantined copies while the next objects are transformed
+
+
+def _fetch_in_order(pool: ThreadPoolExecutor, lake: Lake, keys: list[str], ahead: int) -> Iterator[bytes]:
+    """Object bodies in order, the next ``ahead`` downloading in ``pool`` while one is transformed."""
+    pending: deque[Future[bytes]] = deque(pool.submit(lake.get_bytes, k) for k in keys[:ahead])
+    for key in keys[ahead:]:
+        data = pending.popleft().result()
+        pending.append(pool.submit(lake.get_bytes, key))
+        yield data
+    while pending:
+        yield pending.popleft().result()
 
 
 def transform_work_item(lake: Lake, event: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -856,20 +857,30 @@ def transform_work_item(lake: Lake, event: dict[str, Any], settings: Settings) -
     started = time.perf_counter()
     batch = BatchTransformer(settings.user_id_hmac_key.get_secret_value().encode("utf-8"))
     results: list[ObjectResult] = []
-    bodies = _fetch_in_order(lake, [s.key for s in sources])
-    for src, (source, data) in enumerate(zip(sources, bodies, strict=True)):
-        result = batch.add_object(src, source, data)
-        if result.quarantined:
-            lake.put_bytes(quarantine_key(source.key), data, "application/gzip")
-            logger.warning("object quarantined", key=source.key, quarantine_key=quarantine_key(source.key))
-        if result.rejects_body is not None:
-            lake.put_bytes(layout.rejects_key(source.key), result.rejects_body, "application/gzip")
-        results.append(result)
-        del data
+    # Rejects and quarantined copies are written in the background while the next objects are
+    # transformed (a PUT is a round trip; the transform is CPU), the staged batch beside the last
+    # of them; all are written before the manifest, which comes last: a manifest means all is there.
+    writes: list[Future[str]] = []
+    with ThreadPoolExecutor(max_workers=FETCH_AHEAD + WRITERS, thread_name_prefix="s3") as pool:
+        bodies = _fetch_in_order(pool, lake, [s.key for s in sources], FETCH_AHEAD)
+        for src, (source, data) in enumerate(zip(sources, bodies, strict=True)):
+            result = batch.add_object(src, source, data)
+            if result.quarantined:
+                copy_key = quarantine_key(source.key)
+                writes.append(pool.submit(lake.put_bytes, copy_key, data, "application/gzip"))
+                logger.warning("object quarantined", key=source.key, quarantine_key=copy_key)
+            if result.rejects_body is not None:
+                rejects = layout.rejects_key(source.key)
+                writes.append(pool.submit(lake.put_bytes, rejects, result.rejects_body, "application/gzip"))
+            results.append(result)
+            del data
+        staged_key = f"{batch_key}.tsv.gz"
+        # put_bytes hands the body to boto3, which takes any bytes-like object: no copy of a big batch.
+        staged = cast(bytes, batch.finish())
+        writes.append(pool.submit(lake.put_bytes, staged_key, staged, "application/gzip"))
+        for write in writes:
+            write.result()  # the first failed write fails the item (and the retry writes them all again)
 
-    staged_key = f"{batch_key}.tsv.gz"
-    # put_bytes hands the body to boto3, which takes any bytes-like object: no copy of a big batch.
-    lake.put_bytes(staged_key, cast(bytes, batch.finish()), "application/gzip")
     manifest = {
         "execution": execution,
         "batch_key": batch_key,

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from clickstream.contract import MAX_LINE_BYTES
-from clickstream.errors import ContractViolation
+from clickstream.errors import ContractViolation, TransientStorageError
 from clickstream.lake import rejects_key
 from clickstream.settings import Settings
 from clickstream.staged import STAGED_COLUMNS
@@ -75,7 +75,7 @@ def run(*objects: bytes, fast_path: bool = True) -> tuple[list[ObjectResult], li
     return results, staged_rows(batch.finish())
 
 
-def staged_rows(body: bytes) -> list[dict[str, str | None]]:
+def staged_rows(body: bytes | bytearray) -> list[dict[str, str | None]]:
     text = gzip.decompress(body).decode("utf-8")
     rows = []
     for row in text.split("\n")[:-1]:
@@ -635,6 +635,26 @@ def test_a_retry_writes_the_same_objects() -> None:
     first = dict(lake.objects)
     transform_work_item(lake, event, settings)  # type: ignore[arg-type]
     assert lake.objects == first
+
+
+def test_a_failed_rejects_write_fails_the_item_before_the_manifest() -> None:
+    # Rejects are written in the background: a failure still fails the item, and no manifest says
+    # the batch is complete (the retry writes everything again).
+    class FailingLake(MemoryLake):
+        def put_bytes(self, key: str, body: bytes, content_type: str = "") -> str:
+            if key.startswith("rejects/"):
+                raise TransientStorageError(f"put {key}: SlowDown")
+            return super().put_bytes(key, body, content_type)
+
+    lake = FailingLake()
+    other = "raw/year=2025/month=10/day=18/hour=13/events-0002.ndjson.gz"
+    event = work_item(
+        lake,
+        {RAW_KEY: gzip.compress(ndjson(b"junk")), other: gzip.compress(ndjson(line(make_event(0))))},
+    )
+    with pytest.raises(TransientStorageError):
+        transform_work_item(lake, event, Settings())  # type: ignore[arg-type]
+    assert "staged/hour-2025-10-18T14/batches/00003.json" not in lake.objects
 
 
 def test_an_empty_work_file_gives_an_empty_batch() -> None:
