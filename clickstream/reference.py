@@ -61,6 +61,17 @@ class Event:
 
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
 
+SESSION_COUNTS = (
+    "count_sessions",
+    "count_engaged_sessions",
+    "count_page_views",
+    "count_events",
+    "sum_duration_s",
+    "count_funnel_view",
+    "count_funnel_cart",
+    "count_funnel_checkout",
+    "count_funnel_purchase",
+)
 LANDING_KEY = (
     "session_date",
     "device_type",
@@ -153,9 +164,14 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "count_funnel_purchase",
         ),
     ),
+    "agg_daily_segments": (("session_date", "segment_by", "segment"), SESSION_COUNTS),
     "agg_hourly_sessions": (("session_date", "start_hour"), ("count_sessions",)),
     "agg_daily_landings": (
         LANDING_KEY,
+        ("count_sessions", "count_engaged_sessions", "count_purchase_sessions"),
+    ),
+    "agg_daily_landings_all": (
+        ("session_date", "channel", "referrer_host", "utm_source", "utm_medium", "utm_campaign"),
         ("count_sessions", "count_engaged_sessions", "count_purchase_sessions"),
     ),
     "agg_daily_landing_revenue": ((*LANDING_KEY, "currency"), ("revenue",)),
@@ -309,6 +325,13 @@ def build(events: list[Event]) -> dict[str, Rows]:
             totals[i] += add
         hours.setdefault((day, hour), [0])[0] += counts[0]
     out["agg_daily_slices"] = {k: tuple(v) for k, v in slices.items()}
+    segments: dict[tuple[Any, ...], list[Any]] = {}
+    for (day, device, country, channel), counts in slices.items():
+        for segment_by, segment in (("", ""), ("device", device), ("channel", channel), ("country", country)):
+            totals = segments.setdefault((day, segment_by, segment), [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
+            for i, add in enumerate(counts):
+                totals[i] += add
+    out["agg_daily_segments"] = {k: tuple(v) for k, v in segments.items()}
     out["agg_hourly_sessions"] = {k: tuple(v) for k, v in hours.items()}
 
     landing_of: dict[uuid.UUID, tuple[Any, ...]] = {}
@@ -328,6 +351,12 @@ def build(events: list[Event]) -> dict[str, Rows]:
         totals[1] += int(values["is_engaged"])
         totals[2] += int(values["funnel_step"] == 4)
     out["agg_daily_landings"] = {k: tuple(v) for k, v in landings.items()}
+    landings_all: dict[tuple[Any, ...], list[int]] = {}
+    for (day, _device, _country, channel, *tags), counts in landings.items():
+        totals = landings_all.setdefault((day, channel, *tags), [0, 0, 0])
+        for i, add in enumerate(counts):
+            totals[i] += add
+    out["agg_daily_landings_all"] = {k: tuple(v) for k, v in landings_all.items()}
     landing_revenue: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
     for (sid, currency), (_orders, _units, amount) in revenue.items():
         landing_revenue[(*landing_of[sid], currency)] += amount

@@ -31,10 +31,16 @@ inserted, so sessions, facts and the manifest commit together:
    session; agg_daily_visitors and agg_daily_product_visitors for every
    (date, visitor) pair with an event in a removed or inserted session (their
    grain holds the visitor; a changed session can change the slice of each of
-   its events, on every date it spans).
+   its events, on every date it spans). Then sql/005's dashboard rollups: the
+   per-date ones for the same dates, and each touched visitor's chains of
+   days (visitor_activity_days, agg_daily_visitor_gaps) from its first touched
+   date on; ``apply_categories`` does the category chains once dim_product has
+   the run's products.
 
 The work is proportional to the new events and the sessions they touch: a
 returning visitor's older sessions are never read, however long the history.
+(One exception, rare: when dim_product files a product under another
+category, every visitor of that product has its category days counted again.)
 """
 
 from __future__ import annotations
@@ -1207,6 +1213,56 @@ _SESSION_ROLLUPS = (
         channel
     """,
     """
+    insert into agg_daily_segments (
+        session_date,
+        segment_by,
+        segment,
+        count_sessions,
+        count_engaged_sessions,
+        count_page_views,
+        count_events,
+        sum_duration_s,
+        count_funnel_view,
+        count_funnel_cart,
+        count_funnel_checkout,
+        count_funnel_purchase
+    )
+    with slices as (
+        select *
+        from agg_daily_slices
+        where session_date = any(%(dates)s::date[])
+    ),
+
+    segment_rows as (
+        select '' as segment_by, '' as segment, * from slices
+        union all
+        select 'device' as segment_by, device_type as segment, * from slices
+        union all
+        select 'channel' as segment_by, channel as segment, * from slices
+        union all
+        select 'country' as segment_by, country as segment, * from slices
+    )
+
+    select
+        session_date,
+        segment_by,
+        segment,
+        sum(count_sessions)::integer,
+        sum(count_engaged_sessions)::integer,
+        sum(count_page_views)::integer,
+        sum(count_events)::integer,
+        sum(sum_duration_s),
+        sum(count_funnel_view)::integer,
+        sum(count_funnel_cart)::integer,
+        sum(count_funnel_checkout)::integer,
+        sum(count_funnel_purchase)::integer
+    from segment_rows
+    group by
+        session_date,
+        segment_by,
+        segment
+    """,
+    """
     insert into agg_hourly_sessions (session_date, start_hour, count_sessions)
     select
         session_date,
@@ -1249,6 +1305,32 @@ _SESSION_ROLLUPS = (
     group by 1, 2, 3, 4, 5, 6, 7, 8
     """,
     """
+    insert into agg_daily_landings_all (
+        session_date,
+        channel,
+        referrer_host,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        count_sessions,
+        count_engaged_sessions,
+        count_purchase_sessions
+    )
+    select
+        session_date,
+        channel,
+        referrer_host,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        sum(count_sessions)::integer,
+        sum(count_engaged_sessions)::integer,
+        sum(count_purchase_sessions)::integer
+    from agg_daily_landings
+    where session_date = any(%(dates)s::date[])
+    group by 1, 2, 3, 4, 5, 6
+    """,
+    """
     insert into agg_daily_landing_revenue (
         session_date,
         device_type,
@@ -1280,8 +1362,10 @@ _SESSION_ROLLUPS = (
 )
 SESSION_ROLLUP_TABLES = (
     "agg_daily_slices",
+    "agg_daily_segments",
     "agg_hourly_sessions",
     "agg_daily_landings",
+    "agg_daily_landings_all",
     "agg_daily_landing_revenue",
 )
 

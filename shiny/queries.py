@@ -28,11 +28,13 @@ dates) and ``previous`` (as many days just before).
 from __future__ import annotations
 
 import decimal
+import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import psycopg
 
 from clickstream.db import connect
 
@@ -86,27 +88,65 @@ class Filters:
         }
 
 
+IDLE_CONNECTIONS = 4  # kept open per warehouse URL between statements (connecting costs ~5 ms)
+_idle: dict[str, list[psycopg.Connection[Any]]] = {}
+_idle_lock = threading.Lock()
+
+
 class Database:
-    """Runs one statement on a short-lived read-only connection and returns a DataFrame."""
+    """Runs one statement on a read-only connection and returns a DataFrame.
+
+    Connections are autocommit (each statement is its own read-only transaction)
+    and reused: a page render runs several statements, and opening a connection
+    costs as much as reading a small aggregate. At most IDLE_CONNECTIONS stay
+    open per URL; one that broke while idle (a server restart) is replaced once.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        options = f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT}"
+        conn = connect(self.url, application_name="clickstream-dashboards", options=options)
+        conn.autocommit = True
+        return conn
+
+    def _run(self, query: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        for attempt in range(2):
+            with _idle_lock:
+                pooled = _idle.get(self.url, [])
+                conn = pooled.pop() if pooled else None
+            reused = conn is not None
+            if conn is None or conn.closed:
+                conn = self._connect()
+            try:
+                cursor = conn.execute(query, params)
+                columns = [c.name for c in cursor.description or []]
+                rows = cursor.fetchall()
+            except psycopg.Error:
+                broken = conn.broken
+                conn.close()
+                if broken and reused and attempt == 0:
+                    continue
+                raise
+            with _idle_lock:
+                pooled = _idle.setdefault(self.url, [])
+                if len(pooled) < IDLE_CONNECTIONS:
+                    pooled.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
+            return columns, rows
+        raise AssertionError("unreachable")
+
     def records(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The rows as dicts of plain Python values (dates, datetimes, Decimals)."""
-        options = f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT}"
-        with connect(self.url, application_name="clickstream-dashboards", options=options) as conn:
-            cursor = conn.execute(query, params)
-            columns = [c.name for c in cursor.description or []]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        columns, rows = self._run(query, params)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def frame(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """The rows as a DataFrame; numeric columns become floats."""
-        options = f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT}"
-        with connect(self.url, application_name="clickstream-dashboards", options=options) as conn:
-            cursor = conn.execute(query, params)
-            columns = [c.name for c in cursor.description or []]
-            rows = cursor.fetchall()
+        columns, rows = self._run(query, params)
         frame = pd.DataFrame(rows, columns=columns)
         for column in frame.columns:
             if frame[column].map(lambda v: isinstance(v, decimal.Decimal)).any():
@@ -154,6 +194,39 @@ def slice_values(db: Database, since: date) -> pd.DataFrame:
 # ----------------------------------------------------------------- traffic and engagement
 
 
+def _session_rows(f: Filters, by: str | None = None) -> str:
+    """Session counts by date and segment (device, channel or country; '' without ``by``), as a
+    subquery: agg_daily_segments without slice filters (a few rows a day), else agg_daily_slices.
+
+    ``by`` is one of SEGMENTS (checked by the callers), never user text.
+    """
+    if not f.sliced:
+        return f"""(
+            select *
+            from agg_daily_segments
+            where segment_by = '{by or ""}'
+        ) as session_rows"""
+    segment = (
+        """
+                case %(by)s
+                    when 'device' then device_type
+                    when 'channel' then channel
+                    else country
+                end"""
+        if by
+        else "''"
+    )
+    return f"""(
+            select
+                {segment} as segment,
+                *
+            from agg_daily_slices
+            where (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ) as session_rows"""
+
+
 def session_totals(db: Database, f: Filters) -> pd.DataFrame:
     """Per period: sessions, engagement, page views, duration and the funnel steps."""
     return db.frame(
@@ -169,13 +242,10 @@ def session_totals(db: Database, f: Filters) -> pd.DataFrame:
             sum(count_funnel_cart)::bigint as funnel_cart,
             sum(count_funnel_checkout)::bigint as funnel_checkout,
             sum(count_funnel_purchase)::bigint as funnel_purchase
-        from agg_daily_slices
+        from {session_rows}
         where session_date between %(prev_start)s and %(end)s
-            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
         group by 1
-        """,
+        """.replace("{session_rows}", _session_rows(f)),
         f.params(),
     )
 
@@ -400,11 +470,8 @@ def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
                 sum(count_engaged_sessions)::bigint as engaged_sessions,
                 sum(count_page_views)::bigint as page_views,
                 sum(sum_duration_s) as sum_duration_s
-            from agg_daily_slices
+            from {session_rows}
             where session_date between %(start)s and %(end)s
-                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
             group by session_date
         ),
 
@@ -420,7 +487,7 @@ def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
         )
 
         select * from final order by day
-        """,
+        """.replace("{session_rows}", _session_rows(f)),
         f.params(),
     )
 
@@ -472,24 +539,17 @@ def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
     return db.frame(
         """
         select
-            case %(by)s
-                when 'device' then device_type
-                when 'channel' then channel
-                else country
-            end as segment,
+            segment,
             sum(count_sessions)::bigint as sessions,
             sum(count_funnel_view)::bigint as funnel_view,
             sum(count_funnel_cart)::bigint as funnel_cart,
             sum(count_funnel_checkout)::bigint as funnel_checkout,
             sum(count_funnel_purchase)::bigint as funnel_purchase
-        from agg_daily_slices
+        from {session_rows}
         where session_date between %(start)s and %(end)s
-            and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-            and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-            and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
         group by 1
         order by sessions desc, segment
-        """,
+        """.replace("{session_rows}", _session_rows(f, by)),
         {**f.params(), "by": by},
     )
 
@@ -925,20 +985,13 @@ def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
         """
         with sessions as (
             select
-                case %(by)s
-                    when 'device' then device_type
-                    when 'channel' then channel
-                    else country
-                end as segment,
+                segment,
                 sum(count_sessions)::bigint as sessions,
                 sum(count_engaged_sessions)::bigint as engaged_sessions,
                 sum(count_page_views)::bigint as page_views,
                 sum(count_funnel_purchase)::bigint as purchase_sessions
-            from agg_daily_slices
+            from {session_rows}
             where session_date between %(start)s and %(end)s
-                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
             group by 1
         ),
 
@@ -979,16 +1032,30 @@ def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
         )
 
         select * from final order by sessions desc, segment
-        """,
+        """.replace("{session_rows}", _session_rows(f, by)),
         {**f.params(), "by": by},
     )
+
+
+def _landing_rows(f: Filters) -> str:
+    """Sessions by date, channel, referrer and UTM tags: agg_daily_landings_all without slice filters
+    (twenty times fewer rows), else agg_daily_landings in the selected slices."""
+    if not f.sliced:
+        return "agg_daily_landings_all"
+    return """(
+            select *
+            from agg_daily_landings
+            where (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
+                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
+                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
+        ) as landing_rows"""
 
 
 def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
     """Per landing referrer host and channel: sessions, engagement, purchases, revenue.
 
     From agg_daily_landings (fact_sessions summed by date, slice, referrer and UTM
-    tags) and agg_daily_landing_revenue.
+    tags; agg_daily_landings_all without slice filters) and agg_daily_landing_revenue.
     """
     return db.frame(
         """
@@ -999,11 +1066,8 @@ def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
                 sum(count_sessions)::bigint as sessions,
                 sum(count_engaged_sessions)::bigint as engaged_sessions,
                 sum(count_purchase_sessions)::bigint as purchase_sessions
-            from agg_daily_landings
+            from {landing_rows}
             where session_date between %(start)s and %(end)s
-                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
             group by 1, 2
         ),
 
@@ -1041,7 +1105,7 @@ def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
         )
 
         select * from final order by sessions desc, referrer_host, channel
-        """,
+        """.replace("{landing_rows}", _landing_rows(f)),
         f.params(),
     )
 
@@ -1059,12 +1123,9 @@ def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
                 count_sessions,
                 count_engaged_sessions,
                 count_purchase_sessions
-            from agg_daily_landings
+            from {landing_rows}
             where session_date between %(start)s and %(end)s
                 and (utm_campaign is not null or utm_source is not null or utm_medium is not null)
-                and (%(devices)s::text[] is null or device_type = any(%(devices)s::text[]))
-                and (%(countries)s::text[] is null or country = any(%(countries)s::text[]))
-                and (%(channels)s::text[] is null or channel = any(%(channels)s::text[]))
         ),
 
         campaigns as (
@@ -1121,7 +1182,7 @@ def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
         )
 
         select * from final order by sessions desc, campaign, source, medium, channel
-        """,
+        """.replace("{landing_rows}", _landing_rows(f)),
         f.params(),
     )
 

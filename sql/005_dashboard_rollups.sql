@@ -93,6 +93,25 @@ create table agg_daily_slices (
     primary key (session_date, device_type, country, channel)
 );
 
+-- one row per (session_date, segment_by, segment): agg_daily_slices summed over every slice
+-- (segment_by ''), by device_type, by channel and by country (segment '' when unknown): what the
+-- pages read when no slice filter is set
+create table agg_daily_segments (
+    session_date date not null,
+    segment_by text not null,               -- '', 'device', 'channel' or 'country'
+    segment text not null,                  -- the device_type, channel or country; '' for segment_by ''
+    count_sessions integer not null,
+    count_engaged_sessions integer not null,
+    count_page_views integer not null,
+    count_events integer not null,
+    sum_duration_s double precision not null,
+    count_funnel_view integer not null,
+    count_funnel_cart integer not null,
+    count_funnel_checkout integer not null,
+    count_funnel_purchase integer not null,
+    primary key (session_date, segment_by, segment)
+);
+
 -- one row per (session_date, start_hour): sessions of every slice by UTC start hour
 create table agg_hourly_sessions (
     session_date date not null,
@@ -118,6 +137,21 @@ create table agg_daily_landings (
 );
 create index agg_daily_landings_date_idx on agg_daily_landings (session_date);
 
+-- agg_daily_landings summed over the slices (device_type, country): what the pages read when no
+-- slice filter is set
+create table agg_daily_landings_all (
+    session_date date not null,
+    channel text not null,
+    referrer_host text not null,
+    utm_source text,
+    utm_medium text,
+    utm_campaign text,
+    count_sessions integer not null,
+    count_engaged_sessions integer not null,
+    count_purchase_sessions integer not null
+);
+create index agg_daily_landings_all_date_idx on agg_daily_landings_all (session_date);
+
 -- the same grain and currency: revenue of the sessions (fact_session_revenue summed by date)
 create table agg_daily_landing_revenue (
     session_date date not null,
@@ -139,8 +173,8 @@ create function rebuild_dashboard_rollups() returns void
 language sql
 as $$
 truncate visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,
-    agg_daily_slices,
-    agg_hourly_sessions, agg_daily_landings, agg_daily_landing_revenue;
+    agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings, agg_daily_landings_all,
+    agg_daily_landing_revenue;
 
 insert into agg_daily_slices
 select
@@ -159,6 +193,33 @@ select
     sum(count_funnel_purchase)::integer
 from agg_daily_sessions
 group by session_date, device_type, country, channel;
+
+insert into agg_daily_segments
+with rows as (
+    select '' as segment_by, '' as segment, * from agg_daily_slices
+    union all
+    select 'device', device_type, * from agg_daily_slices
+    union all
+    select 'channel', channel, * from agg_daily_slices
+    union all
+    select 'country', country, * from agg_daily_slices
+)
+
+select
+    session_date,
+    segment_by,
+    segment,
+    sum(count_sessions)::integer,
+    sum(count_engaged_sessions)::integer,
+    sum(count_page_views)::integer,
+    sum(count_events)::integer,
+    sum(sum_duration_s),
+    sum(count_funnel_view)::integer,
+    sum(count_funnel_cart)::integer,
+    sum(count_funnel_checkout)::integer,
+    sum(count_funnel_purchase)::integer
+from rows
+group by session_date, segment_by, segment;
 
 insert into agg_hourly_sessions
 select session_date, start_hour, sum(count_sessions)::integer
@@ -180,6 +241,20 @@ select
     (count(*) filter (where funnel_step = 4))::integer
 from fact_sessions
 group by 1, 2, 3, 4, 5, 6, 7, 8;
+
+insert into agg_daily_landings_all
+select
+    session_date,
+    channel,
+    referrer_host,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    sum(count_sessions)::integer,
+    sum(count_engaged_sessions)::integer,
+    sum(count_purchase_sessions)::integer
+from agg_daily_landings
+group by 1, 2, 3, 4, 5, 6;
 
 insert into agg_daily_landing_revenue
 select

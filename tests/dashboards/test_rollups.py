@@ -26,8 +26,10 @@ ROLLUPS = (
     "visitor_category_products",
     "agg_daily_products",
     "agg_daily_slices",
+    "agg_daily_segments",
     "agg_hourly_sessions",
     "agg_daily_landings",
+    "agg_daily_landings_all",
     "agg_daily_landing_revenue",
 )
 
@@ -151,6 +153,9 @@ def test_queries_read_from_rollups_equal_the_per_visitor_ones(
         queries.referrer_table,
         queries.campaign_table,
         queries.session_totals,
+        queries.sessions_daily,
+        lambda d, f: queries.funnel_by_segment(d, f, "country"),
+        lambda d, f: queries.acquisition_breakdown(d, f, "device"),
     ):
         by_rollups, per_visitor = query(database, fast), query(database, every_device)
         sort = [
