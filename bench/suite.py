@@ -122,7 +122,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": {**machine(), "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]},
         "arguments": {"events": args.events, "hours": args.hours, "skip": args.skip},
     }
     began = time.perf_counter()
@@ -154,6 +154,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             days=args.dashboard_days, events_per_day=args.dashboard_events_per_day, log=print
         )
     results["seconds"] = round(time.perf_counter() - began, 1)
+    results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["cost_inputs"] = cost_inputs(results)
     results["targets"] = verdicts(results)
     return results
