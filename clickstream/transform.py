@@ -45,6 +45,7 @@ make the common case cheaper, never change a decision
 from __future__ import annotations
 
 import gc
+import importlib
 import math
 import re
 import time
@@ -78,6 +79,14 @@ from clickstream.observability import logger
 from clickstream.settings import Settings
 from clickstream.staged import NULL, copy_line
 from clickstream.storage import Lake
+
+# The staged batch's compressor: ISA-L's deflate when installed (the same gzip format, about
+# 7x faster than zlib at level 1 and a little smaller), else zlib. Decompression stays zlib's.
+_deflate: Any
+try:
+    _deflate = importlib.import_module("isal.isal_zlib")
+except ImportError:
+    _deflate = zlib
 
 # ------------------------------------------------------------------ reasons
 
@@ -692,7 +701,7 @@ class BatchTransformer:
     def __init__(self, hmac_key: bytes, *, fast_path: bool = True, level: int = 1) -> None:
         self._hmac_key = hmac_key
         self._fast_path = fast_path
-        self._gz = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self._level = level
         self._out = bytearray()
         self._seen: dict[str, None] = {}  # insertion-ordered, so a rollback pops the newest
         self.rows = 0
@@ -700,14 +709,14 @@ class BatchTransformer:
     def add_object(self, src: int, source: SourceObject, data: bytes) -> ObjectResult:
         result = ObjectResult(source)
         rejects = _RejectsWriter()
-        # What to roll back to if the object turns out to be corrupt.
-        gz_before, out_before, seen_before = self._gz.copy(), len(self._out), len(self._seen)
+        # What to roll back to if the object turns out to be corrupt: its rows are a gzip member
+        # of their own at the end of the output, so dropping them leaves a valid stream.
+        out_before, seen_before = len(self._out), len(self._seen)
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
             self._read_object(src, data, result, rejects)
         except CorruptGzip as exc:
-            self._gz = gz_before
             del self._out[out_before:]
             while len(self._seen) > seen_before:
                 self._seen.popitem()
@@ -726,7 +735,8 @@ class BatchTransformer:
         seen = self._seen
         key = self._hmac_key
         fast_path = self._fast_path
-        compress = self._gz.compress
+        gz = _deflate.compressobj(self._level, _deflate.DEFLATED, 31)  # this object's gzip member
+        compress = gz.compress
         out = self._out
         counts = result.rejects
         line_no = read = staged = duplicates = 0
@@ -768,6 +778,8 @@ class BatchTransformer:
                 if rows:
                     rows.append("")
                     out += compress("\n".join(rows).encode("utf-8"))
+            if staged:
+                out += gz.flush()
         finally:
             result.lines_read = read
             result.staged = staged
@@ -792,9 +804,12 @@ class BatchTransformer:
     def finish(self) -> bytearray:
         """The gzipped COPY text of every staged row (a valid empty gzip when none).
 
-        The buffer itself, not a copy: a large batch is not held twice.
+        One gzip member per object with rows, in object order (gzip readers read them as one
+        stream). The buffer itself, not a copy: a large batch is not held twice.
         """
-        self._out += self._gz.flush()
+        if not self._out:
+            gz = _deflate.compressobj(self._level, _deflate.DEFLATED, 31)
+            self._out += gz.flush()
         return self._out
 
 

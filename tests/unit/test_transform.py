@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from clickstream import transform
 from clickstream.contract import MAX_LINE_BYTES
 from clickstream.errors import ContractViolation, TransientStorageError
 from clickstream.lake import rejects_key
@@ -679,6 +680,18 @@ def test_a_work_file_with_a_foreign_key_is_a_contract_violation() -> None:
     event = work_item(lake, {"somewhere/else.ndjson": b""})
     with pytest.raises(ContractViolation):
         transform_work_item(lake, event, Settings())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("deflate", ["zlib", "isal.isal_zlib"])
+def test_staged_rows_are_the_same_whichever_deflate(deflate: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ISA-L when installed, zlib otherwise: the same rows, one gzip stream of one member per object.
+    module = pytest.importorskip(deflate)
+    monkeypatch.setattr(transform, "_deflate", module)
+    results, rows = run(big_object(50), b"\x1f\x8b" + zlib.compress(b"x"), ndjson(b"junk"), big_object(60))
+    assert [r.staged for r in results] == [50, 0, 0, 10]
+    assert len(rows) == 60 and [r["src"] for r in rows] == ["0"] * 50 + ["3"] * 10
+    empty = BatchTransformer(KEY)
+    assert gzip.decompress(empty.finish()) == b""
 
 
 def test_compressor_rollback_keeps_the_stream_valid() -> None:
