@@ -106,7 +106,7 @@ seeds_flagged as (
         anonymous_id,
         ts,
         coalesce(
-            ts - lag(ts) over (partition by anonymous_id order by ts) > interval '{gap}', true
+            ts - lag(ts) over (partition by anonymous_id collate "C" order by ts) > interval '{gap}', true
         ) as is_island_start
     from seeds
 ),
@@ -116,7 +116,7 @@ seeds_numbered as (
         anonymous_id,
         ts,
         count(*) filter (where is_island_start) over (
-            partition by anonymous_id
+            partition by anonymous_id collate "C"
             order by ts
             rows between unbounded preceding and current row
         ) as island_number
@@ -170,7 +170,7 @@ spans_flagged as (
         *,
         coalesce(
             span_start > max(span_end) over (
-                partition by anonymous_id
+                partition by anonymous_id collate "C"
                 order by span_start, span_end
                 rows between unbounded preceding and 1 preceding
             ),
@@ -183,7 +183,7 @@ spans_numbered as (
     select
         *,
         count(*) filter (where is_range_start) over (
-            partition by anonymous_id
+            partition by anonymous_id collate "C"
             order by span_start, span_end
             rows between unbounded preceding and current row
         ) as range_number
@@ -278,7 +278,7 @@ events_windowed as (
         lag(ts) over visitor_events as previous_ts,
         lead(ts) over visitor_events as next_ts
     from all_events
-    window visitor_events as (partition by anonymous_id order by ts, event_id)
+    window visitor_events as (partition by anonymous_id collate "C" order by ts, event_id)
 ),
 
 -- a session starts after a gap over 30 minutes and ends before one
@@ -296,7 +296,7 @@ events_sessionized as (
     select
         *,
         count(*) filter (where is_session_start) over (
-            order by anonymous_id, ts, event_id
+            order by anonymous_id collate "C", ts, event_id
             rows between unbounded preceding and current row
         ) as session_number
     from events_flagged
@@ -384,7 +384,6 @@ create temp table new_sessions on commit drop as
 with session_totals as (
     select
         session_number,
-        anonymous_id,
         min(ts) as session_start,
         max(ts) as session_end,
         -- the two ordered aggregates share one order, so the events are sorted once
@@ -397,11 +396,10 @@ with session_totals as (
         bool_or(event_type = 'checkout') as reached_checkout,
         bool_or(event_type = 'purchase') as reached_purchase
     from session_events
-    group by
-        session_number,
-        anonymous_id
+    group by session_number
 ),
 
+-- (a session's anonymous_id is its first event's: grouping by it too would compare it in the sort)
 first_events as (
     select *
     from session_events
@@ -417,7 +415,7 @@ last_events as (
 sessions as (
     select
         keys.session_id,
-        totals.anonymous_id,
+        first_events.anonymous_id,
         totals.user_hashes[array_upper(totals.user_hashes, 1)] as user_hash,
         totals.session_start,
         totals.session_end,
@@ -680,25 +678,45 @@ daily as (
 select * from daily
 """
 
-# The stored events of the touched (date, visitor) pairs (by the visitor/ts index).
+# Each touched visitor (touched_visitors, below) with its first touched date: its stored events
+# since that date, read once (by the visitor/ts index) for the per-visitor aggregates and the
+# visitor's chains of days. A superset of the events of the touched (date, visitor) pairs.
+_TOUCHED_VISITOR_EVENTS = """
+create temp table touched_visitor_events on commit drop as
+select
+    facts.anonymous_id,
+    facts.event_date,
+    facts.session_id,
+    facts.event_type,
+    facts.product_id,
+    facts.currency,
+    facts.qty,
+    facts.revenue
+from touched_visitors as visitors
+inner join fact_events as facts
+    on
+        facts.anonymous_id = visitors.anonymous_id
+        and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+        and facts.event_date >= visitors.first_date
+"""
+
+# The stored events of the touched (date, visitor) pairs.
 _VISITOR_DAY_EVENTS = """
 visitor_day_events as (
     select
-        days.activity_date,
-        facts.anonymous_id,
-        facts.session_id,
-        facts.event_type,
-        facts.product_id,
-        coalesce(facts.currency, '') as currency,
-        facts.qty,
-        facts.revenue
-    from touched_visitor_days as days
-    inner join fact_events as facts
+        events.event_date as activity_date,
+        events.anonymous_id,
+        events.session_id,
+        events.event_type,
+        events.product_id,
+        coalesce(events.currency, '') as currency,
+        events.qty,
+        events.revenue
+    from touched_visitor_events as events
+    inner join touched_visitor_days as days
         on
-            facts.anonymous_id = days.anonymous_id
-            and facts.ts >= days.activity_date::timestamp at time zone 'UTC'
-            and facts.ts < (days.activity_date + 1)::timestamp at time zone 'UTC'
-            and facts.event_date = days.activity_date
+            days.anonymous_id = events.anonymous_id
+            and days.activity_date = events.event_date
 )
 """
 
@@ -936,17 +954,7 @@ days as (
 _NEW_VISITOR_DAYS = """
 create temp table {new_days} on commit drop as
 with events as (
-    select
-        facts.anonymous_id,
-        facts.event_date,
-        facts.event_type,
-        facts.product_id
-    from {visitors} as visitors
-    inner join fact_events as facts
-        on
-            facts.anonymous_id = visitors.anonymous_id
-            and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
-            and facts.event_date >= visitors.first_date
+    {events}
 ),
 
 product_events as (
@@ -963,7 +971,7 @@ days_with_previous as (
     select
         *,
         lag(activity_date) over (
-            partition by anonymous_id, kind, item
+            partition by anonymous_id collate "C", kind collate "C", item collate "C"
             order by activity_date
         ) as previous_date
     from days
@@ -1066,6 +1074,29 @@ where
 """
 
 
+# The events of the visitors in ``{visitors}`` since their first date (the columns days need).
+_VISITOR_EVENTS = """select
+        facts.anonymous_id,
+        facts.event_date,
+        facts.event_type,
+        facts.product_id
+    from {visitors} as visitors
+    inner join fact_events as facts
+        on
+            facts.anonymous_id = visitors.anonymous_id
+            and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+            and facts.event_date >= visitors.first_date
+"""
+
+# The same for touched_visitors, already read into touched_visitor_events.
+_TOUCHED_EVENTS = """select
+        anonymous_id,
+        event_date,
+        event_type,
+        product_id
+    from touched_visitor_events"""
+
+
 def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, categories: bool) -> None:
     """Replace the visitors' days of one group of kinds from their first_date on (see above)."""
     group = "category" if categories else "event"
@@ -1075,6 +1106,7 @@ def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, categories: b
         "new_days": f"new_{group}_days",
         "deltas": f"{group}_gap_deltas",
         "days": _CATEGORY_DAYS if categories else _EVENT_DAYS,
+        "events": _VISITOR_EVENTS.format(visitors=visitors) if categories else _TOUCHED_EVENTS,
     }
     kinds = list(CATEGORY_KINDS if categories else EVENT_KINDS)
     cur.execute(_CREATE_VISITOR_DAY_CHANGES.format(**names))
@@ -1379,8 +1411,6 @@ def _update_session_rollups(cur: psycopg.Cursor[Any], session_dates: list[date])
 
 def _update_dashboard_rollups(cur: psycopg.Cursor[Any], activity_dates: list[date]) -> None:
     """sql/005's tables of the events for the (date, visitor) pairs in touched_visitor_days."""
-    cur.execute(_TOUCHED_VISITORS)
-    cur.execute("analyze touched_visitors")
     _replace_visitor_days(cur, "touched_visitors", categories=False)
     cur.execute("delete from agg_daily_products where event_date = any(%s::date[])", (activity_dates,))
     cur.execute(_AGG_DAILY_PRODUCTS, {"dates": activity_dates})
@@ -1408,6 +1438,10 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
 
     cur.execute(_TOUCHED_VISITOR_DAYS)
     cur.execute("analyze touched_visitor_days")
+    cur.execute(_TOUCHED_VISITORS)
+    cur.execute("analyze touched_visitors")
+    cur.execute(_TOUCHED_VISITOR_EVENTS)
+    cur.execute("analyze touched_visitor_events")
     for table, date_column in (
         ("agg_daily_visitors", "activity_date"),
         ("agg_daily_product_visitors", "event_date"),
