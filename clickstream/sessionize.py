@@ -512,6 +512,7 @@ select
     count_purchases,
     is_engaged
 from new_sessions
+order by anonymous_id collate "C", session_start
 """
 
 _INSERT_SESSION_REVENUE = """
@@ -775,7 +776,14 @@ daily as (
         channel
 )
 
+-- in primary-key order, as agg_daily_product_visitors below
 select * from daily
+order by
+    activity_date,
+    anonymous_id collate "C",
+    device_type collate "C",
+    country collate "C",
+    channel collate "C"
 """
 
 _AGG_DAILY_PRODUCT_VISITORS = f"""
@@ -855,7 +863,16 @@ daily as (
         currency
 )
 
+-- in primary-key order (bytewise, like the key's collation for these ids): local btree inserts
 select * from daily
+order by
+    event_date,
+    anonymous_id collate "C",
+    product_id collate "C",
+    device_type collate "C",
+    country collate "C",
+    channel collate "C",
+    currency collate "C"
 """
 
 
