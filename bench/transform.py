@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from clickstream import transform
 from clickstream.contract import RawEvent
 from clickstream.generate import GeneratorConfig, generate_objects
 from clickstream.settings import Settings
@@ -127,6 +128,8 @@ def main(argv: list[str]) -> int:
         **counts,
         "raw_bytes": sum(len(b) for _, b in raw),
         "fast_path": args.fast_path,
+        # The staged batch's compressor: isal.isal_zlib when installed (several times faster), else zlib.
+        "deflate": transform._deflate.__name__,
         "faults": args.faults,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
