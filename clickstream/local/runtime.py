@@ -188,6 +188,9 @@ def start_stack(
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     os.environ["MOTO_PORT"] = str(port)  # moto's engine calls Lambda through this port
+    # moto keeps an object in memory up to this size and spills bigger ones to a temp file (5 MB by
+    # default): staged batches are often bigger, and are read back at once by Upsert.
+    os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(64 * 2**20))
     persist.install(data_dir / "lake")
     faults = FaultPlan(data_dir / "faults.json")
 
