@@ -19,9 +19,10 @@ dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 
 The load path (the fastest of the variants measured with bench/load.py):
 staged text is streamed from S3 through gzip into COPY of a temp table (no
-indexes, ON COMMIT DROP); the new rows are picked in one sorted pass
-(``distinct on`` + anti-join against the primary key) into a second temp
-table and inserted in (anonymous_id, ts) order (bytewise), which keeps the
+indexes, ON COMMIT DROP); the new rows are picked by one sort of narrow
+rows (``distinct on`` (event_id, batch, src) + anti-join against the primary
+key, keeping each first copy's ctid), read whole by TID scan into a second
+temp table, and inserted in (anonymous_id, ts) order (bytewise), which keeps the
 inserts into the visitor/ts index local and stores a visitor's events together,
 so every later read of them by that index (sessionize, the per-visitor
 aggregates) touches few pages. The primary key's inserts are random then: for
@@ -368,19 +369,25 @@ def _check_staged_counts(cur: psycopg.Cursor[Any], planned: list[_Planned], copi
 
 _NEW_ROWS = """
 create temp table stage_new on commit drop as
--- one row per event_id of the run that is not in the warehouse: its first copy by (batch, src)
-select distinct on (staged.event_id)
-    staged.*
-from stage_events as staged
-where not exists (
-    select
-    from fact_events as facts
-    where facts.event_id = staged.event_id
+-- one row per event_id of the run that is not in the warehouse: its first copy by (batch, src),
+-- picked on narrow rows (one sort in memory) and then read whole by its row id
+with first_copies as (
+    select distinct on (staged.event_id) staged.ctid as row_id
+    from stage_events as staged
+    where not exists (
+        select
+        from fact_events as facts
+        where facts.event_id = staged.event_id
+    )
+    order by
+        staged.event_id,
+        staged.batch,
+        staged.src
 )
-order by
-    staged.event_id,
-    staged.batch,
-    staged.src
+
+select staged.*
+from stage_events as staged
+where staged.ctid = any(array(select row_id from first_copies))
 """
 
 # The new rows with the session sessions.plan gave each, a visitor's events together (see the
