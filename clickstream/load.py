@@ -72,7 +72,12 @@ LOCK_TIMEOUT_S = 300
 IDLE_TIMEOUT = "120s"
 TCP_KEEPALIVES = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
 COPY_CHUNK_BYTES = 1 << 20
-SORT_WORK_MEM = "256MB"  # the one sort of the staged rows by event_id
+# work_mem for the rest of the load transaction (set local: every statement after the COPY).
+# For 1M new events it keeps the sorts of the sessionize windows and dedupe's narrow sort in
+# memory; the most any one plan held at once was ~400 MB (agg_daily_product_visitors' two hash
+# aggregates, 274 + 102 MB, hash_mem_multiplier 2; bench/upsert_profile.py --explain-ms), which
+# a 2 GiB host (t4g.small) running one load at a time can afford.
+SORT_WORK_MEM = "256MB"
 MAX_DATES = 400  # dates returned in the state's payload (all of them are kept in etl_runs)
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
