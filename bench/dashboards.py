@@ -42,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -54,11 +53,10 @@ import orjson
 import psycopg
 from moto import mock_aws
 
+from bench.sessionize import stage
 from clickstream import db, lake, load, migrate
 from clickstream.generate import GeneratorConfig, generate_objects
-from clickstream.settings import Settings
 from clickstream.storage import Lake
-from clickstream.transform import BatchTransformer, SourceObject
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 APP_DIR = Path(__file__).resolve().parents[1] / "shiny"
@@ -104,37 +102,6 @@ def _key(days: int, events_per_day: int, checksums: list[str]) -> str:
     return f"dashboards-{days}d-{events_per_day}-s{SEED}-{digest}"
 
 
-def _stage_day(bucket: Lake, execution: str, raw: dict[datetime, list[tuple[str, bytes]]]) -> str:
-    """Each receive hour of the day as one staged batch (as TransformPartition does); the worklist."""
-    hmac_key = Settings().user_id_hmac_key.get_secret_value().encode("utf-8")
-    items = []
-    hours = sorted(raw)
-    for index, hour in enumerate(hours):
-        transformer = BatchTransformer(hmac_key)
-        results = [
-            transformer.add_object(src, SourceObject(key, uuid.uuid4().hex, len(body)), body)
-            for src, (key, body) in enumerate(raw[hour])
-        ]
-        batch_key = f"staged/{execution}/batches/{index:05d}"
-        bucket.put_bytes(f"{batch_key}.tsv.gz", bytes(transformer.finish()))
-        bucket.put_json(
-            f"{batch_key}.json",
-            {
-                "execution": execution,
-                "batch_key": batch_key,
-                "staged_key": f"{batch_key}.tsv.gz",
-                "rows": transformer.rows,
-                "objects": [r.manifest_entry() for r in results],
-            },
-        )
-        items.append(
-            {"work_key": "", "batch_key": batch_key, "partition_hour": lake.hour_iso(hour), "objects": 1}
-        )
-    worklist = f"staged/{execution}/worklist.json"
-    bucket.put_json(worklist, {"execution": execution, "hour": lake.hour_iso(hours[-1]), "items": items})
-    return worklist
-
-
 def build(url: str, days: int, events_per_day: int, log: Log) -> None:
     """Generate, transform and upsert ``days`` days of traffic, a day (its receive hours) per run."""
     config = GeneratorConfig(
@@ -159,7 +126,7 @@ def build(url: str, days: int, events_per_day: int, log: Log) -> None:
         def flush(day: date, raw: dict[datetime, list[tuple[str, bytes]]]) -> None:
             nonlocal loaded
             execution = f"bench-{day.isoformat()}"
-            worklist = _stage_day(bucket, execution, raw)
+            worklist = stage(bucket, execution, sorted(raw), raw)  # a batch per receive hour
             with db.connect(url, application_name="bench-dashboards") as conn:
                 result = load.upsert(conn, bucket, execution=execution, hour=max(raw), worklist_key=worklist)
             bucket.delete_prefix(f"staged/{execution}/")
