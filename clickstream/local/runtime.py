@@ -217,7 +217,9 @@ def start_stack(
     session = boto3.session.Session(region_name=REGION)
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=LAKE_BUCKET)
-    restored = persist.restore(data_dir / "lake", LAKE_BUCKET, s3)
+    from moto.s3.models import s3_backends
+
+    restored = persist.restore(data_dir / "lake", LAKE_BUCKET, s3_backends[ACCOUNT]["aws"])
     log(f"lake           s3://{LAKE_BUCKET} ({restored} objects restored from {data_dir / 'lake'})")
     session.client("sns", endpoint_url=endpoint).create_topic(Name=TOPIC_NAME)
     sfn = session.client("stepfunctions", endpoint_url=endpoint)
