@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from clickstream import generate
 from clickstream.contract import Ecom
 
 STOREFRONT = Path(__file__).resolve().parents[2] / "sdk" / "storefront"
@@ -39,7 +40,6 @@ def test_products_cover_every_category_and_make_valid_ecom_objects() -> None:
 
 
 def test_products_are_the_generator_catalog_products() -> None:
-    generate = pytest.importorskip("clickstream.generate")
     catalog = {p.product_id: p for p in generate.catalog()}
     for p in products():
         listed = catalog[str(p["id"])]
