@@ -38,6 +38,7 @@ from clickstream import lake as layout
 from clickstream.generate import GeneratorConfig
 from clickstream.generate.generator import Truth, generate_to_dir
 from clickstream.local import process as stack_process
+from clickstream.local.runtime import LAKE_BUCKET
 from clickstream.operations import ExecutionReport, Operator
 from clickstream.storage import s3_client
 
@@ -113,7 +114,7 @@ class BenchStack:
 
         A stack restores them into its S3 on start. Returns how many.
         """
-        target = self.dir / "lake" / "clickstream-lake"
+        target = self.dir / "lake" / LAKE_BUCKET
         count = 0
         for path, key in raw_objects(raw, hours):
             (target / key).parent.mkdir(parents=True, exist_ok=True)
