@@ -54,9 +54,10 @@ import psycopg
 from moto import mock_aws
 
 from bench.sessionize import stage
-from clickstream import db, lake, load, migrate
-from clickstream.generate import GeneratorConfig, generate_objects
-from clickstream.storage import Lake
+from clickstream.core import db, lake, migrate
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.tools.generate import GeneratorConfig, generate_objects
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 APP_DIR = Path(__file__).resolve().parents[1] / "shiny"

@@ -34,16 +34,16 @@ import orjson
 import psutil
 import psycopg
 
-from clickstream import lake as layout
-from clickstream.generate import GeneratorConfig
-from clickstream.generate.generator import Truth, generate_to_dir
+from clickstream.core import lake as layout
+from clickstream.core.storage import s3_client
 from clickstream.local import process as stack_process
 from clickstream.local.runtime import LAKE_BUCKET
-from clickstream.operations import ExecutionReport, Operator
-from clickstream.storage import s3_client
+from clickstream.ops.operations import ExecutionReport, Operator
+from clickstream.tools.generate import GeneratorConfig
+from clickstream.tools.generate.generator import Truth, generate_to_dir
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-GENERATOR_SOURCES = Path(__file__).resolve().parents[1] / "clickstream" / "generate"
+GENERATOR_SOURCES = Path(__file__).resolve().parents[1] / "clickstream" / "tools" / "generate"
 START = datetime(2025, 9, 3, tzinfo=UTC)  # a Wednesday
 HourFilter = Callable[[datetime], bool]
 LOAD_STATES = ("Sessionize", "Upsert", "AdvanceWatermark")

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from bench.e2e import BenchStack, state_times, traffic
-from clickstream import lake as layout
+from clickstream.core import lake as layout
 
 LOAD_STATES = ("Sessionize", "Upsert")
 

@@ -43,8 +43,9 @@ import orjson
 import psycopg
 from moto import mock_aws
 
-from clickstream import db, load, migrate
-from clickstream.storage import Lake
+from clickstream.core import db, migrate
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from clickstream import cost
+from clickstream.tools import cost
 
 BEGIN, END = "<!-- bench:begin (written by make bench) -->", "<!-- bench:end -->"
 COST_AT = (10_000, 100_000, 1_000_000, 10_000_000)

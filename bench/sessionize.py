@@ -41,11 +41,12 @@ import psycopg
 from moto import mock_aws
 
 from bench.load import _Phases, drop_database, scratch_database
-from clickstream import db, lake, load
-from clickstream.generate import GeneratorConfig, generate_objects
-from clickstream.settings import Settings
-from clickstream.storage import Lake
-from clickstream.transform import BatchTransformer, SourceObject
+from clickstream.core import db, lake
+from clickstream.core.settings import Settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.pipeline.transform import BatchTransformer, SourceObject
+from clickstream.tools.generate import GeneratorConfig, generate_objects
 
 BUCKET = "bench-sessionize"
 START = datetime(2025, 9, 1, 20, tzinfo=UTC)  # so the measured hour is the peak, 20:00 UTC on a Wednesday

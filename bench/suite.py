@@ -98,7 +98,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def cost_inputs(results: dict[str, Any]) -> dict[str, Any] | None:
-    """The compute figures ``clickstream cost`` turns into a bill (see clickstream/cost.py, Measured)."""
+    """The compute figures ``clickstream cost`` turns into a bill (clickstream/tools/cost.py, Measured)."""
     run, quiet = results.get("end_to_end"), results.get("idle")
     if not run or not quiet:
         return None

@@ -2,7 +2,7 @@
 
     python -m bench transform [--events 1000000] [--faults] [--no-fast-path]
 
-Generates about ``--events`` events with ``clickstream.generate`` (cached
+Generates about ``--events`` events with ``clickstream.tools.generate`` (cached
 under bench/data/, so later runs skip generation), then runs them through
 ``BatchTransformer`` in work items of ``Settings().max_objects_per_item``
 objects, as the Map would, and times that alone: decompression, validation,
@@ -28,11 +28,11 @@ from typing import Any
 
 import orjson
 
-from clickstream import transform
-from clickstream.contract import RawEvent
-from clickstream.generate import GeneratorConfig, generate_objects
-from clickstream.settings import Settings
-from clickstream.transform import BatchTransformer, SourceObject
+from clickstream.core.contract import RawEvent
+from clickstream.core.settings import Settings
+from clickstream.pipeline import transform
+from clickstream.pipeline.transform import BatchTransformer, SourceObject
+from clickstream.tools.generate import GeneratorConfig, generate_objects
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HOURS = 24

@@ -33,8 +33,9 @@ from psycopg import sql
 
 from bench.load import _Phases, scratch_database
 from bench.sessionize import stage
-from clickstream import db, lake, load
-from clickstream.storage import Lake
+from clickstream.core import db, lake
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUCKET = "bench-upsert-profile"

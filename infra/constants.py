@@ -1,7 +1,7 @@
 """Every name and number the AWS stack uses, in one place.
 
 Names the handlers read (environment variables) come from clickstream's
-settings; lake prefixes come from clickstream.lake, so nothing is defined twice.
+settings; lake prefixes come from clickstream.core.lake, so nothing is defined twice.
 """
 
 from __future__ import annotations
@@ -9,16 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream import ingest_server, lake, migrate
+from clickstream.core import lake, migrate
+from clickstream.pipeline import ingest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = REPO_ROOT / "infra"
 PACKAGE_DIR = REPO_ROOT / "clickstream"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 SQL_DIR = REPO_ROOT / "sql"
+# What the Lambda layer ships of the package: the parts that run on Lambda (the pipeline's steps,
+# what they share, and ops/ for StartHour), never the local runtime, the command line or the tools.
+LAMBDA_PACKAGES = ("core", "pipeline", "ops")
 SHINY_DIR = REPO_ROOT / "shiny"
 HOST_SCRIPTS_DIR = INFRA_DIR / "host"
-START_HOUR_DIR = INFRA_DIR / "start_hour"
+START_HOUR_DIR = FUNCTIONS_DIR / "start_hour"
 
 STACK_ID = "Clickstream"
 PROJECT_TAG = ("project", "clickstream")
@@ -47,7 +51,7 @@ STAGED_EXPIRY_DAYS = 7
 ACCESS_LOG_EXPIRY_DAYS = 90
 INCOMPLETE_UPLOAD_DAYS = 7
 # Object-key patterns the functions' IAM policies are written in (S3 "*" spans "/"), as
-# clickstream.listing and clickstream.transform write them:
+# clickstream.pipeline.listing and clickstream.pipeline.transform write them:
 RAW_OBJECTS = f"{RAW_PREFIX}*"  # raw/year=.../hour=HH/events-<uuid>.ndjson.gz
 REJECT_FILES = f"{REJECTS_PREFIX}*"  # rejects/<partition>/<name>.rejects.ndjson.gz, .quarantined.gz
 WORK_FILES = f"{STAGED_PREFIX}*/work/*"  # staged/<execution>/work/00000.json (list_new -> transform)
@@ -59,8 +63,8 @@ BATCH_FILES = (
 # -- pipeline ------------------------------------------------------------------
 LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # arm64, Amazon Linux 2023
-SERVICE_NAME = "clickstream"  # clickstream.observability.SERVICE
-METRICS_NAMESPACE = "Clickstream"  # clickstream.observability.metrics
+SERVICE_NAME = "clickstream"  # clickstream.core.observability.SERVICE
+METRICS_NAMESPACE = "Clickstream"  # clickstream.core.observability.metrics
 # Powertools Metrics adds the service as a dimension to every metric it emits.
 METRICS_DIMENSIONS = {"service": SERVICE_NAME}
 FRESHNESS_METRIC = "FreshnessMinutes"  # emitted by AdvanceWatermark
@@ -127,12 +131,12 @@ DASHBOARD_PORT = 8000
 STOREFRONT_DIR = REPO_ROOT / "sdk" / "storefront"
 TRACKER_BUNDLE = REPO_ROOT / "sdk" / "dist" / "tracker.min.js"
 TRACKER_KEY = "sdk/tracker.min.js"  # where the storefront's pages load it from
-EVENTS_ROUTE = ingest_server.EVENTS_PATH  # "/v1/events", what the tracker POSTs to
+EVENTS_ROUTE = ingest.EVENTS_PATH  # "/v1/events", what the tracker POSTs to
 API_PATH_PATTERN = "/v1/*"
 INGEST_FUNCTION = "ingest"  # functions/ingest/handler.py
 INGEST_MEMORY_MB = 512
 INGEST_TIMEOUT_S = 10  # a request is one S3 PUT (or one SQS send); API Gateway waits up to 30 s
-# Headers the ingest reads (clickstream.ingest.process): the user agent when an event has
+# Headers the ingest reads (clickstream.pipeline.ingest.process): the user agent when an event has
 # none, and the country CloudFront resolves from the viewer's IP address.
 INGEST_FORWARDED_HEADERS = ("User-Agent", "Content-Type", "CloudFront-Viewer-Country")
 API_THROTTLE_RATE_RPS = 500  # the HTTP API stage: a backstop behind WAF's per-IP rule

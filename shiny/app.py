@@ -23,8 +23,8 @@ from starlette.requests import Request
 
 import charts
 import queries
-from clickstream.errors import ClickstreamError
-from clickstream.stack import StackNotRunning, read_stack
+from clickstream.core.errors import ClickstreamError
+from clickstream.local.stack import StackNotRunning, read_stack
 from components import period_label
 from config import get_settings
 from context import PageContext

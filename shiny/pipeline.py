@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 import pandas as pd
 
-from clickstream import lake as layout
-from clickstream.commands.redrive import redrive_hour
-from clickstream.operations import TERMINAL, Operator
-from clickstream.stack import StackNotRunning, read_stack
-from clickstream.storage import Lake
+from clickstream.cli.commands.redrive import redrive_hour
+from clickstream.core import lake as layout
+from clickstream.core.storage import Lake
+from clickstream.local.stack import StackNotRunning, read_stack
+from clickstream.ops.operations import TERMINAL, Operator
 from config import DashboardSettings
 
 FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})

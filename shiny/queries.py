@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from clickstream.db import connect
+from clickstream.core.db import connect
 
 STATEMENT_TIMEOUT = "60s"
 

@@ -1,4 +1,4 @@
--- 004: what the incremental sessionizer needs (clickstream/sessionize.py): a visitor's events
+-- 004: what the incremental sessionizer needs (clickstream/pipeline/sessionize.py): a visitor's events
 -- by time, the ordered funnel as an aggregate, and the run's session counts.
 
 -- fact_events (one row per unique event_id): a visitor's events in time order. Upsert looks up

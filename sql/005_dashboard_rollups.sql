@@ -23,7 +23,7 @@
 -- category is dim_product's ('' when it has none), as the Products page shows it. Dates are UTC
 -- event dates (event_date, activity_date).
 --
--- Upsert keeps them exact in its transaction (clickstream/sessionize.py): for each visitor whose
+-- Upsert keeps them exact in its transaction (clickstream/pipeline/sessionize.py): for each visitor whose
 -- (date, visitor) pairs it touched, the visitor's days from the first touched date on are
 -- replaced (their gaps recomputed from the visitor's events since then and the one day before,
 -- looked up in visitor_activity_days), and agg_daily_visitor_gaps is adjusted by the rows

@@ -1,1 +1,1 @@
-"""What every part of the pipeline shares: settings, errors, the event contract, the lake's layout, SQL files."""
+"""What every part of the pipeline shares: settings, errors, the event contract, the lake layout, SQL."""

@@ -39,9 +39,9 @@ def text(name: str, root: Path = SQL_ROOT) -> str:
 def query(name: str, root: Path = SQL_ROOT, **slots: str | sql.Composable) -> sql.Composed:
     """The statement in ``root/name`` with its ``{slot}`` placeholders filled (strings as identifiers)."""
     values = {key: sql.Identifier(value) if isinstance(value, str) else value for key, value in slots.items()}
-    return sql.SQL(text(name, root)).format(**values)  # type: ignore[arg-type]
+    return sql.SQL(text(name, root)).format(**values)
 
 
 def plain(name: str, root: Path = SQL_ROOT) -> sql.SQL:
     """A statement with no slots, as ``sql.SQL`` (its braces are taken literally)."""
-    return sql.SQL(text(name, root))  # type: ignore[arg-type]
+    return sql.SQL(text(name, root))

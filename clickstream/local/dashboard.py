@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from clickstream.stack import StackInfo
+from clickstream.local.stack import StackInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "shiny" / "app.py"

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from clickstream.stack import StackInfo
+from clickstream.local.stack import StackInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "clickstream.cli"]

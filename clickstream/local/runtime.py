@@ -30,12 +30,12 @@ from typing import Any
 import boto3
 import requests
 
-from clickstream import definition
 from clickstream.local import persist
 from clickstream.local.dashboard import start_dashboard
+from clickstream.local.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
 from clickstream.local.workers import HandlerPool
-from clickstream.operations import Operator
-from clickstream.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
+from clickstream.ops import definition
+from clickstream.ops.operations import Operator
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -152,7 +152,7 @@ def start_stack(
     else:
         log("warehouse      starting embedded PostgreSQL ...")
         database_url, pg_server = _start_postgres(data_dir)
-    from clickstream import migrate  # the migration runner (clickstream db migrate)
+    from clickstream.core import migrate  # the migration runner (clickstream db migrate)
 
     applied = migrate.migrate(database_url)
     log(f"migrations     {len(applied)} applied" if applied else "migrations     up to date")
@@ -240,9 +240,9 @@ def start_stack(
     )["stateMachineArn"]
 
     # 4. The ingest API (the same logic as functions/ingest) and the demo storefront.
-    from clickstream.ingest import DeadLetterQueue, IngestSettings
-    from clickstream.ingest_server import serve
-    from clickstream.storage import Lake
+    from clickstream.core.storage import Lake
+    from clickstream.local.ingest_server import serve
+    from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
 
     sqs = session.client("sqs", endpoint_url=endpoint)
     dlq_url = sqs.create_queue(QueueName=INGEST_DLQ_NAME)["QueueUrl"]

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from clickstream.lake import execution_name, floor_hour
-from clickstream.operations import Operator
+from clickstream.core.lake import execution_name, floor_hour
+from clickstream.ops.operations import Operator
 
 GRACE_S = 5.0
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from clickstream import errors
+from clickstream.core import errors
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 FUNCTION_TIMEOUT_S = 900  # Lambda's own ceiling

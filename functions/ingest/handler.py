@@ -9,9 +9,9 @@ import orjson
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clickstream.ingest import DeadLetterQueue, IngestSettings, handle_api_event
-from clickstream.observability import logger, metrics
-from clickstream.storage import Lake
+from clickstream.core.observability import logger, metrics
+from clickstream.core.storage import Lake
+from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings, handle_api_event
 
 
 @cache

@@ -6,11 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clickstream import db, listing
-from clickstream.lake import parse_hour
-from clickstream.observability import logger
-from clickstream.settings import get_settings
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.lake import parse_hour
+from clickstream.core.observability import logger
+from clickstream.core.settings import get_settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline import listing
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -14,12 +14,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clickstream import db, load
-from clickstream.errors import ContractViolation
-from clickstream.lake import parse_hour
-from clickstream.observability import logger, metrics, tracer
-from clickstream.settings import get_settings
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.errors import ContractViolation
+from clickstream.core.lake import parse_hour
+from clickstream.core.observability import logger, metrics, tracer
+from clickstream.core.settings import get_settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 
 ACTIONS = ("sessionize", "upsert", "advance_watermark")
 

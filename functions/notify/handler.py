@@ -8,9 +8,9 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from clickstream import notify
-from clickstream.observability import logger
-from clickstream.settings import get_settings
+from clickstream.core.observability import logger
+from clickstream.core.settings import get_settings
+from clickstream.pipeline import notify
 
 
 def _history(execution_arn: str) -> list[dict[str, Any]]:

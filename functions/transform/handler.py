@@ -12,10 +12,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clickstream.observability import logger, metrics
-from clickstream.settings import get_settings
-from clickstream.storage import Lake
-from clickstream.transform import transform_work_item
+from clickstream.core.observability import logger, metrics
+from clickstream.core.settings import get_settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline.transform import transform_work_item
 
 
 @cache

@@ -3,9 +3,9 @@
 Data flow, in the order a reader follows it:
 
     EventBridge Scheduler, minute 0 of every hour, input {"scheduled_time": "<fire time>"}
-      -> StartHour (infra/start_hour): starts execution hour-<closed hour> with {"hour": "<closed hour>"}
+      -> StartHour (functions/start_hour): starts execution hour-<closed hour> with {"hour": "<closed hour>"}
       -> state machine (statemachine/pipeline.asl.json, placeholders filled by
-         clickstream.definition.render + DefinitionSubstitutions)
+         clickstream.ops.definition.render + DefinitionSubstitutions)
       -> ListNew, Transform (Map), Load (Sessionize, Upsert, AdvanceWatermark), Notify
       -> SNS topic (e-mail) on failure and on notable successes; alarms publish there too.
 
@@ -32,7 +32,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from clickstream.definition import render
+from clickstream.ops.definition import render
 from infra import constants as c
 from infra.bundling import (
     Copy,
@@ -271,9 +271,13 @@ class Pipeline(Construct):
 
     # -- functions ---------------------------------------------------------------
     def _shared_layer(self) -> lambda_.LayerVersion:
-        """clickstream/ and its runtime dependencies, as python/ of a layer all functions share."""
+        """What runs on Lambda of clickstream/, sql/ and the runtime dependencies, as python/ of a layer."""
         bundler = LocalPythonBundling(
-            copies=[Copy(c.PACKAGE_DIR, "python/clickstream")],
+            copies=[
+                Copy(c.PACKAGE_DIR / "__init__.py", "python/clickstream/__init__.py"),
+                *(Copy(c.PACKAGE_DIR / name, f"python/clickstream/{name}") for name in c.LAMBDA_PACKAGES),
+                Copy(c.SQL_DIR, "python/sql"),  # clickstream.core.sqlfiles reads the statements from here
+            ],
             requirements=runtime_requirements(),
             target=LAMBDA_TARGET,
             install_dir="python",
@@ -413,7 +417,7 @@ class Pipeline(Construct):
     def _start_hour(self) -> lambda_.Function:
         function = self._lambda(
             "StartHour",
-            description="StartHour: starts the execution for the hour that just closed (infra/start_hour)",
+            description="StartHour: starts the execution of the hour that just closed (functions/start_hour)",
             source=c.START_HOUR_DIR,
             memory_mb=c.START_HOUR_MEMORY_MB,
             timeout_s=c.START_HOUR_TIMEOUT_S,

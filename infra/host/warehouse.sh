@@ -120,7 +120,7 @@ SQL
 
 migrations_script() {
     # A psql script applying the NNN_name.sql files of directory $1 with the same
-    # bookkeeping as clickstream/migrate.py (`clickstream db migrate`): the table
+    # bookkeeping as clickstream/core/migrate.py (`clickstream db migrate`): the table
     # etl_schema_migrations (version, name, sha256 checksum), one transaction per
     # file, an applied file that changed is refused, and the same advisory lock, so
     # two migrators take turns. Objects belong to the pipeline role.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clickstream.generate import catalog
+from clickstream.tools.generate import catalog
 
 PER_CATEGORY = 3
 OUT = Path(__file__).resolve().parents[1] / "storefront" / "products.json"

@@ -3,7 +3,7 @@ the watermark's age, raw partitions waiting, rejected lines by reason.
 
 Freshness = now - the end of the watermark hour (the receive hour up to which
 everything is committed); hours behind = closed hours since then. The Redrive
-button asks for confirmation, then runs ``clickstream.commands.redrive.redrive_hour``
+button asks for confirmation, then runs ``clickstream.cli.commands.redrive.redrive_hour``
 (what ``clickstream redrive --hour H`` runs) and follows the new execution
 until it ends.
 """

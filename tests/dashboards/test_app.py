@@ -18,7 +18,7 @@ from htmltools import HTMLDocument, Tag
 
 import config
 from clickstream.local.dashboard import DashboardNotStarted, start_dashboard
-from clickstream.stack import StackInfo
+from clickstream.local.stack import StackInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_the_dashboard_stops_when_the_stack_process_is_killed(sample_url: str, t
         "import sys, time\n"
         "from pathlib import Path\n"
         "from clickstream.local.dashboard import start_dashboard\n"
-        "from clickstream.stack import StackInfo\n"
+        "from clickstream.local.stack import StackInfo\n"
         f"info = StackInfo('http://127.0.0.1:9', {sample_url!r}, 'arn:x', 'lake', 'arn:y')\n"
         f"dash = start_dashboard(info, Path({str(tmp_path)!r}))\n"
         "print(dash.process.pid, flush=True)\n"

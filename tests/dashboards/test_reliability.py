@@ -18,8 +18,8 @@ import pytest
 
 import pipeline
 import queries
-from clickstream.operations import Operator
-from clickstream.storage import Lake
+from clickstream.core.storage import Lake
+from clickstream.ops.operations import Operator
 from config import DashboardSettings
 from pages import reliability
 from queries import Database

@@ -13,8 +13,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from clickstream import db, load, reference
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.tools import reference
 from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event, stager
 
 __all__ = ["stager"]

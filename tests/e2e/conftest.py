@@ -18,11 +18,11 @@ import boto3
 import psycopg
 import pytest
 
+from clickstream.core.storage import Lake, s3_client
 from clickstream.local import process as stack_process
 from clickstream.local.process import CLI, ROOT
-from clickstream.operations import Operator
-from clickstream.stack import StackInfo
-from clickstream.storage import Lake, s3_client
+from clickstream.local.stack import StackInfo
+from clickstream.ops.operations import Operator
 
 
 class RunningStack:

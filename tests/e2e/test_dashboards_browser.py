@@ -27,8 +27,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from shiny.playwright import controller
 
-from clickstream.generate import GeneratorConfig, generate_to_dir
-from clickstream.lake import hour_iso
+from clickstream.core.lake import hour_iso
+from clickstream.tools.generate import GeneratorConfig, generate_to_dir
 
 from .conftest import ROOT, RunningStack
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import boto3
 
-from clickstream.generate import GeneratorConfig, generate_to_dir
-from clickstream.lake import execution_name, hour_iso, hours_between, parse_hour
+from clickstream.core.lake import execution_name, hour_iso, hours_between, parse_hour
+from clickstream.tools.generate import GeneratorConfig, generate_to_dir
 
 from .conftest import RunningStack
 

@@ -8,7 +8,7 @@ import signal
 import uuid
 from pathlib import Path
 
-from clickstream.lake import parse_hour, partition_prefix
+from clickstream.core.lake import parse_hour, partition_prefix
 
 from .conftest import start_stack_process, stop_stack_process
 

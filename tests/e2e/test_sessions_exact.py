@@ -1,6 +1,6 @@
 """Sessions stay exact through the state machine: any arrival order, redrives, and real traffic.
 
-One stack for the module. The comparison with clickstream/reference.py is
+One stack for the module. The comparison with clickstream/tools/reference.py is
 global (every row of fact_events), so the tests may share the warehouse;
 each uses visitors and hours of its own. Each new set of hours lies before
 the ones already run: ListNew lists from min(watermark, hour) - 2 h, so an
@@ -24,11 +24,11 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clickstream import reference
-from clickstream.adapters import rees46
-from clickstream.adapters.common import ImportSummary, write_lake
-from clickstream.contract import ts_iso
-from clickstream.lake import execution_name, hour_iso, new_raw_key
+from clickstream.core.contract import ts_iso
+from clickstream.core.lake import execution_name, hour_iso, new_raw_key
+from clickstream.tools import reference
+from clickstream.tools.adapters import rees46
+from clickstream.tools.adapters.common import ImportSummary, write_lake
 
 from .conftest import RunningStack
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from clickstream.lake import RAW, floor_hour, hour_iso
+from clickstream.core.lake import RAW, floor_hour, hour_iso
 
 from .conftest import RunningStack
 

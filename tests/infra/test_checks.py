@@ -13,7 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
-from clickstream.definition import render
+from clickstream.ops.definition import render
 from infra import constants as c
 from tests.infra.conftest import CliSynth, Synth, app_context, cli_environment
 

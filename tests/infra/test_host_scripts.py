@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import psycopg
 import pytest
 
-from clickstream import migrate
+from clickstream.core import migrate
 from infra import constants as c
 
 WAREHOUSE_SH = c.HOST_SCRIPTS_DIR / "warehouse.sh"

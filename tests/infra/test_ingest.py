@@ -11,7 +11,7 @@ import pytest
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
-from clickstream.ingest import IngestSettings
+from clickstream.pipeline.ingest import IngestSettings
 from infra import constants as c
 from tests.infra.conftest import Synth, synthesize
 from tests.infra.template import Template

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from clickstream import lake as layout
-from clickstream import listing
-from clickstream.storage import ObjectInfo
-from clickstream.transform import quarantine_key
+from clickstream.core import lake as layout
+from clickstream.core.storage import ObjectInfo
+from clickstream.pipeline import listing
+from clickstream.pipeline.transform import quarantine_key
 from infra import constants as c
 
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from clickstream.definition import NUMBER_PLACEHOLDERS, placeholders, render
+from clickstream.ops.definition import NUMBER_PLACEHOLDERS, placeholders, render
 from infra import constants as c
 from tests.infra.template import Template
 
@@ -118,7 +118,7 @@ def test_only_list_new_and_load_run_in_the_vpc_isolated_subnets(template: Templa
 
 
 def test_constants_match_the_shared_observability_module() -> None:
-    from clickstream import observability
+    from clickstream.core import observability
 
     assert observability.SERVICE == c.SERVICE_NAME
     assert observability.metrics.namespace == c.METRICS_NAMESPACE

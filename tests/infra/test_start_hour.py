@@ -51,7 +51,7 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Any:
     ],
 )
 def test_closed_hour(handler: Any, scheduled_time: str, closed: str) -> None:
-    from clickstream.lake import hour_iso
+    from clickstream.core.lake import hour_iso
 
     assert hour_iso(handler.closed_hour(scheduled_time)) == closed
 

@@ -6,7 +6,7 @@
 - ``database_url``: a fresh, migrated database for one test
   (``create database ... template``, a few tens of ms), dropped afterwards.
 - ``empty_database_url``: a fresh database with no schema at all.
-- ``lake``: a ``clickstream.storage.Lake`` on a moto S3 bucket (``LAKE_BUCKET``).
+- ``lake``: a ``clickstream.core.storage.Lake`` on a moto S3 bucket (``LAKE_BUCKET``).
 - ``stager``: writes staged batches (``<batch_key>.tsv.gz`` + ``.json``) and
   worklists to ``lake`` as transform and list_new do; rows come from
   ``staged_event(...)``, objects from ``StagedObjectSpec(key, events, ...)``.
@@ -29,9 +29,9 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from clickstream import migrate
-from clickstream.staged import STAGED_COLUMNS, copy_line
-from clickstream.storage import Lake
+from clickstream.core import migrate
+from clickstream.core.storage import Lake
+from clickstream.pipeline.staged import STAGED_COLUMNS, copy_line
 
 LAKE_BUCKET = "clickstream-lake-test"
 TEMPLATE_DB = "clickstream_template"

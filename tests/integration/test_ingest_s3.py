@@ -16,11 +16,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from clickstream.contract import RawEvent
-from clickstream.ingest import DeadLetterQueue, IngestSettings
-from clickstream.ingest_server import STOREFRONT_DIR, IngestServer, serve
-from clickstream.lake import floor_hour, partition_hour, partition_prefix
-from clickstream.storage import Lake
+from clickstream.core.contract import RawEvent
+from clickstream.core.lake import floor_hour, partition_hour, partition_prefix
+from clickstream.core.storage import Lake
+from clickstream.local.ingest_server import STOREFRONT_DIR, IngestServer, serve
+from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
 from functions.ingest.handler import _clients, handler
 
 BUCKET = "test-lake"

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from clickstream import db
-from clickstream.lake import partition_prefix
-from clickstream.listing import list_new
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.lake import partition_prefix
+from clickstream.core.storage import Lake
+from clickstream.pipeline.listing import list_new
 
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)
 STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024

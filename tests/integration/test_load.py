@@ -11,10 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream import db, load
-from clickstream.errors import ContractViolation, StagedDataMissing
-from clickstream.sessionize import session_uuid
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.errors import ContractViolation, StagedDataMissing
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.pipeline.sessionize import session_uuid
 from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 HOUR = BASE_TS

@@ -1,4 +1,4 @@
-"""clickstream.db against a real PostgreSQL: which failures are transient, and the upsert lock."""
+"""clickstream.core.db against a real PostgreSQL: which failures are transient, and the upsert lock."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream import db, load
-from clickstream.errors import ConfigurationError, TransientDatabaseError
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.errors import ConfigurationError, TransientDatabaseError
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream.errors import ContractViolation
-from clickstream.load import RunNotUpserted
-from clickstream.settings import get_settings
-from clickstream.storage import Lake
+from clickstream.core.errors import ContractViolation
+from clickstream.core.settings import get_settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline.load import RunNotUpserted
 from functions.load import handler as load_handler
 from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
 

@@ -22,8 +22,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream import db, load
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +39,10 @@ CHILD = textwrap.dedent(
 
     from botocore.exceptions import ClientError
 
-    from clickstream import db, load
-    from clickstream.storage import Lake
+    from clickstream.core import db
+
+    from clickstream.pipeline import load
+    from clickstream.core.storage import Lake
 
     url, root, worklist, speed, app = sys.argv[1:6]
     root, slow = Path(root), speed == "slow"

@@ -17,8 +17,9 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clickstream import db, load
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 POOL = [str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))) for i in range(24)]

@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream import migrate
 from clickstream.cli import main as cli_main
-from clickstream.stack import StackInfo, write_stack
+from clickstream.core import migrate
+from clickstream.local.stack import StackInfo, write_stack
 
 
 def tables(url: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 Each test loads staged runs with ``load.upsert`` (as the Upsert state does),
 then checks the sessions it is about and that the whole warehouse equals the
-from-scratch batch of clickstream/reference.py.
+from-scratch batch of clickstream/tools/reference.py.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 
 import psycopg
 
-from clickstream import db, load, reference
-from clickstream.sessionize import session_uuid
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.pipeline.sessionize import session_uuid
+from clickstream.tools import reference
 from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
 
 T = datetime(2025, 10, 18, 10, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 Random events of a few visitors (on a 5-minute grid, so equal timestamps and
 gaps of exactly 30 minutes are common; some a millisecond off) arrive over a
 few runs in random order, some twice, each run in one or two partitions.
-After every run the warehouse equals clickstream/reference.py's batch over
+After every run the warehouse equals clickstream/tools/reference.py's batch over
 fact_events, row for row. (tests/e2e/test_sessions_exact.py draws the same
 kind of traffic through the whole state machine; this one affords many more
 examples.)
@@ -21,8 +21,10 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clickstream import db, load, reference
-from clickstream.storage import Lake
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from clickstream.tools import reference
 from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
 
 T = datetime(2025, 10, 18, 20, 0, tzinfo=UTC)

@@ -14,11 +14,11 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from clickstream.errors import StagedDataMissing
-from clickstream.lake import rejects_key
-from clickstream.settings import get_settings
-from clickstream.staged import STAGED_COLUMNS
-from clickstream.transform import quarantine_key
+from clickstream.core.errors import StagedDataMissing
+from clickstream.core.lake import rejects_key
+from clickstream.core.settings import get_settings
+from clickstream.pipeline.staged import STAGED_COLUMNS
+from clickstream.pipeline.transform import quarantine_key
 from functions.transform import handler as transform_handler
 
 BUCKET = "clickstream-lake-test"
@@ -210,8 +210,8 @@ AWKWARD = [
 def test_staged_rows_copy_into_fact_events_columns(database_url: str) -> None:
     import psycopg
 
-    from clickstream.generate import GeneratorConfig, generate_objects
-    from clickstream.transform import BatchTransformer, SourceObject
+    from clickstream.pipeline.transform import BatchTransformer, SourceObject
+    from clickstream.tools.generate import GeneratorConfig, generate_objects
 
     # Given generated traffic with every fault, and awkward valid events, transformed as one batch
     batch = BatchTransformer(b"k")

@@ -12,11 +12,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from clickstream.adapters import rees46, yoochoose
-from clickstream.adapters.common import NAMESPACE, ImportSummary, stable_id
-from clickstream.commands import import_real
-from clickstream.contract import RawEvent
-from clickstream.lake import partition_prefix
+from clickstream.cli.commands import import_real
+from clickstream.core.contract import RawEvent
+from clickstream.core.lake import partition_prefix
+from clickstream.tools.adapters import rees46, yoochoose
+from clickstream.tools.adapters.common import NAMESPACE, ImportSummary, stable_id
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 REES46_CSV = REAL / "rees46_oct2019_head" / "2019-Oct.csv"

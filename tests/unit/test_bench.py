@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 from bench import duckdb_reference, report, suite
-from clickstream import cost
-from clickstream.generate import GeneratorConfig
-from clickstream.generate.generator import generate_to_dir
+from clickstream.tools import cost
+from clickstream.tools.generate import GeneratorConfig
+from clickstream.tools.generate.generator import generate_to_dir
 
 
 def python_sessions(raw_dir: Path) -> tuple[int, int]:

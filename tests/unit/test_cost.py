@@ -1,4 +1,4 @@
-"""clickstream.cost and `clickstream cost`: the monthly bill from measured compute and list prices."""
+"""clickstream.tools.cost and `clickstream cost`: the monthly bill from measured compute and list prices."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from clickstream import cost
 from clickstream.cli import main as cli_main
-from clickstream.commands import cost as cost_command
-from clickstream.definition import ASL_PATH
+from clickstream.cli.commands import cost as cost_command
+from clickstream.ops.definition import ASL_PATH
+from clickstream.tools import cost
 
 REPO = Path(__file__).resolve().parents[2]
 VOLUMES = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -333,7 +333,7 @@ def test_cli_finds_the_newest_results_from_the_current_directory(
 
 
 def test_cost_md_tables_are_the_codes_output() -> None:
-    # docs/COST.md embeds `python -m clickstream.cost` (builtin figures); regenerate it when this fails.
+    # docs/COST.md embeds `python -m clickstream.tools.cost` (builtin figures); regenerate it when this fails.
     doc = (REPO / "docs" / "COST.md").read_text()
     for table in cost.cost_md_tables(cost.Measured.builtin()).strip().split("\n\n"):
         assert table in doc, table.splitlines()[0]

@@ -17,9 +17,10 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from clickstream.commands import generate as generate_command
-from clickstream.contract import RawEvent
-from clickstream.generate import (
+from clickstream.cli.commands import generate as generate_command
+from clickstream.core.contract import RawEvent
+from clickstream.core.lake import partition_hour, partition_prefix
+from clickstream.tools.generate import (
     FAULT_MIX,
     TRUTH_FILE,
     GeneratorConfig,
@@ -28,9 +29,8 @@ from clickstream.generate import (
     generate_objects,
     generate_to_dir,
 )
-from clickstream.generate.catalog import CATEGORIES
-from clickstream.generate.traffic import hour_weight
-from clickstream.lake import partition_hour, partition_prefix
+from clickstream.tools.generate.catalog import CATEGORIES
+from clickstream.tools.generate.traffic import hour_weight
 
 KEY = re.compile(
     r"^raw/year=\d{4}/month=\d{2}/day=\d{2}/hour=\d{2}/"

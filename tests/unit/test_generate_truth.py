@@ -1,6 +1,6 @@
 """The truth file equals an independent recount of what the generator wrote.
 
-The recount below applies the rules of ``clickstream.generate.Truth`` with the
+The recount below applies the rules of ``clickstream.tools.generate.Truth`` with the
 contract model itself, not with anything the generator knows, so a line the
 generator mislabels shows up as a mismatch.
 """
@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from clickstream.contract import MAX_LINE_BYTES, RawEvent
-from clickstream.generate import GeneratorConfig, Truth, generate_objects, generate_to_dir
-from clickstream.generate.generator import TrafficGenerator
+from clickstream.core.contract import MAX_LINE_BYTES, RawEvent
+from clickstream.tools.generate import GeneratorConfig, Truth, generate_objects, generate_to_dir
+from clickstream.tools.generate.generator import TrafficGenerator
 
 
 def recount(objects: list[tuple[str, bytes]]) -> dict[str, object]:

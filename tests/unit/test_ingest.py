@@ -1,4 +1,4 @@
-"""Ingest logic (clickstream.ingest.process and the API Gateway wiring), no I/O."""
+"""Ingest logic (clickstream.pipeline.ingest.process and the API Gateway wiring), no I/O."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import orjson
 import pytest
 from botocore.exceptions import ClientError
 
-from clickstream import ingest
-from clickstream.contract import RawEvent
-from clickstream.errors import TransientStorageError
-from clickstream.ingest import MAX_BODY_BYTES, MAX_EVENTS, handle_api_event, hash_user_id, process
+from clickstream.core.contract import RawEvent
+from clickstream.core.errors import TransientStorageError
+from clickstream.pipeline import ingest
+from clickstream.pipeline.ingest import MAX_BODY_BYTES, MAX_EVENTS, handle_api_event, hash_user_id, process
 
 KEY = b"test-hmac-key"
 NOW = datetime(2025, 10, 18, 13, 5, 7, 123456, tzinfo=UTC)

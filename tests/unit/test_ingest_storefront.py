@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clickstream import generate
-from clickstream.contract import Ecom
+from clickstream.core.contract import Ecom
+from clickstream.tools import generate
 
 STOREFRONT = Path(__file__).resolve().parents[2] / "sdk" / "storefront"
 PAGES = ("index.html", "product.html", "search.html", "cart.html", "checkout.html")

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clickstream.lake import partition_hour, partition_prefix
-from clickstream.listing import plan_items
-from clickstream.storage import ObjectInfo
+from clickstream.core.lake import partition_hour, partition_prefix
+from clickstream.core.storage import ObjectInfo
+from clickstream.pipeline.listing import plan_items
 
 H0 = datetime(2025, 10, 18, 10, tzinfo=UTC)
 

@@ -9,9 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream import db, load, migrate
-from clickstream.errors import ContractViolation, StagedDataMissing, TransientDatabaseError
-from clickstream.storage import Lake
+from clickstream.core import db, migrate
+from clickstream.core.errors import ContractViolation, StagedDataMissing, TransientDatabaseError
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
 
 
 class FakeLake:

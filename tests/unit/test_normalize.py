@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clickstream import channels
-from clickstream.channels import (
+from clickstream.pipeline import channels
+from clickstream.pipeline.channels import (
     DIRECT,
     EMAIL,
     ORGANIC_SEARCH,
@@ -27,7 +27,7 @@ from clickstream.channels import (
     classify,
     host_kind,
 )
-from clickstream.normalize import (
+from clickstream.pipeline.normalize import (
     check_clock,
     clean_props,
     device_from_user_agent,

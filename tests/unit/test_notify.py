@@ -2,7 +2,7 @@
 
 import json
 
-from clickstream.notify import failed_state, format_failure, format_success
+from clickstream.pipeline.notify import failed_state, format_failure, format_success
 
 
 def history(*names: str) -> list[dict]:

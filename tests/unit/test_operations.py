@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from clickstream.operations import states_from_history
+from clickstream.ops.operations import states_from_history
 
 T0 = datetime(2025, 10, 18, 14, tzinfo=UTC)
 

@@ -14,13 +14,13 @@ from typing import Any
 import orjson
 import pytest
 
-from clickstream import transform
-from clickstream.contract import MAX_LINE_BYTES
-from clickstream.errors import ContractViolation, TransientStorageError
-from clickstream.lake import rejects_key
-from clickstream.settings import Settings
-from clickstream.staged import STAGED_COLUMNS
-from clickstream.transform import (
+from clickstream.core.contract import MAX_LINE_BYTES
+from clickstream.core.errors import ContractViolation, TransientStorageError
+from clickstream.core.lake import rejects_key
+from clickstream.core.settings import Settings
+from clickstream.pipeline import transform
+from clickstream.pipeline.staged import STAGED_COLUMNS
+from clickstream.pipeline.transform import (
     REASONS,
     BatchTransformer,
     ObjectResult,

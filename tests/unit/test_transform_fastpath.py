@@ -16,8 +16,8 @@ import orjson
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from clickstream.staged import copy_line
-from clickstream.transform import Event, Rejection, decode_line, event_line, event_values, fast_event
+from clickstream.pipeline.staged import copy_line
+from clickstream.pipeline.transform import Event, Rejection, decode_line, event_line, event_values, fast_event
 from tests.unit.test_transform import make_event
 
 KEY = b"fast-path-key"

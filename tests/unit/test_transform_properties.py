@@ -10,7 +10,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clickstream.contract import MAX_LINE_BYTES
+from clickstream.core.contract import MAX_LINE_BYTES
 from tests.unit.test_transform import line, make_event, rejects_of, run
 
 BAD_LINES = {

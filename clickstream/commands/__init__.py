@@ -1,1 +1,0 @@
-"""One module per command of the ``clickstream`` command line (see clickstream/cli.py)."""

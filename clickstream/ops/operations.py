@@ -1,0 +1,255 @@
+"""The operator's view of the pipeline: start, wait for, list, explain and redrive executions.
+
+Works the same against the local stack (moto's Step Functions) and AWS: it
+only needs a Step Functions client and the state machine's ARN. Executions
+are named after the hour they close (``hour-2025-10-18T13``); a redrive that
+has to start anew gets a suffix (``hour-2025-10-18T13-r2``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from clickstream.core import lake as layout
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class StateRun:
+    name: str
+    entered: datetime
+    exited: datetime | None = None
+    attempts: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.exited - self.entered).total_seconds() if self.exited else None
+
+
+@dataclass
+class ExecutionReport:
+    name: str
+    arn: str
+    status: str
+    hour: str | None
+    start: datetime
+    stop: datetime | None
+    error: str | None
+    cause: str | None
+    states: list[StateRun]
+    output: dict[str, Any]
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.stop - self.start).total_seconds() if self.stop else None
+
+    def counts(self) -> dict[str, Any]:
+        upsert = self.output.get("upsert") or {}
+        return {k: v for k, v in upsert.items() if isinstance(v, int)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "status": self.status,
+            "hour": self.hour,
+            "start": self.start.isoformat(),
+            "stop": self.stop.isoformat() if self.stop else None,
+            "seconds": self.seconds,
+            "error": self.error,
+            "cause": self.cause,
+            "counts": self.counts(),
+            "states": [
+                {
+                    "name": s.name,
+                    "seconds": s.seconds,
+                    "attempts": s.attempts,
+                    "failures": s.failures,
+                }
+                for s in self.states
+            ],
+        }
+
+
+class Operator:
+    def __init__(self, sfn: Any, state_machine_arn: str, local: bool = True) -> None:
+        self.sfn = sfn
+        self.state_machine_arn = state_machine_arn
+        self.local = local
+
+    # -- starting and waiting ------------------------------------------------
+    def execution_arn(self, name: str) -> str:
+        prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:")
+        return f"{prefix}:{name}"
+
+    def start(self, hour: datetime, name: str | None = None, options: dict[str, Any] | None = None) -> str:
+        """Start the hour's execution; if one of that name exists already, return it (idempotent)."""
+        name = name or layout.execution_name(hour)
+        payload = {"hour": layout.hour_iso(hour), **(options or {})}
+        try:
+            return str(
+                self.sfn.start_execution(
+                    stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+                )["executionArn"]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            return self.execution_arn(name)
+
+    def wait(self, arn: str, timeout_s: float = 3600, poll_s: float = 0.2) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            description: dict[str, Any] = self.sfn.describe_execution(executionArn=arn)
+            if description["status"] in TERMINAL:
+                return description
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{arn} still {description['status']} after {timeout_s:.0f} s")
+            time.sleep(poll_s)
+
+    def run(
+        self, hour: datetime, name: str | None = None, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self.wait(self.start(hour, name, options))
+
+    # -- looking -------------------------------------------------------------
+    def list_executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"stateMachineArn": self.state_machine_arn}
+        if status:
+            kwargs["statusFilter"] = status.upper()
+        rows: list[dict[str, Any]] = []
+        for page in self.sfn.get_paginator("list_executions").paginate(**kwargs):
+            rows.extend(page["executions"])
+        rows.sort(key=lambda r: (r["name"], r["startDate"]))
+        return rows
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+            events.extend(page["events"])
+        return events
+
+    def report(self, name_or_arn: str) -> ExecutionReport:
+        arn = name_or_arn if name_or_arn.startswith("arn:") else self.execution_arn(name_or_arn)
+        try:
+            description = self.sfn.describe_execution(executionArn=arn)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                raise LookupError(f"no execution named {name_or_arn!r}") from exc
+            raise
+        states = states_from_history(self.history(arn))
+        hour = json.loads(description.get("input") or "{}").get("hour")
+        return ExecutionReport(
+            name=description["name"],
+            arn=arn,
+            status=description["status"],
+            hour=hour,
+            start=description["startDate"],
+            stop=description.get("stopDate"),
+            error=description.get("error"),
+            cause=description.get("cause"),
+            states=states,
+            output=json.loads(description.get("output") or "{}"),
+        )
+
+    # -- redriving -----------------------------------------------------------
+    def redrive(self, name_or_arn: str) -> str:
+        """Redrive one execution: RedriveExecution on AWS when it is redrivable, else anew.
+
+        Locally (moto has no RedriveExecution) the hour always runs again under
+        a new name. Safe to repeat: the manifest makes a re-run change nothing.
+        """
+        report = self.report(name_or_arn)
+        if report.hour is None:
+            raise ValueError(f"{report.name} has no hour in its input; cannot redrive it")
+        if not self.local and report.status == "FAILED":
+            try:
+                self.sfn.redrive_execution(executionArn=report.arn)
+                return report.arn
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in {"ExecutionNotRedrivable", "ExecutionLimitExceeded"}:
+                    raise
+        return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour))
+
+    def next_redrive_name(self, hour: str) -> str:
+        base = layout.execution_name(layout.parse_hour(hour))
+        taken = {r["name"] for r in self.list_executions() if r["name"].startswith(base)}
+        n = 2
+        while f"{base}-r{n}" in taken:
+            n += 1
+        return f"{base}-r{n}"
+
+    def latest_for_hour(self, hour: datetime) -> dict[str, Any] | None:
+        base = layout.execution_name(hour)
+        rows = [r for r in self.list_executions() if r["name"] == base or r["name"].startswith(base + "-")]
+        return max(rows, key=lambda r: r["startDate"]) if rows else None
+
+    def failed_hours(self) -> list[str]:
+        """Hours whose latest execution failed (an hour redriven to success is not failed)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for row in self.list_executions():
+            hour = row["name"][5:18] if row["name"].startswith("hour-") else None
+            if hour and (hour not in latest or row["startDate"] > latest[hour]["startDate"]):
+                latest[hour] = row
+        return sorted(h for h, r in latest.items() if r["status"] in {"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def states_from_history(events: list[dict[str, Any]]) -> list[StateRun]:
+    """Per-state timings, attempts and failures, in the order states were entered.
+
+    A state inside the Map runs once per item; its runs are folded into one
+    row whose time is from its first entry to its last exit.
+    """
+    runs: dict[str, StateRun] = {}
+    open_state: dict[int, str] = {}
+    by_id = {e["id"]: e for e in events}
+    for event in sorted(events, key=lambda e: e["id"]):
+        kind = str(event["type"])
+        when = event["timestamp"]
+        entered = event.get("stateEnteredEventDetails")
+        exited = event.get("stateExitedEventDetails")
+        if entered:
+            name = entered["name"]
+            run = runs.get(name)
+            if run is None:
+                runs[name] = run = StateRun(name=name, entered=when)
+            open_state[event["id"]] = name
+        elif exited:
+            run = runs.get(exited["name"])
+            if run is not None:
+                run.exited = when if run.exited is None else max(run.exited, when)
+        elif kind.endswith("Scheduled") or kind == "TaskSubmitted":
+            name = _state_of(event, by_id, open_state)
+            if name in runs:
+                runs[name].attempts += 1
+        elif kind.endswith("Failed") and kind not in {"ExecutionFailed", "MapStateFailed"}:
+            name = _state_of(event, by_id, open_state)
+            details: dict[str, Any] = {}
+            for key, value in event.items():
+                if key.endswith("EventDetails") and isinstance(value, dict):
+                    details = value
+            if name in runs and details.get("error"):
+                runs[name].failures.append(str(details["error"]))
+    return list(runs.values())
+
+
+def _state_of(
+    event: dict[str, Any], by_id: dict[int, dict[str, Any]], open_state: dict[int, str]
+) -> str | None:
+    """The state an event belongs to: follow previousEventId back to a StateEntered event."""
+    current: dict[str, Any] | None = event
+    for _ in range(100):
+        if current is None:
+            return None
+        if current["id"] in open_state:
+            return open_state[current["id"]]
+        current = by_id.get(current.get("previousEventId", -1))
+    return None

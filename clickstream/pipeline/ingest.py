@@ -1,0 +1,373 @@
+"""Ingest (DESIGN.md, "The data flow"): POST /v1/events -> one gzipped NDJSON object in raw/.
+
+``process`` is the pure logic: request body bytes and headers in; status, response body and
+the accepted raw lines out. Each event is validated with ``TrackedEvent`` and enriched:
+
+- ``received_at`` is stamped (UTC, ms); a client's own ``received_at`` is overwritten;
+- ``geo.country`` comes from the CloudFront-Viewer-Country header when present;
+- ``device.type`` is parsed from the user agent (the event's, else the request's) when absent;
+- ``user_id`` becomes ``h1:<hex HMAC-SHA256>`` (a value already of that form is kept), and so
+  does an ``anonymous_id`` that is an e-mail address or a phone number;
+- props keys and values that look like names, e-mails or phone numbers are dropped, and so
+  are such query parameters of ``page_url`` and ``referrer``; fields outside the contract
+  are dropped.
+
+``handle_api_event`` wires it to an API Gateway HTTP API (payload v2) event, a ``Lake`` and
+the dead-letter queue. The Lambda handler (functions/ingest/handler.py) and the local server
+(clickstream/local/ingest_server.py) both call it, so there is one code path. An accepted event is
+never lost: when the raw write fails, the batch goes to the dead-letter queue (SQS) and the
+client is told 503 with Retry-After, so it retries too (the pipeline removes duplicates).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import boto3
+import orjson
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from clickstream.core.contract import (
+    MAX_LINE_BYTES,
+    Device,
+    DeviceType,
+    Ecom,
+    Geo,
+    RawEvent,
+    TrackedEvent,
+    ts_iso,
+)
+from clickstream.core.errors import ClickstreamError
+from clickstream.core.lake import floor_hour, hour_iso, new_raw_key, parse_hour
+from clickstream.core.observability import logger
+from clickstream.core.settings import Settings
+from clickstream.core.storage import Lake
+from clickstream.pipeline.normalize import device_from_user_agent, hash_user_id
+
+EVENTS_PATH = "/v1/events"  # the route the tracker POSTs to (API Gateway here, the local server)
+MAX_EVENTS = 500
+MAX_BODY_BYTES = 1_000_000
+RETRY_AFTER_S = 5
+
+
+class IngestSettings(Settings):
+    """The shared settings plus the ingest's own (environment: INGEST_DLQ_URL, ...)."""
+
+    # SQS queue that receives a batch whose raw write failed; empty: no queue (local runs).
+    ingest_dlq_url: str = ""
+    ingest_retry_after_s: int = RETRY_AFTER_S
+
+
+class IngestResult(NamedTuple):
+    status: int
+    body: dict[str, Any]
+    lines: list[bytes]
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrichment helpers. The user agent parser and the user id hash are normalize.py's (transform
+# uses them too). The PII checks are ingest's own: normalize.looks_like_pii takes seconds on a
+# long string with an "@" (an unbounded e-mail pattern), and ingest reads untrusted input, so
+# these use bounded patterns; to be merged into normalize.py.
+
+# Bounded quantifiers: a long string costs linear time, not quadratic.
+_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]{1,255}\.[A-Za-z]{2,}")
+# The whole value is a phone number, or it holds an international one (+...); 9+ digits.
+_PHONE = re.compile(r"^\+?[\d\s().-]{9,20}$|\+\d[\d\s().-]{7,}\d")
+_PII_KEY = re.compile(
+    r"e[-_]?mail|phone|^(tel|mobile|address|street|postcode|zip)$"
+    r"|^(first|last|full|given|family|middle|sur|user|customer|display|)[_-]?name$",
+    re.IGNORECASE,
+)
+
+
+def _looks_pii(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if _EMAIL.search(value):
+        return True
+    return bool(_PHONE.search(value)) and sum(c.isdigit() for c in value) > 8
+
+
+def _strip_pii(props: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if _PII_KEY.search(key) or _looks_pii(value):
+            continue
+        out[key] = _strip_pii(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def _clean_url(url: str | None) -> str | None:
+    if not url or "?" not in url:
+        return url
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in params if not (_PII_KEY.search(k) or _looks_pii(v))]
+    if len(kept) == len(params):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The pure logic.
+
+_FIELDS = set(RawEvent.model_fields)
+_DEVICE_FIELDS = set(Device.model_fields)
+_GEO_FIELDS = set(Geo.model_fields)
+_ECOM_FIELDS = set(Ecom.model_fields)
+
+
+def _only(value: Any, fields: set[str]) -> Any:
+    return {k: v for k, v in value.items() if k in fields} if isinstance(value, dict) else value
+
+
+def _reason(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in errors[:3]]
+    if len(errors) > 3:
+        parts.append(f"and {len(errors) - 3} more")
+    return "; ".join(parts)
+
+
+def _events(body: bytes) -> list[Any] | IngestResult:
+    """The events of a request body, or the 400/413 answer."""
+    if len(body) > MAX_BODY_BYTES:
+        return IngestResult(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"}, [])
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return IngestResult(400, {"error": f"body is not JSON: {exc}"}, [])
+    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
+        payload = payload["events"]
+    if not isinstance(payload, list):
+        return IngestResult(400, {"error": 'expected a JSON array of events or {"events": [...]}'}, [])
+    if len(payload) > MAX_EVENTS:
+        return IngestResult(413, {"error": f"more than {MAX_EVENTS} events in one request"}, [])
+    return payload
+
+
+def _enrich(
+    item: dict[str, Any], received_at: str, country: str | None, user_agent: str | None, hmac_key: bytes
+) -> dict[str, Any]:
+    line = _only(item, _FIELDS)
+    line["received_at"] = received_at
+    device = dict(_only(line.get("device") or {}, _DEVICE_FIELDS))
+    if not device.get("user_agent") and user_agent:
+        device["user_agent"] = user_agent[:1024]
+    if not device.get("type") and device.get("user_agent"):
+        device["type"] = DeviceType(device_from_user_agent(device["user_agent"])).value
+    line["device"] = device
+    geo = dict(_only(line.get("geo") or {}, _GEO_FIELDS))
+    if country:
+        geo["country"] = country
+    line["geo"] = geo
+    if line.get("ecom") is not None:
+        line["ecom"] = _only(line["ecom"], _ECOM_FIELDS)
+    if line.get("user_id") is not None:
+        line["user_id"] = hash_user_id(line["user_id"], hmac_key)
+    if _looks_pii(line["anonymous_id"]):
+        line["anonymous_id"] = hash_user_id(line["anonymous_id"], hmac_key)
+    line["props"] = _strip_pii(line.get("props") or {})
+    for key in ("page_url", "referrer"):
+        line[key] = _clean_url(line.get(key))
+    return line
+
+
+def process(body: bytes, headers: Mapping[str, str], now: datetime, hmac_key: bytes) -> IngestResult:
+    """Validate and enrich one request's events.
+
+    ``headers`` are matched case-insensitively. Returns 413 for more than ``MAX_EVENTS``
+    events or ``MAX_BODY_BYTES`` bytes, 400 for a body that is not a JSON array nor
+    ``{"events": [...]}``, else 202 with ``{"accepted", "rejected", "errors": [{"index",
+    "reason"}]}`` and the accepted events as raw lines (JSON bytes, no newline).
+    """
+    events = _events(body)
+    if isinstance(events, IngestResult):
+        return events
+    lower = {k.lower(): v for k, v in headers.items()}
+    country = lower.get("cloudfront-viewer-country", "").strip().upper() or None
+    if country and not re.fullmatch(r"[A-Z]{2}", country):
+        country = None
+    user_agent = lower.get("user-agent") or None
+    received_at = ts_iso(now)
+
+    lines: list[bytes] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(events):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "reason": "event is not a JSON object"})
+            continue
+        # received_at is the server's: a client's value is neither checked nor kept.
+        raw = orjson.dumps({**item, "received_at": None})
+        if len(raw) > MAX_LINE_BYTES:
+            errors.append({"index": index, "reason": f"event larger than {MAX_LINE_BYTES} bytes"})
+            continue
+        try:
+            TrackedEvent.model_validate_json(raw)
+            line = orjson.dumps(_enrich(item, received_at, country, user_agent, hmac_key))
+            RawEvent.model_validate_json(line)
+        except ValidationError as exc:
+            errors.append({"index": index, "reason": _reason(exc)})
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            errors.append({"index": index, "reason": f"event larger than {MAX_LINE_BYTES} bytes"})
+            continue
+        lines.append(line)
+    return IngestResult(202, {"accepted": len(lines), "rejected": len(errors), "errors": errors}, lines)
+
+
+def ndjson_gz(lines: list[bytes]) -> bytes:
+    return gzip.compress(b"".join(line + b"\n" for line in lines), mtime=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The dead-letter queue and the API Gateway wiring.
+
+# Under SQS's 256 KiB message limit, with room for the attributes.
+_DLQ_CHUNK_BYTES = 200_000
+
+
+class DeadLetterQueue:
+    """SQS queue of batches whose raw write failed: NDJSON bodies, with the receive hour.
+
+    ``replay`` writes them into raw/ of that hour once S3 is back.
+    """
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self.client = client if client is not None else boto3.client("sqs")
+
+    def send(self, lines: list[bytes], hour: datetime, reason: str) -> int:
+        """Send the lines in messages of at most ~200 KB; returns the number of messages."""
+        sent = 0
+        for chunk in _chunks(lines, _DLQ_CHUNK_BYTES):
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=b"\n".join(chunk).decode(),
+                MessageAttributes={
+                    "hour": {"DataType": "String", "StringValue": hour_iso(hour)},
+                    "reason": {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
+                },
+            )
+            sent += 1
+        return sent
+
+    def replay(self, lake: Lake, max_messages: int = 1000) -> int:
+        """Move dead-lettered batches into raw/ (one object per message); returns lines moved."""
+        moved = handled = 0
+        while handled < max_messages:
+            response = self.client.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                hour = parse_hour(message["MessageAttributes"]["hour"]["StringValue"])
+                lines = [line.encode() for line in message["Body"].split("\n") if line]
+                lake.put_bytes(new_raw_key(hour), ndjson_gz(lines), "application/gzip")
+                self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                moved += len(lines)
+                handled += 1
+        return moved
+
+
+def _chunks(lines: list[bytes], max_bytes: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > max_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        yield chunk
+
+
+def request_body(event: Mapping[str, Any]) -> bytes:
+    """The body of an API Gateway payload v2 event; ValueError for bad base64."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"body is not valid base64: {exc}") from exc
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def api_response(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "body": orjson.dumps(body).decode(),
+    }
+
+
+def handle_api_event(
+    event: Mapping[str, Any],
+    *,
+    lake: Lake,
+    dead_letters: DeadLetterQueue | None,
+    hmac_key: bytes,
+    now: datetime | None = None,
+    retry_after_s: int = RETRY_AFTER_S,
+) -> dict[str, Any]:
+    """POST /v1/events as an API Gateway HTTP API (payload v2) event -> its response."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    try:
+        body = request_body(event)
+    except ValueError as exc:
+        return api_response(400, {"error": str(exc)})
+    result = process(body, event.get("headers") or {}, now, hmac_key)
+    if not result.lines:
+        logger.info("ingest request", status=result.status, accepted=0, rejected=result.body.get("rejected"))
+        return api_response(result.status, result.body)
+
+    key = new_raw_key(now)
+    try:
+        lake.put_bytes(key, ndjson_gz(result.lines), "application/gzip")
+    except (ClickstreamError, ClientError, BotoCoreError) as exc:
+        _dead_letter(result.lines, now, f"{type(exc).__name__}: {exc}", dead_letters, key)
+        return api_response(
+            503,
+            {"error": "the event store is unavailable; retry later", "retry_after_s": retry_after_s},
+            {"retry-after": str(retry_after_s)},
+        )
+    logger.info(
+        "ingest request",
+        status=result.status,
+        key=key,
+        accepted=len(result.lines),
+        rejected=result.body["rejected"],
+    )
+    return api_response(result.status, result.body)
+
+
+def _dead_letter(
+    lines: list[bytes], now: datetime, reason: str, dead_letters: DeadLetterQueue | None, key: str
+) -> None:
+    if dead_letters is None:
+        logger.error("raw write failed, no dead-letter queue", key=key, lines=len(lines), reason=reason)
+        return
+    try:
+        messages = dead_letters.send(lines, floor_hour(now), reason)
+    except (ClientError, BotoCoreError):
+        # The client still has the events and retries after the 503.
+        logger.exception("raw write and dead-letter queue both failed", key=key, lines=len(lines))
+        return
+    logger.warning("raw write failed, batch dead-lettered", key=key, lines=len(lines), messages=messages)
