@@ -7,10 +7,10 @@ the accepted raw lines out. Each event is validated with ``TrackedEvent`` and en
 - ``geo.country`` comes from the CloudFront-Viewer-Country header when present;
 - ``device.type`` is parsed from the user agent (the event's, else the request's) when absent;
 - ``user_id`` becomes ``h1:<hex HMAC-SHA256>`` (a value already of that form is kept), and so
-  does an ``anonymous_id`` that is an e-mail address or a phone number;
-- props keys and values that look like names, e-mails or phone numbers are dropped, and so
-  are such query parameters of ``page_url`` and ``referrer``; fields outside the contract
-  are dropped.
+  does an ``anonymous_id`` that looks like personal data;
+- personal props keys and values are dropped at any depth, and so are personal query
+  parameters of ``page_url`` and ``referrer`` (the rules of clickstream.core.pii,
+  docs/PRIVACY.md); fields outside the contract are dropped.
 
 ``handle_api_event`` wires it to an API Gateway HTTP API (payload v2) event, a ``Lake`` and
 the dead-letter queue. The Lambda handler (functions/ingest/handler.py) and the local server
@@ -28,13 +28,13 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import boto3
 import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from clickstream.core import pii
 from clickstream.core.contract import (
     MAX_LINE_BYTES,
     Device,
@@ -70,51 +70,6 @@ class IngestResult(NamedTuple):
     status: int
     body: dict[str, Any]
     lines: list[bytes]
-
-
-# ---------------------------------------------------------------------------------------------
-# Enrichment helpers. The user agent parser and the user id hash are normalize.py's (transform
-# uses them too). The PII checks are ingest's own: normalize.looks_like_pii takes seconds on a
-# long string with an "@" (an unbounded e-mail pattern), and ingest reads untrusted input, so
-# these use bounded patterns; to be merged into normalize.py.
-
-# Bounded quantifiers: a long string costs linear time, not quadratic.
-_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]{1,255}\.[A-Za-z]{2,}")
-# The whole value is a phone number, or it holds an international one (+...); 9+ digits.
-_PHONE = re.compile(r"^\+?[\d\s().-]{9,20}$|\+\d[\d\s().-]{7,}\d")
-_PII_KEY = re.compile(
-    r"e[-_]?mail|phone|^(tel|mobile|address|street|postcode|zip)$"
-    r"|^(first|last|full|given|family|middle|sur|user|customer|display|)[_-]?name$",
-    re.IGNORECASE,
-)
-
-
-def _looks_pii(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    if _EMAIL.search(value):
-        return True
-    return bool(_PHONE.search(value)) and sum(c.isdigit() for c in value) > 8
-
-
-def _strip_pii(props: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in props.items():
-        if _PII_KEY.search(key) or _looks_pii(value):
-            continue
-        out[key] = _strip_pii(value) if isinstance(value, Mapping) else value
-    return out
-
-
-def _clean_url(url: str | None) -> str | None:
-    if not url or "?" not in url:
-        return url
-    parts = urlsplit(url)
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in params if not (_PII_KEY.search(k) or _looks_pii(v))]
-    if len(kept) == len(params):
-        return url
-    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,11 +129,12 @@ def _enrich(
         line["ecom"] = _only(line["ecom"], _ECOM_FIELDS)
     if line.get("user_id") is not None:
         line["user_id"] = hash_user_id(line["user_id"], hmac_key)
-    if _looks_pii(line["anonymous_id"]):
+    if pii.looks_like_pii(line["anonymous_id"]):
         line["anonymous_id"] = hash_user_id(line["anonymous_id"], hmac_key)
-    line["props"] = _strip_pii(line.get("props") or {})
+    line["props"] = pii.strip_props(line.get("props") or {})
     for key in ("page_url", "referrer"):
-        line[key] = _clean_url(line.get(key))
+        url = line.get(key)
+        line[key] = pii.clean_url(url) if url else url
     return line
 
 

@@ -3,7 +3,8 @@
 Everything here turns contract values into warehouse values (DESIGN.md, "Event
 contract" and "Warehouse"): the page path and UTM fields of ``page_url``, the
 referrer host, the device type (from the user agent when the tracker sent
-none), the keyed hash of ``user_id``, PII removal from ``props``, the
+none), the keyed hash of ``user_id``, PII removal from ``props``,
+``page_url`` and ``referrer`` (the rules of clickstream.core.pii), the
 ``search_query`` column, and the clock checks on ``ts``.
 
 Functions that see the same inputs over and over (URLs, user agents, user
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from clickstream.core.pii import clean_url, looks_like_pii, strip_props
 from clickstream.pipeline.channels import channel_of
 
 # ---------------------------------------------------------------- clock checks
@@ -139,7 +141,7 @@ def referrer_host(referrer: str | None) -> str | None:
 
 
 class PageContext(NamedTuple):
-    """Everything derived from (page_url, referrer)."""
+    """Everything derived from (page_url, referrer), personal query parameters removed first."""
 
     path: str | None
     referrer_host: str | None
@@ -152,13 +154,15 @@ class PageContext(NamedTuple):
     # A UTM value has a backslash, tab, newline or CR (percent-decoded), so
     # the COPY text of the row needs escaping.
     needs_escape: bool
+    page_url: str | None  # without personal query parameters (clickstream.core.pii.clean_url)
+    referrer: str | None  # likewise
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 def page_context(page_url: str | None, referrer: str | None) -> PageContext:
-    """Path, referrer host, UTM fields and channel of one page view (one cache lookup per event)."""
+    """Clean URLs, path, referrer host, UTM and channel of one page view (one cache lookup per event)."""
     if (page_url is None or len(page_url) <= _CACHED_TEXT) and (
         referrer is None or len(referrer) <= _CACHED_TEXT
     ):
@@ -167,6 +171,10 @@ def page_context(page_url: str | None, referrer: str | None) -> PageContext:
 
 
 def _page_context(page_url: str | None, referrer: str | None) -> PageContext:
+    if page_url:
+        page_url = clean_url(page_url)
+    if referrer:
+        referrer = clean_url(referrer)
     page = parse_page_url(page_url)
     ref_host = referrer_host(referrer)
     utm = page[2:]
@@ -177,6 +185,8 @@ def _page_context(page_url: str | None, referrer: str | None) -> PageContext:
         *utm,
         channel_of(page.utm_source, page.utm_medium, tagged, ref_host, page.host),
         any(v is not None and _COPY_SPECIAL.search(v) is not None for v in utm),
+        page_url,
+        referrer,
     )
 
 
@@ -236,137 +246,20 @@ def hash_user_id(user_id: str | None, key: bytes) -> str | None:
 
 # ------------------------------------------------------------------------ PII
 
-# Keys are compared after lower-casing and removing everything but a-z0-9,
-# so "E-Mail", "first_name" and "firstName" all match.
-PII_KEYS = frozenset(
-    {
-        "email",
-        "mail",
-        "phone",
-        "mobile",
-        "mobilenumber",
-        "tel",
-        "telephone",
-        "cell",
-        "cellphone",
-        "fax",
-        "name",
-        "username",
-        "firstname",
-        "lastname",
-        "fullname",
-        "givenname",
-        "familyname",
-        "middlename",
-        "surname",
-        "customername",
-        "contactname",
-        "address",
-        "street",
-        "postcode",
-        "postalcode",
-        "zip",
-        "zipcode",
-        "birthday",
-        "birthdate",
-        "dateofbirth",
-        "dob",
-        "ssn",
-        "ip",
-    }
-)
-# ... and a key containing any of these is PII too ("user_email", "billing_address").
-PII_KEY_PARTS = ("email", "phone", "address", "firstname", "lastname", "fullname", "surname", "customername")
-
-# Bounded like RFC 5321 (64-character local part, 255-character domain).
-_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']{1,64}@[^\s@<>()\[\],;:\"']{1,255}\.[^\s@<>()\[\],;:\"'.0-9]{2,}")
-# Digits with the separators people write phone numbers with; "." and "/" are
-# left out on purpose (versions and dates), plain digit runs are ids unless
-# they start with + or 0.
-_PHONE = re.compile(r"\+?[0-9 ()\-]{7,24}")
-_DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}.*")
-
-
-def is_pii_key(key: str) -> bool:
-    return _cached_is_pii_key(key) if len(key) <= _CACHED_TEXT else _is_pii_key(key)
-
-
-def _is_pii_key(key: str) -> bool:
-    compact = "".join(ch for ch in key.lower() if ch.isascii() and ch.isalnum())
-    return compact in PII_KEYS or any(part in compact for part in PII_KEY_PARTS)
-
-
-_cached_is_pii_key = lru_cache(maxsize=1 << 12)(_is_pii_key)
-
-
-def looks_like_email(value: str) -> bool:
-    return "@" in value and _EMAIL.search(value) is not None
-
-
-def looks_like_phone(value: str) -> bool:
-    text = value.strip()
-    if not _PHONE.fullmatch(text) or _DATE_LIKE.fullmatch(text):
-        return False
-    digits = sum(ch.isdigit() for ch in text)
-    if not 7 <= digits <= 15:
-        return False
-    has_separator = any(ch in " ()-" for ch in text)
-    return text[0] == "+" or text[0] == "0" or has_separator
-
-
-def looks_like_pii(value: str) -> bool:
-    """An e-mail address anywhere in the text, or text that is a phone number."""
-    return _cached_looks_like_pii(value) if len(value) <= _CACHED_TEXT else _looks_like_pii(value)
-
-
-def _looks_like_pii(value: str) -> bool:
-    return looks_like_email(value) or looks_like_phone(value)
-
-
-_cached_looks_like_pii = lru_cache(maxsize=1 << 14)(_looks_like_pii)
-
-
-def _clean_value(value: Any) -> tuple[bool, Any]:
-    """(keep, cleaned value) for one props value, at any depth."""
-    if type(value) is str:
-        return (not looks_like_pii(value)), value
-    if type(value) is dict:
-        return True, _clean_dict(value)
-    if type(value) is list:
-        cleaned = []
-        for item in value:
-            keep, item = _clean_value(item)
-            if keep:
-                cleaned.append(item)
-        return True, cleaned
-    return True, value
-
-
-def _clean_dict(props: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in props.items():
-        if is_pii_key(key):
-            continue
-        keep, value = _clean_value(value)
-        if keep:
-            out[key] = value
-    return out
-
 
 def clean_props(props: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(props without PII and without search_query, search_query).
 
-    PII keys are removed at every depth, and so is every string value (in a
-    dict or a list) that looks like an e-mail address or a phone number.
-    ``search_query`` becomes a column of its own when it is a string that is
-    not PII; it never stays in props.
+    PII is removed by ``clickstream.core.pii.strip_props`` (keys and values, at
+    every depth). ``search_query`` becomes a column of its own when it is a
+    string that is not PII; it never stays in props.
     """
     if not props:
         return props, None
     query = props.get("search_query")
     search_query = query if type(query) is str and not looks_like_pii(query) else None
     rest = {k: v for k, v in props.items() if k != "search_query"} if "search_query" in props else props
-    return _clean_dict(rest), search_query
+    return strip_props(rest), search_query
 
 
 def _finite(value: Any) -> Any:

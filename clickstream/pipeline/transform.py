@@ -456,9 +456,10 @@ def event_values(
 
     ``clamped``: ts was more than 5 minutes after received_at, so the row's ts
     is received_at. ``page`` is ``page_context(event.page_url,
-    event.referrer)`` when the caller has it. ``null`` stands for a null
-    value: None (the default) for ``copy_line``, or ``\\N`` when the values
-    are joined as they are (see event_line).
+    event.referrer)`` when the caller has it; page_url and referrer are
+    stored as it has them, without personal query parameters. ``null``
+    stands for a null value: None (the default) for ``copy_line``, or
+    ``\\N`` when the values are joined as they are (see event_line).
     """
     (
         event_id,
@@ -506,9 +507,9 @@ def event_values(
         received_text,
         ts_text[:10],
         str(ts.hour),
-        null if page_url is None else page_url,
+        null if page.page_url is None else page.page_url,
         null if page.path is None else page.path,
-        null if referrer is None else referrer,
+        null if page.referrer is None else page.referrer,
         null if page.referrer_host is None else page.referrer_host,
         null if page.utm_source is None else page.utm_source,
         null if page.utm_medium is None else page.utm_medium,

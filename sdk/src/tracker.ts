@@ -7,10 +7,14 @@
  * - sending: navigator.sendBeacon (application/json Blob); when the beacon is refused,
  *   fetch with retries, exponential backoff and jitter; when offline or out of retries,
  *   the batch waits in IndexedDB and is sent on the next 'online' event or page load.
- * - privacy: no names, e-mails or phone numbers: props keys and values that look like
- *   them are dropped, as are such query parameters of page_url and referrer, and
- *   identify() refuses an e-mail address or a phone number.
+ * - privacy: the PII rule set that ingest and transform apply too (../docs/PRIVACY.md),
+ *   bundled from clickstream/core/pii_rules.json: personal props keys and values (names,
+ *   e-mails, phone and card numbers, ...) are dropped at any depth, as are such query
+ *   parameters of page_url and referrer, and identify() refuses an e-mail address or a
+ *   phone number.
  */
+
+import { card, email, keys, phone } from '../../clickstream/core/pii_rules.json';
 
 export type EventType = 'view' | 'click' | 'search' | 'add_to_cart' | 'checkout' | 'purchase';
 export type DeviceType = 'mobile' | 'desktop' | 'tablet';
@@ -80,39 +84,68 @@ const MAX_EVENTS = 500;
 const MAX_BYTES = 1_000_000;
 const PREFIX = 'cs_';
 
-// Bounded quantifiers: a long string costs linear time, not quadratic.
-const EMAIL = /[^\s@]{1,64}@[^\s@]{1,255}\.[a-z]{2,}/i;
-// The whole value is a phone number, or it holds an international one (+...).
-const PHONE = /^\+?[\d\s().-]{9,20}$|\+\d[\d\s().-]{7,}\d/;
-const PII_KEY =
-  /e[-_]?mail|phone|^(tel|mobile|address|street|postcode|zip)$|^(first|last|full|given|family|middle|sur|user|customer|display|)[_-]?name$/i;
+// The PII rules (see clickstream/core/pii.py, which reads the same file the same way).
+const KEYS = new Set(keys.exact);
+const EMAIL = RegExp(email);
+const PHONES = phone.whole.map((p) => RegExp(p));
+const PHONE_IN = RegExp(phone.within);
+const CARD = RegExp(card, 'g');
+const digits = (v: string): string => v.replace(/[^0-9]/g, '');
+const luhn = (d: string): boolean =>
+  [...d].reverse().reduce((s, c, i) => s + (i % 2 ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][+c]! : +c), 0) % 10 == 0;
 
-/** True for a string that holds an e-mail address or a phone number (9+ digits). */
+/** True for a string that holds an e-mail address or a card number, or is (or holds an international) phone number. */
 export const looksPii = (v: unknown): boolean =>
-  typeof v == 'string' && (EMAIL.test(v) || (PHONE.test(v) && v.replace(/\D/g, '').length > 8));
+  typeof v == 'string' &&
+  (EMAIL.test(v) ||
+    PHONES.some((p) => p.test(v.trim())) ||
+    (PHONE_IN.test(v) && digits(v).length >= phone.within_min_digits) ||
+    [...v.matchAll(CARD)].some((m) => luhn(digits(m[1]!))));
 
-/** props without the keys and values that look like names, e-mails or phone numbers. */
+/** True for a props key or query parameter name that is personal, or that itself looks like PII. */
+const piiKey = (k: string): boolean => {
+  const c = k.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return KEYS.has(c) || keys.contains.some((p) => c.includes(p)) || looksPii(k);
+};
+
+const clean = (v: unknown): unknown =>
+  Array.isArray(v) ? v.filter((x) => !looksPii(x)).map(clean) : v && typeof v == 'object' ? scrub(v as Props) : v;
+
+/** props without personal keys and values, at any depth (objects and arrays). */
 export const scrub = (o: Props = {}): Props => {
   const out: Props = {};
-  for (const k in o) {
-    const v = o[k];
-    if (!PII_KEY.test(k) && !looksPii(v))
-      out[k] = v && typeof v == 'object' && !Array.isArray(v) ? scrub(v as Props) : v;
-  }
+  for (const k in o) if (!piiKey(k) && !looksPii(o[k])) out[k] = clean(o[k]);
   return out;
 };
+
+// A query parameter judged decoded ('+' is a space; a malformed %-escape stays as written).
+const decode = (s: string): string =>
+  s.replace(/\+/g, ' ').replace(/(%[0-9a-f]{2})+/gi, (m) => {
+    try {
+      return decodeURIComponent(m);
+    } catch {
+      return m;
+    }
+  });
 
 /** A URL without the query parameters that look like PII; null when empty or not a URL. */
 export const cleanUrl = (u: string): string | null => {
   try {
-    const url = new URL(u);
-    const p = url.searchParams;
-    let dirty = 0;
-    for (const [k, v] of [...p]) if (PII_KEY.test(k) || looksPii(v)) p.delete(k), dirty++;
-    return (dirty ? url.href : u).slice(0, 4096);
+    new URL(u);
   } catch {
     return null;
   }
+  const q = u.indexOf('?');
+  const h = u.indexOf('#');
+  const end = h < 0 ? u.length : h;
+  if (q < 0 || q > end) return u.slice(0, 4096);
+  const params = u.slice(q + 1, end).split('&');
+  const kept = params.filter((p) => {
+    const i = p.indexOf('=');
+    return !piiKey(decode(i < 0 ? p : p.slice(0, i))) && !looksPii(decode(i < 0 ? '' : p.slice(i + 1)));
+  });
+  const query = kept.join('&');
+  return (kept.length == params.length ? u : u.slice(0, q) + (query ? '?' + query : '') + u.slice(end)).slice(0, 4096);
 };
 
 const rnd = (): number => {

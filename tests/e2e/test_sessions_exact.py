@@ -34,7 +34,7 @@ from .conftest import RunningStack
 
 HOUR = timedelta(hours=1)
 GAP = timedelta(minutes=30)
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"  # beside the repo
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 REES46_SAMPLE = REAL / "rees46_oct2019_head" / "2019-Oct.csv"
 PAGES = (
     "https://shop.example/",

@@ -1,4 +1,4 @@
-"""Adapters: the real samples in ../shared/data/real become contract events with stable ids."""
+"""Adapters: the real samples in tests/data/real become contract events with stable ids."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from clickstream.core.lake import partition_prefix
 from clickstream.tools.adapters import rees46, yoochoose
 from clickstream.tools.adapters.common import NAMESPACE, ImportSummary, stable_id
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 REES46_CSV = REAL / "rees46_oct2019_head" / "2019-Oct.csv"
 YOOCHOOSE_FILES = [
     REAL / "yoochoose_rsc15_100k" / "yoochoose-clicks-100k_train_full.txt",
@@ -30,7 +30,7 @@ YOOCHOOSE_FILES = [
 def _real_samples_present() -> None:
     missing = [str(p) for p in (REES46_CSV, *YOOCHOOSE_FILES) if not p.is_file()]
     if missing:
-        pytest.fail(f"the shared real samples are missing (expected beside the repo): {missing}")
+        pytest.fail(f"the real samples are missing from tests/data/real: {missing}")
 
 
 @pytest.fixture(scope="module")

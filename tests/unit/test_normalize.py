@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clickstream.core.pii import is_pii_key, looks_like_pii
 from clickstream.pipeline import channels
 from clickstream.pipeline.channels import (
     DIRECT,
@@ -33,10 +34,6 @@ from clickstream.pipeline.normalize import (
     device_from_user_agent,
     device_type,
     hash_user_id,
-    is_pii_key,
-    looks_like_email,
-    looks_like_phone,
-    looks_like_pii,
     page_context,
     parse_page_url,
     props_json,
@@ -296,45 +293,6 @@ def test_only_the_exact_hash_form_is_kept(value: str) -> None:
 
 
 # ------------------------------------------------------------------ PII
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        *("email", "E-Mail", "user_email", "phone", "mobile", "tel", "name", "first_name", "lastName"),
-        *("full_name", "customer_name", "address", "billing_address", "zip", "ip", "date_of_birth"),
-    ],
-)
-def test_pii_keys(key: str) -> None:
-    assert is_pii_key(key)
-
-
-@pytest.mark.parametrize("key", ["product_name", "button", "is_mobile", "hotel", "category", "search_query"])
-def test_not_pii_keys(key: str) -> None:
-    assert not is_pii_key(key)
-
-
-@pytest.mark.parametrize("value", ["ann@example.com", "mail me: Ann.Lee+x@mail.example.co.uk please"])
-def test_looks_like_email(value: str) -> None:
-    assert looks_like_email(value)
-
-
-@pytest.mark.parametrize("value", ["@handle", "a@b", "price@2x", "user at example dot com"])
-def test_not_email(value: str) -> None:
-    assert not looks_like_email(value)
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["+49 30 1234567", "(555) 123-4567", "555-123-4567", "07911 123456", "07911123456", "+14155552671"],
-)
-def test_looks_like_phone(value: str) -> None:
-    assert looks_like_phone(value)
-
-
-@pytest.mark.parametrize("value", ["2025-10-18", "10.0.19045", "12345678", "sku-123", "123", "1-2", "+1 23"])
-def test_not_phone(value: str) -> None:
-    assert not looks_like_phone(value)
 
 
 def test_clean_props_drops_pii_keys_and_values_at_any_depth() -> None:

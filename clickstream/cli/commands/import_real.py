@@ -1,7 +1,7 @@
 """clickstream import: turn a real sample into contract events in a raw lake folder.
 
-    clickstream import rees46 ../shared/data/real/rees46_oct2019_head/2019-Oct.csv --out .tmp/rees46
-    clickstream import yoochoose ../shared/data/real/yoochoose_rsc15_100k/*.txt --out .tmp/yoochoose
+    clickstream import rees46 tests/data/real/rees46_oct2019_head/2019-Oct.csv --out .tmp/rees46
+    clickstream import yoochoose tests/data/real/yoochoose_rsc15_100k/*.txt --out .tmp/yoochoose
 
 Writes DIR/raw/... in the same layout as ``clickstream generate`` and a summary,
 DIR/_import-<source>.json (rows read, events written, rows skipped by reason).
