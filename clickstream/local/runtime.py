@@ -8,11 +8,12 @@ restored from disk, and last the scheduler.
 
 Fault drills: a JSON file ``DIR/faults.json`` such as
 ``{"transform": [{"error": "TransientStorageError", "times": 1}],
-"load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}, {"kill": true}]}``
+"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}, {"kill": true}]}``
 makes the next invocations of that function (and, with "action", of that
-load action) fail that way inside its worker (``times`` defaults to 1; -1
-means until the file is changed; ``kill`` kills the worker process). The state
-machine's Retry and Catch see exactly what they would see on AWS.
+load action: check_staged_batches, sessionize_and_upsert or advance_watermark)
+fail that way inside its worker (``times`` defaults to 1; -1 means until the
+file is changed; ``kill`` kills the worker process). The state machine's Retry
+and Catch see exactly what they would see on AWS.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def start_stack(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     os.environ["MOTO_PORT"] = str(port)  # moto's engine calls Lambda through this port
     # moto keeps an object in memory up to this size and spills bigger ones to a temp file (5 MB by
-    # default): staged batches are often bigger, and are read back at once by Upsert.
+    # default): staged batches are often bigger, and are read back at once by SessionizeAndUpsert.
     os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(64 * 2**20))
     persist.install(data_dir / "lake")
     faults = FaultPlan(data_dir / "faults.json")

@@ -1,9 +1,11 @@
-"""Sessionize, Upsert and AdvanceWatermark: one function, the state says which action.
+"""CheckStagedBatches, SessionizeAndUpsert and AdvanceWatermark: one function, the state says which action.
 
-Event: {"action": "sessionize" | "upsert" | "advance_watermark", "hour",
-"execution", "worklist"} (worklist: the S3 key list_new wrote, absent or null
-when there was nothing new). AdvanceWatermark also honours an optional
-"watermark_to" (null: do not move it). Returns the action's small result.
+Event: {"action": "check_staged_batches" | "sessionize_and_upsert" |
+"advance_watermark", "hour", "execution", "worklist"} (worklist: the S3 key
+list_new wrote, absent or null when there was nothing new). AdvanceWatermark
+also honours an optional "watermark_to" (null: do not move it). Returns the
+action's small result. The actions' former names, "sessionize" and "upsert",
+are still read: a redrive runs an execution's original definition.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 
-ACTIONS = ("sessionize", "upsert", "advance_watermark")
+ACTIONS = ("check_staged_batches", "sessionize_and_upsert", "advance_watermark")
+RENAMED_ACTIONS = {"sessionize": "check_staged_batches", "upsert": "sessionize_and_upsert"}
 
 
 @cache
@@ -44,22 +47,22 @@ def publish_freshness(minutes: float, runtime: str) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
-    action = event.get("action")
+    action = RENAMED_ACTIONS.get(event.get("action"), event.get("action"))
     if action not in ACTIONS:
         raise ContractViolation(f"unknown load action {action!r}; expected one of {', '.join(ACTIONS)}")
     execution = str(event["execution"])
     hour = parse_hour(str(event["hour"]))
     logger.append_keys(action=action, execution=execution, hour=event["hour"])
     with db.connect(settings.database_url, application_name=f"clickstream-load-{action}") as conn:
-        if action == "sessionize":
-            return load.sessionize(
+        if action == "check_staged_batches":
+            return load.check_staged_batches(
                 conn,
                 lake(settings.lake_bucket),
                 execution=execution,
                 hour=hour,
                 worklist_key=event.get("worklist"),
             )
-        if action == "upsert":
+        if action == "sessionize_and_upsert":
             return load.upsert(
                 conn,
                 lake(settings.lake_bucket),
