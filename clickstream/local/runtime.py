@@ -10,10 +10,11 @@ Fault drills: a JSON file ``DIR/faults.json`` such as
 ``{"transform": [{"error": "TransientStorageError", "times": 1}],
 "load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}, {"kill": true}]}``
 makes the next invocations of that function (and, with "action", of that
-load action: check_staged_batches, sessionize_and_upsert or advance_watermark)
-fail that way inside its worker (``times`` defaults to 1; -1 means until the
-file is changed; ``kill`` kills the worker process). The state machine's Retry
-and Catch see exactly what they would see on AWS.
+load action: check_staged_batches, sessionize_and_upsert or advance_watermark;
+the former names sessionize and upsert still match) fail that way inside its
+worker (``times`` defaults to 1; -1 means until the file is changed; ``kill``
+kills the worker process). The state machine's Retry and Catch see exactly
+what they would see on AWS.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from clickstream.local.stack import StackInfo, StackNotRunning, read_stack, stac
 from clickstream.local.workers import HandlerPool
 from clickstream.ops import definition
 from clickstream.ops.operations import Operator
+from clickstream.pipeline.states import RENAMED_LOAD_ACTIONS
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -58,6 +60,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _current_action(name: Any) -> Any:
+    """A load action as the state machine sends it now (a drill file may use a former name)."""
+    return RENAMED_LOAD_ACTIONS.get(name, name) if isinstance(name, str) else name
+
+
 class FaultPlan:
     """Injected faults read from DIR/faults.json on every invocation."""
 
@@ -73,8 +80,9 @@ class FaultPlan:
             plan = json.loads(self.path.read_text(encoding="utf-8") or "{}")
             queue = plan.get(function) or []
             action = json.loads(event_json).get("action") if '"action"' in event_json else None
+            action = _current_action(action)
             index = next(
-                (i for i, f in enumerate(queue) if f.get("action") in (None, action)),
+                (i for i, f in enumerate(queue) if _current_action(f.get("action")) in (None, action)),
                 None,
             )
             if index is None:

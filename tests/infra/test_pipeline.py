@@ -176,3 +176,13 @@ def test_a_rotated_password_version_reaches_the_functions(tmp_path) -> None:  # 
     for name in ("ListNew", "Load"):
         env = function(synth.template, name)["Environment"]["Variables"]
         assert ":SecretString:password::0b1d-rotated}}" in env["DATABASE_URL"]
+
+
+def test_ingest_wears_the_shared_tracer_switched_off(template: Template) -> None:
+    # The same decorators as every handler; X-Ray per request would cost more than the function
+    source = (c.FUNCTIONS_DIR / "ingest" / "handler.py").read_text(encoding="utf-8")
+    assert "@tracer.capture_lambda_handler" in source
+    env = template.resolve(template.one("AWS::Lambda::Function", "Ingest/Function")["Properties"])[
+        "Environment"
+    ]
+    assert env["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
