@@ -22,7 +22,7 @@ from clickstream.pipeline.states import IngestRequest, parse_event
 @cache
 def _clients() -> tuple[IngestSettings, Lake, DeadLetterQueue | None]:
     """Settings and clients, made on the first request and kept warm (not at import)."""
-    settings = IngestSettings()
+    settings = IngestSettings().require("user_id_hmac_key")
     queue = DeadLetterQueue(settings.ingest_dlq_url) if settings.ingest_dlq_url else None
     return settings, Lake(settings.lake_bucket), queue
 

@@ -21,7 +21,7 @@ from clickstream.pipeline.states import ListNewInput, ListNewResult, parse_event
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_event(event, ListNewInput)
-    settings = get_settings()
+    settings = get_settings().require("database_url")
     options = task.options
     with db.connect(settings.database_url) as conn:
         result = ListNewResult.model_validate(

@@ -51,7 +51,7 @@ def publish_freshness(minutes: float, runtime: str) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = load_input(event)
-    settings = get_settings()
+    settings = get_settings().require("database_url")
     logger.append_keys(action=task.action, execution=task.execution, hour=hour_iso(task.hour))
     result: BaseModel
     with db.connect(settings.database_url, application_name=f"clickstream-load-{task.action}") as conn:

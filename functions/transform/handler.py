@@ -30,7 +30,7 @@ def lake(bucket: str) -> Lake:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_event(event, TransformPartitionInput)
-    settings = get_settings()
+    settings = get_settings().require("user_id_hmac_key")
     logger.append_keys(execution=task.execution, index=task.index)
     result = TransformPartitionResult.model_validate(
         transform_work_item(lake(settings.lake_bucket), task, settings)
