@@ -176,8 +176,6 @@ class TransformPartitionResult(StateModel):
 
 # ----------------------------------------------------------------- the load function's three states
 
-LoadAction = Literal["check_staged_batches", "sessionize_and_upsert", "advance_watermark"]
-
 
 class CheckStagedBatchesInput(StateModel):
     """CheckStagedBatches' Parameters (the load function, action ``check_staged_batches``)."""
