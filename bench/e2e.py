@@ -46,7 +46,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 GENERATOR_SOURCES = Path(__file__).resolve().parents[1] / "clickstream" / "tools" / "generate"
 START = datetime(2025, 9, 3, tzinfo=UTC)  # a Wednesday
 HourFilter = Callable[[datetime], bool]
-LOAD_STATES = ("Sessionize", "Upsert", "AdvanceWatermark")
+LOAD_STATES = ("CheckStagedBatches", "SessionizeAndUpsert", "AdvanceWatermark")
 
 
 def generator_fingerprint() -> str:

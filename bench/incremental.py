@@ -26,7 +26,7 @@ import orjson
 from bench.e2e import BenchStack, state_times, traffic
 from clickstream.core import lake as layout
 
-LOAD_STATES = ("Sessionize", "Upsert")
+LOAD_STATES = ("CheckStagedBatches", "SessionizeAndUpsert")
 
 
 def catch_up(stack: BenchStack, until: datetime, log: Any = print) -> int:
@@ -90,7 +90,8 @@ def run(
     load_ratio = full["load_seconds_p50"] / day["load_seconds_p50"] if day["load_seconds_p50"] else None
     log(
         f"incremental: next hour {day['seconds_p50']:.2f} s with 1 day, {full['seconds_p50']:.2f} s with "
-        f"{history_days} days: ratio {ratio:.2f} (Sessionize + Upsert {load_ratio or 0:.2f})"
+        f"{history_days} days: ratio {ratio:.2f} "
+        f"(CheckStagedBatches + SessionizeAndUpsert {load_ratio or 0:.2f})"
     )
     return {
         "history_days": history_days,

@@ -1,4 +1,4 @@
-"""Upsert throughput: staged batches in (moto) S3 -> PostgreSQL, the whole load transaction.
+"""SessionizeAndUpsert throughput: staged batches in (moto) S3 -> PostgreSQL, the whole load transaction.
 
     python -m bench.load [--rows 1000000] [--batches 5] [--repeat 3] [--database-url URL]
 

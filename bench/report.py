@@ -117,10 +117,13 @@ def incremental(results: dict[str, Any]) -> list[str]:
         f"The next {len(inc['history']['hours'])} hours of traffic at {inc['events_per_day']:,} "
         "events a day, "
         "one execution each (p50), on a warehouse holding 1 day and one holding "
-        f"{inc['history_days']} days of history: ratio **{inc['ratio']:.2f}** (Sessionize + Upsert alone: "
-        f"{shown}).",
+        f"{inc['history_days']} days of history: ratio **{inc['ratio']:.2f}** "
+        f"(CheckStagedBatches + SessionizeAndUpsert alone: {shown}).",
         "",
-        *_table(["History", "Events", "Sessions", "Next hour, s", "Sessionize + Upsert, s"], rows),
+        *_table(
+            ["History", "Events", "Sessions", "Next hour, s", "CheckStagedBatches + SessionizeAndUpsert, s"],
+            rows,
+        ),
     ]
 
 

@@ -39,7 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / "results"
 PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
 STEPS = ("e2e", "reference", "incremental", "dashboards")
-LAMBDA_STATES = ("ListNew", "TransformPartition", "Sessionize", "Upsert", "AdvanceWatermark", "NotifySuccess")
+LAMBDA_STATES = (
+    "ListNew",
+    "TransformPartition",
+    "CheckStagedBatches",
+    "SessionizeAndUpsert",
+    "AdvanceWatermark",
+    "NotifySuccess",
+)
 
 # name, results path, comparison, target, unit, what it means
 TARGETS: tuple[tuple[str, tuple[str, ...], str, float, str], ...] = (

@@ -1,4 +1,4 @@
-"""Profile one big catch-up Upsert statement by statement (what ``make bench`` runs in one execution).
+"""Profile one big catch-up SessionizeAndUpsert by statement (what ``make bench`` runs in one execution).
 
     PYTHONPATH=. .venv/bin/python -m bench.upsert_profile [--events 1000000] [--explain-ms 1000] [--top 25]
 

@@ -8,11 +8,13 @@ restored from disk, and last the scheduler.
 
 Fault drills: a JSON file ``DIR/faults.json`` such as
 ``{"transform": [{"error": "TransientStorageError", "times": 1}],
-"load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}, {"kill": true}]}``
+"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}, {"kill": true}]}``
 makes the next invocations of that function (and, with "action", of that
-load action) fail that way inside its worker (``times`` defaults to 1; -1
-means until the file is changed; ``kill`` kills the worker process). The state
-machine's Retry and Catch see exactly what they would see on AWS.
+load action: check_staged_batches, sessionize_and_upsert or advance_watermark;
+the former names sessionize and upsert still match) fail that way inside its
+worker (``times`` defaults to 1; -1 means until the file is changed; ``kill``
+kills the worker process). The state machine's Retry and Catch see exactly
+what they would see on AWS.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from clickstream.local.stack import StackInfo, StackNotRunning, read_stack, stac
 from clickstream.local.workers import HandlerPool
 from clickstream.ops import definition
 from clickstream.ops.operations import Operator
+from clickstream.pipeline.states import RENAMED_LOAD_ACTIONS
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -57,6 +60,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _current_action(name: Any) -> Any:
+    """A load action as the state machine sends it now (a drill file may use a former name)."""
+    return RENAMED_LOAD_ACTIONS.get(name, name) if isinstance(name, str) else name
+
+
 class FaultPlan:
     """Injected faults read from DIR/faults.json on every invocation."""
 
@@ -72,8 +80,9 @@ class FaultPlan:
             plan = json.loads(self.path.read_text(encoding="utf-8") or "{}")
             queue = plan.get(function) or []
             action = json.loads(event_json).get("action") if '"action"' in event_json else None
+            action = _current_action(action)
             index = next(
-                (i for i, f in enumerate(queue) if f.get("action") in (None, action)),
+                (i for i, f in enumerate(queue) if _current_action(f.get("action")) in (None, action)),
                 None,
             )
             if index is None:
@@ -189,7 +198,7 @@ def start_stack(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     os.environ["MOTO_PORT"] = str(port)  # moto's engine calls Lambda through this port
     # moto keeps an object in memory up to this size and spills bigger ones to a temp file (5 MB by
-    # default): staged batches are often bigger, and are read back at once by Upsert.
+    # default): staged batches are often bigger, and are read back at once by SessionizeAndUpsert.
     os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(64 * 2**20))
     persist.install(data_dir / "lake")
     faults = FaultPlan(data_dir / "faults.json")

@@ -1,9 +1,9 @@
-"""Load: the Sessionize, Upsert and AdvanceWatermark states (one function, three actions).
+"""Load: the CheckStagedBatches, SessionizeAndUpsert and AdvanceWatermark states, three actions.
 
 The logic takes a PostgreSQL connection and a ``Lake`` and returns plain
 dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 
-- Upsert is ONE transaction, serialised across executions by an advisory
+- SessionizeAndUpsert is ONE transaction, serialised across executions by an advisory
   lock: facts, sessions and the daily aggregates (clickstream/pipeline/sessionize.py),
   products, the processed-object manifest, reject counts and the run's row
   commit together or not at all. A re-run after the commit
@@ -69,7 +69,7 @@ UPSERTED = "UPSERTED"
 SUCCEEDED = "SUCCEEDED"
 COMMITTED = (UPSERTED, SUCCEEDED)
 
-# pg_advisory_xact_lock key held by Upsert: one execution upserts at a time.
+# pg_advisory_xact_lock key held by SessionizeAndUpsert: one execution upserts at a time.
 UPSERT_LOCK_KEY = 0x636C_6B75_7073
 # Waiting longer for another execution's upsert is a TransientDatabaseError (retried), well
 # within the Load function's 600 s timeout.
@@ -90,7 +90,7 @@ FACT_COLUMNS: tuple[str, ...] = tuple(c for c in STAGED_COLUMNS if c != "src")
 
 
 class RunNotUpserted(ClickstreamError):
-    """AdvanceWatermark for an execution whose Upsert has not committed."""
+    """AdvanceWatermark for an execution whose SessionizeAndUpsert has not committed."""
 
 
 # ----------------------------------------------------------------- staged inputs
@@ -209,7 +209,7 @@ _RUN_COLUMNS = (
 
 
 def _run_row(cur: psycopg.Cursor[Any], execution: str, lock: bool = False) -> dict[str, Any] | None:
-    """The run's row in etl_runs as a dict (None before Sessionize or Upsert recorded it)."""
+    """The run's row in etl_runs as a dict (None before CheckStagedBatches or the upsert recorded it)."""
     query = sql.SQL("select {} from etl_runs where execution_name = %s{}").format(
         sql.SQL(", ").join(map(sql.Identifier, _RUN_COLUMNS)),
         sql.SQL(" for update" if lock else ""),
@@ -238,10 +238,10 @@ def _payload(counts: dict[str, Any], dates: list[date], replayed: bool) -> dict[
     }
 
 
-# ----------------------------------------------------------------- Sessionize
+# ----------------------------------------------------------------- CheckStagedBatches
 
 
-def sessionize(
+def check_staged_batches(
     conn: psycopg.Connection[Any],
     lake: Lake,
     *,
@@ -251,8 +251,8 @@ def sessionize(
 ) -> dict[str, Any]:
     """Check the staged batches are all there and record the run as STAGED.
 
-    The cheap gate before Upsert. The sessions themselves are computed inside
-    Upsert's transaction (``sessionize.plan`` and ``apply``): they depend on
+    The cheap gate before SessionizeAndUpsert. The sessions themselves are
+    computed inside the upsert's transaction (``sessionize.plan`` and ``apply``): they depend on
     what is stored when the lock is held, and must commit with the facts. A
     run that already committed is left as it is.
     """
@@ -290,7 +290,7 @@ def sessionize(
     return result
 
 
-# ----------------------------------------------------------------- Upsert
+# ----------------------------------------------------------------- SessionizeAndUpsert
 
 
 @dataclass
@@ -748,7 +748,7 @@ def advance_watermark(
 ) -> dict[str, Any]:
     """Move the watermark to greatest(current, hour) and mark the run SUCCEEDED, in one transaction.
 
-    RunNotUpserted unless the run's Upsert committed. ``hour`` None leaves the
+    RunNotUpserted unless the run's SessionizeAndUpsert committed. ``hour`` None leaves the
     watermark where it is (a run that could not list every partition up to its
     hour) but still marks the run. Returns {"watermark": ISO or None,
     "freshness_minutes": minutes from the end of the watermark hour to now}.

@@ -1,4 +1,4 @@
-"""Sessions, always exact: the part of Upsert that keeps fact_sessions and the aggregates exact.
+"""Sessions, always exact: the part of SessionizeAndUpsert that keeps fact_sessions and aggregates exact.
 
 DESIGN.md "Session": a visitor's (``anonymous_id``) maximal run of events in
 which no gap exceeds 30 minutes (a gap of exactly 30 minutes does not split).
@@ -9,7 +9,7 @@ session's id is ``uuid5(SESSION_NAMESPACE, f"{anonymous_id}|{start}")`` with
 and ``start`` in UTC as ``2025-10-18T13:00:00.000000Z``, so recomputing a
 session never changes its id unless its start changes.
 
-Everything here runs inside Upsert's transaction (under its advisory lock),
+Everything here runs inside SessionizeAndUpsert's transaction (under its advisory lock),
 after the run's new rows are picked into ``stage_new`` and before they are
 inserted, so sessions, facts and the manifest commit together:
 

@@ -51,7 +51,7 @@ import re
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,6 +79,7 @@ from clickstream.pipeline.normalize import (
     utc_text,
 )
 from clickstream.pipeline.staged import NULL, copy_line
+from clickstream.pipeline.states import TransformPartitionInput, parse_event
 
 # The staged batch's compressor: ISA-L's deflate when installed (the same gzip format, about
 # 7x faster than zlib at level 1 and a little smaller), else zlib. Decompression stays zlib's.
@@ -817,12 +818,6 @@ class BatchTransformer:
 # ----------------------------------------------------------------- the work item
 
 
-def _require(mapping: Any, name: str, where: str) -> Any:
-    if not isinstance(mapping, dict) or mapping.get(name) in (None, ""):
-        raise ContractViolation(f"{where} has no {name!r}")
-    return mapping[name]
-
-
 def _sources(work: dict[str, Any], work_key: str) -> list[SourceObject]:
     objects = work.get("objects")
     if not isinstance(objects, list):
@@ -853,22 +848,25 @@ def _fetch_in_order(pool: ThreadPoolExecutor, lake: Lake, keys: list[str], ahead
         yield pending.popleft().result()
 
 
-def transform_work_item(lake: Lake, event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def transform_work_item(
+    lake: Lake, event: TransformPartitionInput | Mapping[str, Any], settings: Settings
+) -> dict[str, Any]:
     """One Map item: transform the objects of its work file into one staged batch.
 
-    Writes, at keys derived from the item so that a retry overwrites them:
-    each object's rejects (and a quarantined object's copy), then
-    ``<batch_key>.tsv.gz`` and last ``<batch_key>.json``, the manifest. Returns
-    the batch's counts (small: Step Functions caps payloads at 256 KB).
+    ``event`` is the state's input (a mapping is parsed: ContractViolation if it
+    does not fit). Writes, at keys derived from the item so that a retry
+    overwrites them: each object's rejects (and a quarantined object's copy),
+    then ``<batch_key>.tsv.gz`` and last ``<batch_key>.json``, the manifest.
+    Returns the batch's counts, the fields of ``TransformPartitionResult``
+    (small: Step Functions caps payloads at 256 KB).
     """
-    item = _require(event, "item", "transform event")
-    work_key = str(_require(item, "work_key", "transform item"))
-    batch_key = str(_require(item, "batch_key", "transform item"))
+    task = parse_event(event, TransformPartitionInput)
+    item, execution = task.item, task.execution
+    work_key, batch_key = item.work_key, item.batch_key
     work = lake.get_json(work_key)
     if not isinstance(work, dict):
         raise ContractViolation(f"work file {work_key} is not a JSON object")
     sources = _sources(work, work_key)
-    execution = str(event.get("execution") or work.get("execution") or "")
 
     started = time.perf_counter()
     batch = BatchTransformer(settings.user_id_hmac_key.get_secret_value().encode("utf-8"))
@@ -919,7 +917,7 @@ def transform_work_item(lake: Lake, event: dict[str, Any], settings: Settings) -
     logger.info(
         "partition transformed",
         batch=batch_key,
-        partition_hour=item.get("partition_hour"),
+        partition_hour=layout.hour_iso(item.partition_hour),
         objects=summary["objects"],
         lines_read=summary["lines_read"],
         staged=summary["staged"],

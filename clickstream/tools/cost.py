@@ -130,10 +130,10 @@ class Measured:
           ...,
           "cost_inputs": {
             "transform_s_per_event": 2.24e-05,   # s of one worker process per event, TransformPartition
-            "load_s_per_event": 3.33e-05,        # s per new event of Sessionize + Upsert + AdvanceWatermark
+            "load_s_per_event": 3.33e-05,        # s per new event of the three load states
             "idle_s_per_state": {                # s per execution of each Lambda state, hour with no new data
-              "ListNew": 0.15, "TransformPartition": 0.0, "Sessionize": 0.05,
-              "Upsert": 0.1, "AdvanceWatermark": 0.05, "NotifySuccess": 0.05
+              "ListNew": 0.15, "TransformPartition": 0.0, "CheckStagedBatches": 0.05,
+              "SessionizeAndUpsert": 0.1, "AdvanceWatermark": 0.05, "NotifySuccess": 0.05
             },
             "machine": "x86_64, 2 cores",        # where it was measured
             "source": "python -m bench, 2026-11-22"  # how
@@ -182,7 +182,7 @@ class Measured:
         """The figures ``python -m bench`` measured on the development machine (x86_64, 2 cores).
 
         Transform ~44,600 events per second in one process, the load ~30,000 new
-        events per second (Sessionize, Upsert and AdvanceWatermark together), and
+        events per second (CheckStagedBatches, SessionizeAndUpsert and AdvanceWatermark), and
         each state's time on an hour with nothing new (TransformPartition then
         has no items). A results file in bench/results/ replaces them.
         """
@@ -192,8 +192,8 @@ class Measured:
             idle_s_per_state={
                 "ListNew": 0.15,
                 "TransformPartition": 0.0,
-                "Sessionize": 0.05,
-                "Upsert": 0.1,
+                "CheckStagedBatches": 0.05,
+                "SessionizeAndUpsert": 0.1,
                 "AdvanceWatermark": 0.05,
                 "NotifySuccess": 0.05,
             },

@@ -1,4 +1,7 @@
-"""ListNew: the raw objects this execution processes, as small work-item references."""
+"""ListNew: the raw objects this execution processes, as small work-item references.
+
+Event: ``ListNewInput``; returns ``ListNewResult`` (clickstream/pipeline/states.py).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +10,39 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clickstream.core import db
-from clickstream.core.lake import parse_hour
-from clickstream.core.observability import logger
+from clickstream.core.observability import logger, tracer
 from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline import listing
+from clickstream.pipeline.states import ListNewInput, ListNewResult, parse_event
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
-    options = event.get("options") or {}
-    since = options.get("since")
+    task = parse_event(event, ListNewInput)
+    settings = get_settings().require("database_url")
+    options = task.options
     with db.connect(settings.database_url) as conn:
-        result = listing.list_new(
-            lake=Lake(settings.lake_bucket),
-            conn=conn,
-            hour=parse_hour(event["hour"]),
-            execution=event["execution"],
-            lookback_hours=int(options.get("lookback_hours", settings.lookback_hours)),
-            max_objects=settings.max_objects_per_item,
-            max_bytes=settings.max_bytes_per_item,
-            since=parse_hour(since) if since else None,
+        result = ListNewResult.model_validate(
+            listing.list_new(
+                lake=Lake(settings.lake_bucket),
+                conn=conn,
+                hour=task.hour,
+                execution=task.execution,
+                lookback_hours=(
+                    settings.lookback_hours if options.lookback_hours is None else options.lookback_hours
+                ),
+                max_objects=settings.max_objects_per_item,
+                max_bytes=settings.max_bytes_per_item,
+                since=options.since,
+            )
         )
     logger.info(
         "listed new objects",
-        execution=event["execution"],
-        objects=result["objects"],
-        items=len(result["items"]),
-        truncated=result["truncated"],
+        execution=task.execution,
+        objects=result.objects,
+        items=len(result.items),
+        truncated=result.truncated,
     )
-    return result
+    return result.model_dump(mode="json")

@@ -1,9 +1,10 @@
-"""Sessionize, Upsert and AdvanceWatermark: one function, the state says which action.
+"""CheckStagedBatches, SessionizeAndUpsert and AdvanceWatermark: one function, the state says which action.
 
-Event: {"action": "sessionize" | "upsert" | "advance_watermark", "hour",
-"execution", "worklist"} (worklist: the S3 key list_new wrote, absent or null
-when there was nothing new). AdvanceWatermark also honours an optional
-"watermark_to" (null: do not move it). Returns the action's small result.
+Event: one of ``CheckStagedBatchesInput`` (action ``check_staged_batches``),
+``SessionizeAndUpsertInput`` (``sessionize_and_upsert``) and
+``AdvanceWatermarkInput`` (``advance_watermark``); returns the action's result
+model (clickstream/pipeline/states.py). The actions' former names, ``sessionize``
+and ``upsert``, are still read: a redrive runs an execution's original definition.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from clickstream.core import db
-from clickstream.core.errors import ContractViolation
-from clickstream.core.lake import parse_hour
+from clickstream.core.lake import hour_iso
 from clickstream.core.observability import logger, metrics, tracer
 from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
-
-ACTIONS = ("sessionize", "upsert", "advance_watermark")
+from clickstream.pipeline.states import (
+    AdvanceWatermarkResult,
+    CheckStagedBatchesInput,
+    CheckStagedBatchesResult,
+    SessionizeAndUpsertInput,
+    SessionizeAndUpsertResult,
+    load_input,
+)
 
 
 @cache
@@ -35,42 +42,43 @@ def publish_freshness(minutes: float, runtime: str) -> None:
     """On Lambda an EMF metric; elsewhere a log line (nothing collects EMF from a local stdout)."""
     if runtime == "aws":
         metrics.add_metric(name="FreshnessMinutes", unit=MetricUnit.NoUnit, value=minutes)
-        metrics.flush_metrics()
     else:
         logger.info("metric", metric="FreshnessMinutes", value=minutes)
 
 
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
-    action = event.get("action")
-    if action not in ACTIONS:
-        raise ContractViolation(f"unknown load action {action!r}; expected one of {', '.join(ACTIONS)}")
-    execution = str(event["execution"])
-    hour = parse_hour(str(event["hour"]))
-    logger.append_keys(action=action, execution=execution, hour=event["hour"])
-    with db.connect(settings.database_url, application_name=f"clickstream-load-{action}") as conn:
-        if action == "sessionize":
-            return load.sessionize(
-                conn,
-                lake(settings.lake_bucket),
-                execution=execution,
-                hour=hour,
-                worklist_key=event.get("worklist"),
+    task = load_input(event)
+    settings = get_settings().require("database_url")
+    logger.append_keys(action=task.action, execution=task.execution, hour=hour_iso(task.hour))
+    result: BaseModel
+    with db.connect(settings.database_url, application_name=f"clickstream-load-{task.action}") as conn:
+        if isinstance(task, CheckStagedBatchesInput):
+            result = CheckStagedBatchesResult.model_validate(
+                load.check_staged_batches(
+                    conn,
+                    lake(settings.lake_bucket),
+                    execution=task.execution,
+                    hour=task.hour,
+                    worklist_key=task.worklist,
+                )
             )
-        if action == "upsert":
-            return load.upsert(
-                conn,
-                lake(settings.lake_bucket),
-                execution=execution,
-                hour=hour,
-                worklist_key=event.get("worklist"),
+        elif isinstance(task, SessionizeAndUpsertInput):
+            result = SessionizeAndUpsertResult.model_validate(
+                load.upsert(
+                    conn,
+                    lake(settings.lake_bucket),
+                    execution=task.execution,
+                    hour=task.hour,
+                    worklist_key=task.worklist,
+                )
             )
-        target = event.get("watermark_to", event["hour"])
-        result = load.advance_watermark(
-            conn, execution=execution, hour=parse_hour(str(target)) if target else None
-        )
-    if result["freshness_minutes"] is not None:
-        publish_freshness(result["freshness_minutes"], settings.runtime)
-    return result
+        else:
+            result = AdvanceWatermarkResult.model_validate(
+                load.advance_watermark(conn, execution=task.execution, hour=task.watermark_to)
+            )
+    if isinstance(result, AdvanceWatermarkResult) and result.freshness_minutes is not None:
+        publish_freshness(result.freshness_minutes, settings.runtime)
+    return result.model_dump(mode="json")

@@ -1,7 +1,7 @@
 """TransformPartition (the Map's task): one work item -> one staged batch.
 
-Event: {"item": {"work_key", "batch_key", "partition_hour", "objects"}, "index",
-"hour", "execution"}. Returns the batch's counts; everything else goes to S3.
+Event: ``TransformPartitionInput``; returns ``TransformPartitionResult``
+(clickstream/pipeline/states.py), the batch's counts; everything else goes to S3.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clickstream.core.observability import logger, metrics
+from clickstream.core.observability import logger, metrics, tracer
 from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
+from clickstream.pipeline.states import TransformPartitionInput, TransformPartitionResult, parse_event
 from clickstream.pipeline.transform import transform_work_item
 
 
@@ -24,14 +25,18 @@ def lake(bucket: str) -> Lake:
     return Lake(bucket)
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
-    logger.append_keys(execution=event.get("execution"), index=event.get("index"))
-    result = transform_work_item(lake(settings.lake_bucket), event, settings)
-    metrics.add_metric(name="EventsStaged", unit=MetricUnit.Count, value=result["staged"])
+    task = parse_event(event, TransformPartitionInput)
+    settings = get_settings().require("user_id_hmac_key")
+    logger.append_keys(execution=task.execution, index=task.index)
+    result = TransformPartitionResult.model_validate(
+        transform_work_item(lake(settings.lake_bucket), task, settings)
+    )
+    metrics.add_metric(name="EventsStaged", unit=MetricUnit.Count, value=result.staged)
     # The names the reject-rate alarm divides (infra/constants.py).
-    metrics.add_metric(name="LinesRead", unit=MetricUnit.Count, value=result["lines_read"])
-    metrics.add_metric(name="RejectedLines", unit=MetricUnit.Count, value=result["rejected"])
-    return result
+    metrics.add_metric(name="LinesRead", unit=MetricUnit.Count, value=result.lines_read)
+    metrics.add_metric(name="RejectedLines", unit=MetricUnit.Count, value=result.rejected)
+    return result.model_dump(mode="json")

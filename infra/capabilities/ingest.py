@@ -205,6 +205,8 @@ class Ingest(Construct):
                 "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # The handler wears the shared tracer like every other; here it records nothing.
+                "POWERTOOLS_TRACE_DISABLED": "true",
                 "RUNTIME": "aws",
                 "LAKE_BUCKET": storage.lake.bucket_name,
                 "INGEST_DLQ_URL": self.dead_letters.queue_url,

@@ -6,7 +6,7 @@ Data flow, in the order a reader follows it:
       -> StartHour (functions/start_hour): starts execution hour-<closed hour> with {"hour": "<closed hour>"}
       -> state machine (statemachine/pipeline.asl.json, placeholders filled by
          clickstream.ops.definition.render + DefinitionSubstitutions)
-      -> ListNew, Transform (Map), Load (Sessionize, Upsert, AdvanceWatermark), Notify
+      -> ListNew, Transform (Map), Load (CheckStagedBatches, SessionizeAndUpsert, AdvanceWatermark), Notify
       -> SNS topic (e-mail) on failure and on notable successes; alarms publish there too.
 
 Every function's role is written out statement by statement (no managed

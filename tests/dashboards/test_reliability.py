@@ -74,7 +74,7 @@ class FakeStepFunctions:
                 "id": 1,
                 "type": "TaskStateEntered",
                 "timestamp": at,
-                "stateEnteredEventDetails": {"name": "Upsert"},
+                "stateEnteredEventDetails": {"name": "SessionizeAndUpsert"},
             },
             {"id": 2, "previousEventId": 1, "type": "TaskScheduled", "timestamp": at},
         ]
@@ -126,13 +126,13 @@ def test_attention_rows_carry_the_error_and_the_failed_state(op: Operator) -> No
     assert len(rows) == 1
     row = rows[0]
     assert (row["hour"], row["execution"], row["status"]) == ("2025-10-14T11", "hour-2025-10-14T11", "FAILED")
-    assert (row["state"], row["error"]) == ("Upsert", "ConfigurationError")
+    assert (row["state"], row["error"]) == ("SessionizeAndUpsert", "ConfigurationError")
     assert row["cause"] == "ConfigurationError: role lacks INSERT"
 
     html = str(reliability.attention_table(rows, "reliability-redrive_request", can_redrive=True))
     assert 'data-hour="2025-10-14T11"' in html
     assert 'data-status="FAILED"' in html
-    assert "Upsert: ConfigurationError" in html
+    assert "SessionizeAndUpsert: ConfigurationError" in html
     assert (
         "Shiny.setInputValue(&quot;reliability-redrive_request&quot;, &quot;2025-10-14T11&quot;" in html
     )  # the button asks the server, which asks for confirmation

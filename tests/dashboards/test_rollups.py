@@ -1,5 +1,5 @@
-"""sql/005's rollups (visitor gaps, daily products) through Upsert: exact after every run, equal to
-the migration's backfill, and the dashboards' queries read from them give what the per-visitor
+"""sql/005's rollups (visitor gaps, daily products) through SessionizeAndUpsert: exact after every run,
+equal to the migration's backfill, and the dashboards' queries read from them give what the per-visitor
 aggregates give (the same query with every slice selected takes the per-visitor path)."""
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Run
 
 @pytest.fixture(scope="module")
 def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One more hour of traffic whose Upsert fails for good (the fault drill), then the fault is lifted."""
+    """One more hour of traffic whose SessionizeAndUpsert fails for good (the fault drill), then lifted."""
     put_traffic(
         loaded,
         tmp_path_factory.mktemp("late_hour"),
@@ -100,7 +100,7 @@ def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) 
         hours=1,
         events_per_day=EVENTS_PER_DAY,
     )
-    loaded.faults({"load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}]})
+    loaded.faults({"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}]})
     result = loaded.cli("run", "--hour", hour_iso(FAILED_HOUR), check=False)
     loaded.faults({})
     assert result.returncode == 1, result.stdout + result.stderr

@@ -92,8 +92,8 @@ def test_a_transient_error_in_each_task_is_retried_and_the_execution_succeeds(
             "list_new": [{"error": "TransientDatabaseError"}],
             "transform": [{"error": "TransientStorageError"}],
             "load": [
-                {"error": "TransientDatabaseError", "action": "sessionize"},
-                {"error": "TransientDatabaseError", "action": "upsert"},
+                {"error": "TransientDatabaseError", "action": "check_staged_batches"},
+                {"error": "TransientDatabaseError", "action": "sessionize_and_upsert"},
                 {"error": "TransientDatabaseError", "action": "advance_watermark"},
             ],
             "notify": [{"error": "TransientInjectedFault"}],
@@ -105,8 +105,8 @@ def test_a_transient_error_in_each_task_is_retried_and_the_execution_succeeds(
     retried = {s["name"]: s["failures"] for s in report["states"] if s["failures"]}
     assert retried["ListNew"] == ["TransientDatabaseError"]
     assert retried["TransformPartition"] == ["TransientStorageError"]
-    assert retried["Sessionize"] == ["TransientDatabaseError"]
-    assert retried["Upsert"] == ["TransientDatabaseError"]
+    assert retried["CheckStagedBatches"] == ["TransientDatabaseError"]
+    assert retried["SessionizeAndUpsert"] == ["TransientDatabaseError"]
     assert retried["AdvanceWatermark"] == ["TransientDatabaseError"]
     assert retried["NotifySuccess"] == ["TransientInjectedFault"]
     assert report["counts"]["loaded"] > 0
@@ -127,13 +127,13 @@ def test_a_permanent_error_fails_alerts_and_the_redrive_succeeds_without_duplica
     start = datetime(2025, 11, 5, 15, tzinfo=UTC)
     put_generated(stack, tmp_path, seed=6, start=start, hours=1, events_per_day=20000)
 
-    # When Upsert fails with a permanent error
+    # When SessionizeAndUpsert fails with a permanent error
     stack.faults(
         {
             "load": [
                 {
                     "error": "ConfigurationError",
-                    "action": "upsert",
+                    "action": "sessionize_and_upsert",
                     "message": "role lacks INSERT",
                     "times": -1,
                 }
@@ -147,7 +147,7 @@ def test_a_permanent_error_fails_alerts_and_the_redrive_succeeds_without_duplica
     assert description.error == "ConfigurationError"
     assert "role lacks INSERT" in (description.cause or "")
     retries = {s.name: s.attempts for s in description.states}
-    assert retries["Upsert"] == 1  # a permanent error is not retried
+    assert retries["SessionizeAndUpsert"] == 1  # a permanent error is not retried
 
     body = ""
     for _ in range(50):
@@ -156,7 +156,7 @@ def test_a_permanent_error_fails_alerts_and_the_redrive_succeeds_without_duplica
             body = json.loads(messages[0]["Body"])["Message"]
             break
     assert "ConfigurationError" in body
-    assert "failed state Upsert" in body
+    assert "failed state SessionizeAndUpsert" in body
     assert f"clickstream redrive --hour {hour_iso(start)[:13]}" in body
     assert (
         stack.scalar(

@@ -243,7 +243,8 @@ def test_a_redrive_after_a_crash_between_upsert_and_advance_watermark_changes_no
     stack.faults({"load": [{"error": "ConfigurationError", "action": "advance_watermark", "times": -1}]})
     failed = stack.cli("run", "--hour", hour_iso(second), check=False)
 
-    # Then the execution failed after Upsert committed: one merged session, the watermark not moved
+    # Then the execution failed after SessionizeAndUpsert committed: one merged session, the watermark
+    # not moved
     assert failed.returncode == 1
     report = stack.op.report(execution_name(second))
     assert (report.status, report.error) == ("FAILED", "ConfigurationError")

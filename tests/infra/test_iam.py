@@ -62,7 +62,8 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     }
     | logs("Transform")
     | XRAY,
-    # load (Sessionize, Upsert, AdvanceWatermark): reads the worklist and batches, writes the warehouse.
+    # load (CheckStagedBatches, SessionizeAndUpsert, AdvanceWatermark): reads the worklist and batches,
+    # writes the warehouse.
     "Pipeline/LoadRole": {
         ("s3:GetObject", f"{LAKE}/staged/*/worklist.json", ""),
         ("s3:GetObject", f"{LAKE}/staged/*/batches/*", ""),

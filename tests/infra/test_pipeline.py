@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from clickstream.core.settings import MIN_HMAC_KEY_LENGTH
 from clickstream.ops.definition import NUMBER_PLACEHOLDERS, placeholders, render
 from infra import constants as c
 from tests.infra.template import Template
@@ -176,3 +178,65 @@ def test_a_rotated_password_version_reaches_the_functions(tmp_path) -> None:  # 
     for name in ("ListNew", "Load"):
         env = function(synth.template, name)["Environment"]["Variables"]
         assert ":SecretString:password::0b1d-rotated}}" in env["DATABASE_URL"]
+
+
+# -- what each function requires on AWS, the stack provides ------------------------------------
+FUNCTION_RESOURCES = {
+    "list_new": "Pipeline/ListNew",
+    "transform": "Pipeline/Transform",
+    "load": "Pipeline/Load",
+    "notify": "Pipeline/Notify",
+    "start_hour": "Pipeline/StartHour",
+    "ingest": "Ingest/Function",
+}
+REQUIRE = re.compile(r"\.require\(([^)]*)\)")
+
+
+def required_settings(function_dir: str) -> set[str]:
+    """The settings a handler declares with Settings.require(...) (checked at its first invocation)."""
+    source = (c.FUNCTIONS_DIR / function_dir / "handler.py").read_text(encoding="utf-8")
+    return {
+        name.strip().strip("\"'")
+        for call in REQUIRE.findall(source)
+        for name in call.split(",")
+        if name.strip()
+    }
+
+
+def test_every_handler_is_in_the_stack() -> None:
+    assert {p.parent.name for p in c.FUNCTIONS_DIR.glob("*/handler.py")} == set(FUNCTION_RESOURCES)
+
+
+@pytest.mark.parametrize("function_dir", list(FUNCTION_RESOURCES))
+def test_the_stack_gives_each_function_the_settings_it_refuses_to_start_without(
+    template: Template, function_dir: str
+) -> None:
+    # Given what the handler requires on AWS (clickstream.core.settings.Settings.require)
+    required = required_settings(function_dir)
+    env = template.resolve(
+        template.one("AWS::Lambda::Function", FUNCTION_RESOURCES[function_dir])["Properties"]
+    )["Environment"]["Variables"]
+    # Then the function runs as "aws" (so the check is on) and has each one, from a secret
+    assert env["RUNTIME"] == "aws"
+    assert ("user_id_hmac_key" in required) == (function_dir in ("transform", "ingest"))
+    assert ("database_url" in required) == (function_dir in ("list_new", "load"))
+    if "user_id_hmac_key" in required:
+        assert (
+            env["USER_ID_HMAC_KEY"] == "{{resolve:secretsmanager:<Pipeline/UserIdHmacKey>:SecretString:::}}"
+        )
+        secret = template.resources[template.logical_id("Pipeline/UserIdHmacKey")]["Properties"]
+        generated = secret["GenerateSecretString"]
+        assert generated["PasswordLength"] >= MIN_HMAC_KEY_LENGTH
+        assert "SecretStringTemplate" not in generated  # the whole secret string is the key
+    if "database_url" in required:
+        assert env["DATABASE_URL"].startswith("postgresql://pipeline:{{resolve:secretsmanager:")
+
+
+def test_ingest_wears_the_shared_tracer_switched_off(template: Template) -> None:
+    # The same decorators as every handler; X-Ray per request would cost more than the function
+    source = (c.FUNCTIONS_DIR / "ingest" / "handler.py").read_text(encoding="utf-8")
+    assert "@tracer.capture_lambda_handler" in source
+    env = template.resolve(template.one("AWS::Lambda::Function", "Ingest/Function")["Properties"])[
+        "Environment"
+    ]
+    assert env["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from clickstream.core import db
 from clickstream.core.lake import partition_prefix
@@ -14,6 +16,14 @@ from clickstream.pipeline.listing import list_new
 
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)
 STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024
+
+
+@dataclass
+class Context:
+    function_name: str = "list_new"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:list_new"
+    aws_request_id: str = "req-1"
 
 
 def put_objects(lake: Lake, hour: datetime, count: int) -> None:
@@ -76,3 +86,42 @@ def test_an_hour_with_nothing_new_still_writes_an_empty_worklist(lake: Lake, dat
         result = list_new(lake, conn, HOUR, "hour-2025-10-18T13", 2, max_objects=200, max_bytes=10**9)
     assert result["items"] == [] and result["objects"] == 0
     assert lake.get_json(result["worklist"])["items"] == []
+
+
+def test_the_handler_takes_the_states_parameters_and_returns_the_result_model(
+    lake: Lake, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clickstream.core.settings import get_settings
+    from clickstream.pipeline.states import ListNewResult
+    from functions.list_new import handler as list_new_handler
+
+    # Given two partitions of new objects and the handler's settings
+    put_objects(lake, HOUR - timedelta(hours=1), 2)
+    put_objects(lake, HOUR, 3)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("LAKE_BUCKET", lake.bucket)
+    get_settings.cache_clear()
+    try:
+        # When ListNew runs with what its Parameters build (options: the execution input)
+        event = {
+            "hour": "2025-10-18T13:00:00Z",
+            "execution": "hour-2025-10-18T13",
+            "options": {"hour": "2025-10-18T13:00:00Z", "lookback_hours": 0, "since": "2025-10-18T12"},
+        }
+        result = list_new_handler.handler(event, Context())
+    finally:
+        get_settings.cache_clear()
+    # Then it returns the library's result unchanged, as the model's JSON
+    with db.connect(database_url) as conn:
+        direct = list_new(
+            lake,
+            conn,
+            HOUR,
+            "hour-2025-10-18T13",
+            0,
+            max_objects=200,
+            max_bytes=256 * 1024 * 1024,
+            since=HOUR - timedelta(hours=1),
+        )
+    assert result == direct == ListNewResult.model_validate(direct).model_dump(mode="json")
+    assert result["objects"] == 5 and result["listed_from"] == "2025-10-18T12:00:00Z"

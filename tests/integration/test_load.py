@@ -27,9 +27,9 @@ def upsert(database_url: str, lake: Lake, execution: str, worklist: str | None) 
         return load.upsert(conn, lake, execution=execution, hour=HOUR, worklist_key=worklist)
 
 
-def sessionize(database_url: str, lake: Lake, execution: str, worklist: str | None) -> dict[str, Any]:
+def check_staged(database_url: str, lake: Lake, execution: str, worklist: str | None) -> dict[str, Any]:
     with db.connect(database_url) as conn:
-        return load.sessionize(conn, lake, execution=execution, hour=HOUR, worklist_key=worklist)
+        return load.check_staged_batches(conn, lake, execution=execution, hour=HOUR, worklist_key=worklist)
 
 
 def advance(
@@ -87,7 +87,7 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
     worklist = stager.worklist("exec-1", batches)
 
     # When the run is staged and upserted
-    staged = sessionize(database_url, lake, "exec-1", worklist)
+    staged = check_staged(database_url, lake, "exec-1", worklist)
     result = upsert(database_url, lake, "exec-1", worklist)
 
     # Then every staged row is a fact, and the counts reconcile per object and in total
@@ -183,7 +183,7 @@ def test_loading_again_changes_nothing(database_url: str, lake: Lake, stager: St
     first = upsert(database_url, lake, "exec-1", worklist)
     before = snapshot(database_url)
 
-    # When the same execution's Upsert runs again (a crash after the commit, then a retry)
+    # When the same execution's SessionizeAndUpsert runs again (a crash after the commit, then a retry)
     again = upsert(database_url, lake, "exec-1", worklist)
 
     # Then it returns the recorded result and the warehouse is unchanged, to the timestamp
@@ -314,7 +314,7 @@ def test_dim_product_keeps_first_and_last_seen_and_the_newest_attributes(
 def test_an_empty_or_missing_worklist_still_records_the_run(
     database_url: str, lake: Lake, stager: Stager
 ) -> None:
-    assert sessionize(database_url, lake, "exec-1", None)["batches"] == 0
+    assert check_staged(database_url, lake, "exec-1", None)["batches"] == 0
     result = upsert(database_url, lake, "exec-1", None)
     assert (result["objects"], result["loaded"], result["dates"]) == (0, 0, [])
     empty = stager.worklist("exec-2", [])
@@ -328,13 +328,13 @@ def test_missing_staged_data_is_a_typed_error(database_url: str, lake: Lake, sta
     worklist = stager.worklist("exec-1", [batch, "staged/exec-1/batches/00009"])
 
     with pytest.raises(StagedDataMissing, match=r"00009\.json"):
-        sessionize(database_url, lake, "exec-1", worklist)
+        check_staged(database_url, lake, "exec-1", worklist)
     with pytest.raises(StagedDataMissing):
         upsert(database_url, lake, "exec-1", worklist)
 
     lake.client.delete_object(Bucket=lake.bucket, Key=f"{batch}.tsv.gz")
     with pytest.raises(StagedDataMissing, match=r"\.tsv\.gz"):
-        sessionize(database_url, lake, "exec-1", stager.worklist("exec-1", [batch]))
+        check_staged(database_url, lake, "exec-1", stager.worklist("exec-1", [batch]))
     assert scalar(database_url, "select count(*) from etl_runs") == 0
 
 
@@ -374,16 +374,16 @@ def test_a_manifest_whose_counts_do_not_add_up_is_refused(
     lake.put_json(f"{batch}.json", manifest)
 
     with pytest.raises(ContractViolation, match="lines_read 5"):
-        sessionize(database_url, lake, "exec-1", stager.worklist("exec-1", [batch]))
+        check_staged(database_url, lake, "exec-1", stager.worklist("exec-1", [batch]))
 
 
 def test_advance_watermark_refuses_before_upsert_is_monotonic_and_marks_succeeded(
     database_url: str, lake: Lake, stager: Stager
 ) -> None:
     worklist = stager.worklist("exec-1", [])
-    sessionize(database_url, lake, "exec-1", worklist)
+    check_staged(database_url, lake, "exec-1", worklist)
 
-    # Before Upsert committed: refused, nothing moves
+    # Before SessionizeAndUpsert committed: refused, nothing moves
     with pytest.raises(load.RunNotUpserted, match="exec-1 is STAGED"):
         advance(database_url, "exec-1")
     with pytest.raises(load.RunNotUpserted, match="no run recorded"):
@@ -419,8 +419,10 @@ def test_advance_watermark_refuses_before_upsert_is_monotonic_and_marks_succeede
     )
 
 
-def test_sessionize_leaves_a_committed_run_alone(database_url: str, lake: Lake, stager: Stager) -> None:
+def test_check_staged_batches_leaves_a_committed_run_alone(
+    database_url: str, lake: Lake, stager: Stager
+) -> None:
     upsert(database_url, lake, "exec-1", None)
     advance(database_url, "exec-1", now=datetime.now(UTC))
-    assert sessionize(database_url, lake, "exec-1", None)["status"] == "SUCCEEDED"
+    assert check_staged(database_url, lake, "exec-1", None)["status"] == "SUCCEEDED"
     assert scalar(database_url, "select status from etl_runs") == "SUCCEEDED"

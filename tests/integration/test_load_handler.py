@@ -56,8 +56,8 @@ def test_the_three_states_in_order(handler_env: None, database_url: str, stager:
 
     with pytest.raises(RunNotUpserted):
         invoke("advance_watermark")
-    assert invoke("sessionize", worklist)["rows"] == 2
-    counts = invoke("upsert", worklist)
+    assert invoke("check_staged_batches", worklist)["rows"] == 2
+    counts = invoke("sessionize_and_upsert", worklist)
     watermark = invoke("advance_watermark")
 
     assert (counts["lines_read"], counts["loaded"], counts["duplicates"], counts["rejected"]) == (4, 2, 1, 1)
@@ -65,18 +65,18 @@ def test_the_three_states_in_order(handler_env: None, database_url: str, stager:
     assert watermark["freshness_minutes"] > 0
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select status from etl_runs").fetchone() == ("SUCCEEDED",)
-    # A retried Upsert after the commit returns the same counts
-    assert invoke("upsert", worklist) == {**counts, "replayed": True}
+    # A retried SessionizeAndUpsert after the commit returns the same counts
+    assert invoke("sessionize_and_upsert", worklist) == {**counts, "replayed": True}
 
 
 def test_a_null_worklist_loads_nothing_but_records_the_run(handler_env: None, database_url: str) -> None:
-    assert invoke("sessionize", None)["batches"] == 0
-    assert invoke("upsert", None)["objects"] == 0
+    assert invoke("check_staged_batches", None)["batches"] == 0
+    assert invoke("sessionize_and_upsert", None)["objects"] == 0
     assert invoke("advance_watermark")["watermark"] == "2025-10-18T13:00:00Z"
 
 
 def test_watermark_to_null_keeps_the_watermark(handler_env: None, database_url: str) -> None:
-    invoke("upsert", None)
+    invoke("sessionize_and_upsert", None)
     assert invoke("advance_watermark", watermark_to=None)["watermark"] is None
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select status from etl_runs").fetchone() == ("SUCCEEDED",)
@@ -94,7 +94,7 @@ def test_freshness_is_an_emf_metric_on_aws_and_a_log_line_elsewhere(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    invoke("upsert", None)
+    invoke("sessionize_and_upsert", None)
     capsys.readouterr()
     invoke("advance_watermark")
     assert [getattr(r, "metric", None) for r in caplog.records if r.getMessage() == "metric"] == [

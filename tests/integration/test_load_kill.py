@@ -1,6 +1,6 @@
-"""An Upsert killed midway (SIGKILL, like a Lambda timeout or an OOM) leaves nothing half-written.
+"""A SessionizeAndUpsert killed midway (SIGKILL, like a Lambda timeout or an OOM) leaves nothing half-written.
 
-The Upsert runs in a child process whose Lake reads the staged files from a
+The upsert runs in a child process whose Lake reads the staged files from a
 directory. The parent kills it (1) while its COPY is streaming, and (2) after
 its facts are inserted, while it waits to write the processed-object
 manifest (the parent holds a lock on that table). Afterwards the warehouse
@@ -146,7 +146,7 @@ def test_a_killed_upsert_leaves_nothing_and_a_rerun_loads_everything_once(
         # Reads of the manifest table go on; the child's insert into it has to wait for us.
         blocker.execute("lock table etl_processed_objects in exclusive mode")
 
-    # When the Upsert runs in a child process and is killed at that moment
+    # When the upsert runs in a child process and is killed at that moment
     log = (tmp_path / "child.log").open("w")
     child = subprocess.Popen(
         [

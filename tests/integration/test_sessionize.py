@@ -1,6 +1,6 @@
-"""Sessions through Upsert against a real PostgreSQL: the edge cases of DESIGN.md "Session", by name.
+"""Sessions through SessionizeAndUpsert on a real PostgreSQL: the edge cases of DESIGN.md "Session", by name.
 
-Each test loads staged runs with ``load.upsert`` (as the Upsert state does),
+Each test loads staged runs with ``load.upsert`` (as the SessionizeAndUpsert state does),
 then checks the sessions it is about and that the whole warehouse equals the
 from-scratch batch of clickstream/tools/reference.py.
 """

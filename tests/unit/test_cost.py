@@ -24,8 +24,8 @@ VOLUMES = (10_000, 100_000, 1_000_000, 10_000_000)
 OUTER = [
     "ListNew",
     "TransformPartitions",
-    "Sessionize",
-    "Upsert",
+    "CheckStagedBatches",
+    "SessionizeAndUpsert",
     "AdvanceWatermark",
     "NotifySuccess",
     "ShouldPublishSuccess",
@@ -38,7 +38,12 @@ def results(**override: Any) -> dict[str, Any]:
     inputs: dict[str, Any] = {
         "transform_s_per_event": 1 / 20_000,
         "load_s_per_event": 1 / 10_000,
-        "idle_s_per_state": {"ListNew": 0.2, "Sessionize": 0.1, "Upsert": 0.2, "AdvanceWatermark": 0.1},
+        "idle_s_per_state": {
+            "ListNew": 0.2,
+            "CheckStagedBatches": 0.1,
+            "SessionizeAndUpsert": 0.2,
+            "AdvanceWatermark": 0.1,
+        },
         "machine": "aarch64, 4 cores",
         "source": "python -m bench, test",
         "extra": "ignored",
@@ -120,7 +125,13 @@ def test_transitions_and_requests_follow_the_asl(events: int) -> None:
     items = bill.volumes["items_per_execution"]
     assert items == max(1, math.ceil(events / 24 / 10 / 200))
     assert bill.volumes["transitions_per_execution"] == len(OUTER) + items * len(INNER)
-    lambda_outside = ["ListNew", "Sessionize", "Upsert", "AdvanceWatermark", "NotifySuccess"]
+    lambda_outside = [
+        "ListNew",
+        "CheckStagedBatches",
+        "SessionizeAndUpsert",
+        "AdvanceWatermark",
+        "NotifySuccess",
+    ]
     assert bill.volumes["lambda_invocations_per_execution"] == 1 + len(lambda_outside) + items
     sfn = next(line for line in bill.lines if line.name.startswith("Step Functions"))
     transitions = (len(OUTER) + items * len(INNER)) * 720
@@ -133,15 +144,15 @@ def test_success_path_names() -> None:
     assert [v.name for v in path if v.per_item] == INNER
     functions = {v.name: v.function for v in path}
     assert functions["TransformPartition"] == "transform"
-    assert functions["Upsert"] == "load"
+    assert functions["SessionizeAndUpsert"] == "load"
     assert functions["ShouldPublishSuccess"] is None
 
 
 def test_the_bill_follows_a_changed_definition(tmp_path: Path) -> None:
     machine = json.loads(ASL_PATH.read_text())
     states = machine["States"]
-    states["Audit"] = {"Type": "Pass", "Next": states["Upsert"]["Next"]}
-    states["Upsert"]["Next"] = "Audit"
+    states["Audit"] = {"Type": "Pass", "Next": states["SessionizeAndUpsert"]["Next"]}
+    states["SessionizeAndUpsert"]["Next"] = "Audit"
     changed = tmp_path / "pipeline.asl.json"
     changed.write_text(json.dumps(machine))
     measured = cost.Measured.builtin()
@@ -200,7 +211,7 @@ def test_from_results_reads_cost_inputs_and_ignores_the_rest() -> None:
     measured = cost.Measured.from_results(results())
     assert measured.transform_s_per_event == pytest.approx(5e-5)
     assert measured.load_s_per_event == pytest.approx(1e-4)
-    assert measured.idle_s_per_state["Upsert"] == pytest.approx(0.2)
+    assert measured.idle_s_per_state["SessionizeAndUpsert"] == pytest.approx(0.2)
     assert measured.machine == "aarch64, 4 cores"
     assert measured.source == "python -m bench, test"
 
@@ -222,8 +233,8 @@ def test_from_results_rejects_bad_values() -> None:
         cost.Measured.from_results(results(load_s_per_event=-1))
     with pytest.raises(ValueError, match="transform_s_per_event"):
         cost.Measured.from_results(results(transform_s_per_event="fast"))
-    with pytest.raises(ValueError, match=r"idle_s_per_state\.Upsert"):
-        cost.Measured.from_results(results(idle_s_per_state={"Upsert": None}))
+    with pytest.raises(ValueError, match=r"idle_s_per_state\.SessionizeAndUpsert"):
+        cost.Measured.from_results(results(idle_s_per_state={"SessionizeAndUpsert": None}))
 
 
 def test_builtin_figures() -> None:

@@ -19,13 +19,13 @@ def test_failure_names_state_error_cause_and_redrive_command() -> None:
         "hour-2025-10-18T13",
         "arn:aws:states:eu-west-1:111:execution:p:hour-2025-10-18T13",
         {"Error": "ContractViolation", "Cause": cause},
-        "Upsert",
+        "SessionizeAndUpsert",
         runtime="aws",
     )
     assert notice["publish"] is True
     assert "FAILED: ContractViolation" in notice["subject"]
     message = notice["message"]
-    assert "failed state Upsert" in message
+    assert "failed state SessionizeAndUpsert" in message
     assert "staged batch 3 is corrupt" in message
     assert "clickstream redrive --hour 2025-10-18T13" in message
     assert "aws stepfunctions redrive-execution --execution-arn arn:aws:states:eu-west-1" in message
@@ -53,7 +53,8 @@ def test_success_is_published_only_above_the_reject_threshold() -> None:
 
 def test_failed_state_is_the_last_entered_before_notify_failure() -> None:
     assert (
-        failed_state(history("ListNew", "TransformPartitions", "Sessionize", "NotifyFailure")) == "Sessionize"
+        failed_state(history("ListNew", "TransformPartitions", "CheckStagedBatches", "NotifyFailure"))
+        == "CheckStagedBatches"
     )
     assert failed_state(history("ListNew", "TransformPartitions", "TransformPartition", "NotifyFailure")) == (
         "TransformPartition"

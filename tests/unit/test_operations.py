@@ -32,15 +32,15 @@ def test_retries_and_timings_per_state() -> None:
         ev(5, "LambdaFunctionScheduled", 4, 1.5),
         ev(6, "LambdaFunctionSucceeded", 5, 2.0),
         ev(7, "TaskStateExited", 6, 2.0, stateExitedEventDetails={"name": "ListNew"}),
-        ev(8, "TaskStateEntered", 7, 2.0, stateEnteredEventDetails={"name": "Sessionize"}),
+        ev(8, "TaskStateEntered", 7, 2.0, stateEnteredEventDetails={"name": "CheckStagedBatches"}),
         ev(9, "LambdaFunctionScheduled", 8, 2.1),
         ev(10, "LambdaFunctionSucceeded", 9, 5.0),
-        ev(11, "TaskStateExited", 10, 5.0, stateExitedEventDetails={"name": "Sessionize"}),
+        ev(11, "TaskStateExited", 10, 5.0, stateExitedEventDetails={"name": "CheckStagedBatches"}),
     ]
     runs = {r.name: r for r in states_from_history(events)}
-    assert list(runs) == ["ListNew", "Sessionize"]
+    assert list(runs) == ["ListNew", "CheckStagedBatches"]
     assert runs["ListNew"].attempts == 2
     assert runs["ListNew"].failures == ["TransientStorageError"]
     assert runs["ListNew"].seconds == 2.0
-    assert runs["Sessionize"].attempts == 1 and runs["Sessionize"].failures == []
-    assert runs["Sessionize"].seconds == 3.0
+    assert runs["CheckStagedBatches"].attempts == 1 and runs["CheckStagedBatches"].failures == []
+    assert runs["CheckStagedBatches"].seconds == 3.0
