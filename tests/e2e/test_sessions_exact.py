@@ -29,8 +29,7 @@ from clickstream.core.lake import execution_name, hour_iso, new_raw_key
 from clickstream.tools import reference
 from clickstream.tools.adapters import rees46
 from clickstream.tools.adapters.common import ImportSummary, write_lake
-
-from .conftest import RunningStack
+from tests.support.stack import RunningStack
 
 HOUR = timedelta(hours=1)
 GAP = timedelta(minutes=30)
