@@ -12,6 +12,9 @@
 
 Nothing here is imported or started unless a test asks for it. Plain helpers
 live in ``tests/support/``.
+
+No test asserts on wall-clock time (speed is measured in bench/), so
+hypothesis's per-example deadline (200 ms by default) is off everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from clickstream.core.storage import Lake
 from tests.support.postgres import admin, embedded_postgres, fresh_database
@@ -27,6 +31,9 @@ from tests.support.staged import Stager
 
 LAKE_BUCKET = "clickstream-lake-test"
 TEMPLATE_DB = "clickstream_template"
+
+settings.register_profile("clickstream", deadline=None)
+settings.load_profile("clickstream")
 
 
 @pytest.fixture(scope="session")

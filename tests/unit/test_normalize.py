@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -405,24 +404,31 @@ def test_utc_text_has_an_offset_and_keeps_precision() -> None:
     assert utc_text(cest) == "2025-10-18T13:05:01.000+00:00"
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "a" * 16000 + "@" + "b" * 16000,
-        "@" * 32000,
-        "a@" * 16000,
-        ("a." * 100 + "@") * 150,
-        "x@" + "b" * 30000 + ".c",
-        "+" + "1 " * 16000,
-    ],
-)
-def test_pii_checks_stay_fast_on_hostile_text(value: str) -> None:
-    # Lines are up to 32 KB: a backtracking pattern would take seconds here.
-    started = time.perf_counter()
-    looks_like_pii(value)
-    is_pii_key(value)
-    clean_props({value: value, "k": [value]})
-    assert time.perf_counter() - started < 0.5
+# Lines are up to 32 KB. None of these is an e-mail address or a phone number, and each would
+# make a backtracking pattern take seconds; the time they take is measured by `python -m bench pii`.
+HOSTILE_TEXT = [
+    "a" * 16000 + "@" + "b" * 16000,
+    "@" * 32000,
+    "a@" * 16000,
+    ("a." * 100 + "@") * 150,
+    "x@" + "b" * 30000 + ".c",
+    "+" + "1 " * 16000,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_TEXT)
+def test_long_hostile_text_is_not_taken_for_pii(value: str) -> None:
+    assert not looks_like_pii(value)
+    assert not is_pii_key(value)
+    assert clean_props({value: value, "k": [value]}) == ({value: value, "k": [value]}, None)
+
+
+def test_pii_at_the_end_of_long_text_is_still_found() -> None:
+    # Long text is read to the end, not cut short or waved through.
+    text = "a" * 30000 + " mail me: ann@example.com"
+    assert looks_like_pii(text)
+    assert clean_props({"note": text, "k": [text, "fine"]}) == ({"k": ["fine"]}, None)
+    assert is_pii_key("x" * 30000 + "_email")
 
 
 def test_long_values_bypass_the_caches() -> None:
