@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clickstream.pipeline import channels
+from clickstream.pipeline import channels, normalize
 from clickstream.pipeline.channels import (
     DIRECT,
     EMAIL,
@@ -432,6 +433,37 @@ def test_pii_at_the_end_of_long_text_is_still_found() -> None:
 
 
 def test_long_values_bypass_the_caches() -> None:
-    url = "https://shop.example.com/p?utm_source=google&pad=" + "x" * 5000
-    assert page_context(url, None) == page_context(url, None)
-    assert page_context(url, None).utm_source == "google"
+    # The caches keep strings up to normalize._CACHED_TEXT characters; longer ones are computed
+    # each time and never stored, so that a cache's memory stays small whatever the data.
+    caches = {
+        "page_context": normalize._cached_page_context,
+        "looks_like_pii": normalize._cached_looks_like_pii,
+        "is_pii_key": normalize._cached_is_pii_key,
+    }
+
+    def lookups() -> dict[str, tuple[int, int]]:
+        """(hits, misses) of each cache: every call that goes through a cache adds one."""
+        return {name: cache.cache_info()[:2] for name, cache in caches.items()}
+
+    limit = normalize._CACHED_TEXT
+    base = f"https://shop.example.com/p?utm_source=google&id={uuid.uuid4()}&pad="
+    at_limit, over_limit = base.ljust(limit, "x"), base.ljust(limit + 1, "x")
+
+    # Given values one character over the limit, each function called twice with them
+    before = lookups()
+    for _ in range(2):
+        assert page_context(over_limit, None).utm_source == "google"
+        assert page_context(None, over_limit).referrer_host == "shop.example.com"
+        assert not looks_like_pii(over_limit)
+        assert not is_pii_key(over_limit)
+    # Then no cache was consulted: no miss that stores them, no hit
+    assert lookups() == before
+
+    # While values at the limit go through the caches: a miss that stores them, then a hit
+    for _ in range(2):
+        assert page_context(at_limit, None).utm_source == "google"
+        assert not looks_like_pii(at_limit)
+        assert not is_pii_key(at_limit)
+    after = lookups()
+    added = {name: (after[name][0] - hit, after[name][1] - miss) for name, (hit, miss) in before.items()}
+    assert added == {"page_context": (1, 1), "looks_like_pii": (1, 1), "is_pii_key": (1, 1)}
