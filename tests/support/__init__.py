@@ -10,5 +10,6 @@ ones several layers use in tests/conftest.py).
 - ``aws``: what a handler reads from the Lambda context;
 - ``stack``: ``clickstream up`` in a subprocess, for the e2e tests;
 - ``cdk``, ``iam``, ``template``: the synthesized CDK app and how the infra tests read it;
-- ``dashboard_sample``: the hand-countable warehouse of the dashboard tests.
+- ``dashboard_sample``: the hand-countable warehouse of the dashboard tests;
+- ``real_samples``: where the real datasets' samples are (beside the repository).
 """
