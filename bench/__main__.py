@@ -17,6 +17,7 @@ BENCHES = (
     "transform",
     "load",
     "sessionize",
+    "pii",
     "report",
 )
 

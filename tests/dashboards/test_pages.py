@@ -3,7 +3,7 @@
 Every output of a page is a render function that calls one of these view
 functions on its query results: headline numbers (value, text and change),
 figures (traces and their data), tables (columns and rows) and empty states.
-Expected values are counted by hand from tests/dashboards/sample.py.
+Expected values are counted by hand from tests/support/dashboard_sample.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import queries
 from components import Kpi
 from pages import acquisition, funnel, products, traffic
 from queries import Database, Filters
-from tests.dashboards.sample import D1, D2
+from tests.support.dashboard_sample import D1, D2
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every query against the hand-countable sample (tests/dashboards/sample.py), and an empty warehouse.
+"""Every query against the hand-countable sample (tests/support/dashboard_sample.py), and an empty warehouse.
 
 Expected numbers are counted from the sample's table, not recomputed: on
 2025-10-14 (D2) there are sessions s1..s5, on 2025-10-13 (D1) s6..s8.
@@ -12,7 +12,7 @@ import pytest
 
 import queries
 from queries import Database, Filters
-from tests.dashboards.sample import D1, D2
+from tests.support.dashboard_sample import D1, D2
 
 
 @pytest.fixture

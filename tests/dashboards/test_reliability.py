@@ -23,7 +23,7 @@ from clickstream.ops.operations import Operator
 from config import DashboardSettings
 from pages import reliability
 from queries import Database
-from tests.dashboards.sample import D2
+from tests.support.dashboard_sample import D2
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:clickstream-pipeline"
 T0 = datetime(2025, 10, 14, 11, 0, 5, tzinfo=UTC)

@@ -17,9 +17,7 @@ from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event, stager
-
-__all__ = ["stager"]
+from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
 
 D0 = datetime(2025, 10, 1, 9, tzinfo=UTC)
 ROLLUPS = (

@@ -28,9 +28,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from shiny.playwright import controller
 
 from clickstream.core.lake import hour_iso
+from clickstream.local.process import ROOT
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
-
-from .conftest import ROOT, RunningStack
+from tests.support.stack import RunningStack
 
 sys.path.insert(0, str(ROOT / "shiny"))
 import formatting as fmt  # the app's own formats, from shiny/

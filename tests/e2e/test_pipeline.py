@@ -12,8 +12,7 @@ import boto3
 
 from clickstream.core.lake import execution_name, hour_iso, hours_between, parse_hour
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
-
-from .conftest import RunningStack
+from tests.support.stack import RunningStack
 
 
 def put_generated(stack: RunningStack, out: Path, **config: Any) -> Any:

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import gzip
-import json
 import signal
-import uuid
 from pathlib import Path
 
 from clickstream.core.lake import parse_hour, partition_prefix
-
-from .conftest import start_stack_process, stop_stack_process
+from tests.support.stack import start_stack_process, stop_stack_process
+from tests.support.transform import line, make_event
 
 HOUR = "2025-12-01T08"
 
 
 def event_line(n: int) -> bytes:
-    return json.dumps(
-        {
-            "event_id": str(uuid.UUID(int=n + 1)),
-            "ts": "2025-12-01T08:10:00.000Z",
-            "received_at": "2025-12-01T08:10:01.000Z",
-            "event_type": "view",
-            "session_id": str(uuid.UUID(int=10**6 + n)),
-            "anonymous_id": f"visitor-{n % 3}",
-            "page_url": "https://shop.example.com/p/thinkpad-x1",
-        }
-    ).encode()
+    return line(
+        make_event(
+            n,
+            ts="2025-12-01T08:10:00.000Z",
+            received_at="2025-12-01T08:10:01.000Z",
+            anonymous_id=f"visitor-{n % 3}",
+            page_url="https://shop.example.com/p/thinkpad-x1",
+        )
+    )
 
 
 def test_data_survives_a_killed_stack(data_dir: Path) -> None:

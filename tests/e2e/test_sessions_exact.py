@@ -29,13 +29,11 @@ from clickstream.core.lake import execution_name, hour_iso, new_raw_key
 from clickstream.tools import reference
 from clickstream.tools.adapters import rees46
 from clickstream.tools.adapters.common import ImportSummary, write_lake
-
-from .conftest import RunningStack
+from tests.support.real_samples import REES46_CSV
+from tests.support.stack import RunningStack
 
 HOUR = timedelta(hours=1)
 GAP = timedelta(minutes=30)
-REAL = Path(__file__).resolve().parents[1] / "data" / "real"
-REES46_SAMPLE = REAL / "rees46_oct2019_head" / "2019-Oct.csv"
 PAGES = (
     "https://shop.example/",
     "https://shop.example/p/laptop-14?utm_source=google&utm_medium=cpc&utm_campaign=laptops",
@@ -317,7 +315,7 @@ def compare_with_client_sessions(
 def test_rees46_sessions_compared_with_its_own_session_ids(stack: RunningStack, tmp_path: Path) -> None:
     # Given the REES46 sample as contract events in the lake (00:00 to 02:50 UTC on 2019-10-01)
     summary = ImportSummary(source="rees46")
-    write_lake(list(rees46.convert(REES46_SAMPLE, summary)), tmp_path, summary, random.Random(46))
+    write_lake(list(rees46.convert(REES46_CSV, summary)), tmp_path, summary, random.Random(46))
     for path in sorted((tmp_path / "raw").rglob("*.ndjson.gz")):
         stack.lake.put_bytes(path.relative_to(tmp_path).as_posix(), path.read_bytes())
 

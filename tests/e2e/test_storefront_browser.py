@@ -27,8 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from clickstream.core.lake import RAW, floor_hour, hour_iso
-
-from .conftest import RunningStack
+from tests.support.stack import RunningStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

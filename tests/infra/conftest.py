@@ -1,77 +1,30 @@
 """The CDK app synthesized once per test session (the first synth costs ~10 s).
 
-Bundling runs in "source" mode: sources are copied, nothing is pip-installed,
-so the tests need no network and no Docker. A handler that is not written yet
-is bundled as a placeholder.
+Bundling runs in "source" mode (tests/support/cdk.py): sources are copied,
+nothing is pip-installed, so the tests need no network and no Docker.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra import constants as c
-from tests.infra.template import Template
+from tests.support.cdk import (
+    CDK_CLI,
+    DASHBOARD_CERTIFICATE,
+    DASHBOARD_DOMAIN,
+    CliSynth,
+    Synth,
+    cli_environment,
+    synthesize,
+)
+from tests.support.template import Template
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-DASHBOARD_DOMAIN = "dashboards.example.com"
-DASHBOARD_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
-
-
-def app_context(**extra: str) -> dict[str, Any]:
-    """cdk.json's context (feature flags), as `cdk synth` would pass it, plus source bundling."""
-    context = dict(json.loads((c.INFRA_DIR / "cdk.json").read_text())["context"])
-    context[c.BUNDLING_CONTEXT] = c.BUNDLING_SOURCE
-    context[c.REGION_CONTEXT] = c.DEFAULT_REGION  # whatever CDK_DEFAULT_REGION says
-    context["aws:cdk:enable-path-metadata"] = True  # what the CLI sets: resources carry aws:cdk:path
-    context.update(extra)
-    return context
-
-
-@dataclass
-class Synth:
-    app: Any  # aws_cdk.App
-    outdir: Path
-    template: Template
-
-
-def synthesize(outdir: Path, **extra: str) -> Synth:
-    from infra.app import build_app
-
-    app = build_app(app_context(**extra), nag=False, outdir=str(outdir))
-    app.synth()
-    body = json.loads((outdir / f"{c.STACK_ID}.template.json").read_text())
-    return Synth(app=app, outdir=outdir, template=Template(body))
-
-
-CDK_CLI = c.INFRA_DIR / "node_modules" / ".bin" / "cdk"
-
-
-@dataclass
-class CliSynth:
-    process: subprocess.Popen[str] | None  # None: the CLI is not installed
-    outdir: Path
-
-
-def cli_environment() -> dict[str, str]:
-    """This virtualenv's python first on PATH (cdk.json runs `python app.py`), no AWS credentials."""
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    for credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        env.pop(credential, None)
-    return env
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra import constants as c
-from tests.infra.template import Template
+from tests.support.template import Template
 
 SERVICE_DIMENSION = [{"Name": "service", "Value": c.SERVICE_NAME}]
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from infra import constants as c
-from tests.infra.conftest import Synth
+from tests.support.cdk import Synth
 
 
 def _layer_dir(synth: Synth) -> Path:

@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import Validations
-from cdk_nag import AwsSolutionsChecks
-from cfnlint.api import lint
-from cfnlint.config import ManualArgs
 
 from clickstream.ops.definition import render
 from infra import constants as c
-from tests.infra.conftest import CliSynth, Synth, app_context, cli_environment
+from tests.support.cdk import CliSynth, Synth, app_context, cfn_lint_findings, cli_environment, nag_findings
 
 NODE_BIN = c.INFRA_DIR / "node_modules" / ".bin"
-# W3005: CDK adds an explicit DependsOn on a function's (or state machine's) role next to the
-# GetAtt of it; redundant, harmless, and not ours to change.
-CFN_LINT_IGNORED = ["W3005"]
 
 
 def node_tool(name: str) -> Path:
@@ -31,15 +25,6 @@ def node_tool(name: str) -> Path:
 
 
 # -- cdk-nag ---------------------------------------------------------------------------------
-def nag_findings(synth: Synth) -> list[str]:
-    report = AwsSolutionsChecks().validate_scope(synth.app)
-    return [
-        f"{violation.rule_name} at {resource.construct_path}: {violation.description}"
-        for violation in report.violations
-        for resource in violation.violating_resources
-    ]
-
-
 def test_aws_solutions_checks_have_no_unacknowledged_findings(default_synth: Synth) -> None:
     assert nag_findings(default_synth) == []
 
@@ -84,9 +69,7 @@ def test_synth_with_the_nag_plugin_succeeds(tmp_path: Path) -> None:
 @pytest.mark.parametrize("variant", ["default_synth", "public_dashboards_synth"])
 def test_cfn_lint_passes(request: pytest.FixtureRequest, variant: str) -> None:
     synth: Synth = request.getfixturevalue(variant)
-    text = (synth.outdir / f"{c.STACK_ID}.template.json").read_text()
-    matches = lint(text, config=ManualArgs(regions=[c.DEFAULT_REGION], ignore_checks=CFN_LINT_IGNORED))
-    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
+    assert cfn_lint_findings(synth) == []
 
 
 # -- asl-validator -------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra import constants as c
-from tests.infra.conftest import DASHBOARD_CERTIFICATE, DASHBOARD_DOMAIN
-from tests.infra.template import Template
+from tests.support.cdk import DASHBOARD_CERTIFICATE, DASHBOARD_DOMAIN, synthesize
+from tests.support.template import Template
 
 
 def shell(template: Template) -> str:
@@ -85,8 +85,6 @@ def test_public_dashboards_add_public_subnets_but_still_no_nat(public_template: 
 
 
 def test_domain_without_certificate_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.infra.conftest import synthesize
-
     with pytest.raises(Exception, match="give both"):
         synthesize(tmp_path, **{c.DASHBOARD_DOMAIN_CONTEXT: DASHBOARD_DOMAIN})
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from clickstream.core import migrate
 from infra import constants as c
+from tests.support.postgres import embedded_postgres
 
 WAREHOUSE_SH = c.HOST_SCRIPTS_DIR / "warehouse.sh"
 HOST_SCRIPTS = sorted(c.HOST_SCRIPTS_DIR.glob("*.sh"))
@@ -28,21 +28,15 @@ DATABASE = "clickstream_host_test"
 
 @pytest.mark.parametrize("script", HOST_SCRIPTS, ids=[p.name for p in HOST_SCRIPTS])
 def test_host_scripts_are_valid_bash(script: Path) -> None:
-    subprocess.run(["bash", "-n", str(script)], check=True)
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Any]:
-    import pgserver  # the embedded PostgreSQL wheel (the "local" extra)
-
-    # Not under pytest's tmp_path: run as root, pgserver's own user must reach the directory.
-    root = Path(tempfile.mkdtemp(prefix="clickstream-host-pg-"))
-    server = pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-    try:
+    """A server of its own: the bootstrap creates roles, which belong to the whole cluster."""
+    with embedded_postgres("clickstream-host-pg-") as server:
         yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def bootstrap(postgres: Any, steps: str) -> subprocess.CompletedProcess[str]:

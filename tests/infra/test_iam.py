@@ -12,10 +12,8 @@ import json
 
 import pytest
 
-from tests.infra.template import Template
-from tests.infra.test_ingest import EXPECTED as INGEST_EXPECTED
-
-LAKE = "<Storage/Lake.Arn>"
+from tests.support.iam import INGEST_ROLES, LAKE, assert_exactly_granted, principals
+from tests.support.template import Template
 
 XRAY = {("xray:PutTraceSegments", "*", ""), ("xray:PutTelemetryRecords", "*", "")}
 VPC_ENIS = {
@@ -157,20 +155,17 @@ TRUSTED_SERVICE = {
 
 def test_the_stack_has_exactly_these_roles(template: Template) -> None:
     # the ingest capability's roles are compared statement by statement in test_ingest.py
-    assert template.roles() == set(EXPECTED) | set(INGEST_EXPECTED)
+    assert template.roles() == set(EXPECTED) | set(INGEST_ROLES)
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
 def test_role_permissions_are_exactly_the_least_privilege_set(template: Template, role: str) -> None:
-    granted = template.role_permissions(role)
-    assert granted - EXPECTED[role] == set(), f"{role} has more than it needs"
-    assert EXPECTED[role] - granted == set(), f"{role} lacks"
+    assert_exactly_granted(template, role, EXPECTED[role])
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
 def test_each_role_is_assumed_by_its_service_only(template: Template, role: str) -> None:
-    statements = template.one("AWS::IAM::Role", role)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert [s["Principal"] for s in statements] == [{"Service": TRUSTED_SERVICE[role]}]
+    assert principals(template, role) == [{"Service": TRUSTED_SERVICE[role]}]
 
 
 def test_the_host_reads_exactly_its_four_bootstrap_assets(template: Template) -> None:

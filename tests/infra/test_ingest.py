@@ -8,63 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import lint
-from cfnlint.config import ManualArgs
 
 from clickstream.pipeline.ingest import IngestSettings
 from infra import constants as c
-from tests.infra.conftest import Synth, synthesize
-from tests.infra.template import Template
-from tests.infra.test_checks import CFN_LINT_IGNORED, nag_findings
-from tests.infra.test_storage import BLOCK_ALL, bucket_policy, denies_plain_http
+from tests.support.cdk import (
+    BLOCK_ALL,
+    Synth,
+    bucket_policy,
+    cfn_lint_findings,
+    denies_plain_http,
+    nag_findings,
+    synthesize,
+)
+from tests.support.iam import INGEST_ROLES, SITE, assert_exactly_granted, principals
+from tests.support.template import Template
 
-LAKE = "<Storage/Lake.Arn>"
 OTHER_REGION = "eu-west-1"
-ASSETS_BUCKET = "arn:aws:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-us-east-1"
-SITE = "<Ingest/Storefront.Arn>"
 DISTRIBUTION_ARN = "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/<Ingest/Cdn>"
-
-
-def logs(group: str) -> set[tuple[str, str, str]]:
-    arn = f"<Ingest/{group}.Arn>"
-    return {("logs:CreateLogStream", arn, ""), ("logs:PutLogEvents", arn, "")}
-
-
-def on_bucket_and_objects(actions: list[str], bucket: str) -> set[tuple[str, str, str]]:
-    return {(action, resource, "") for action in actions for resource in (bucket, f"{bucket}/*")}
-
-
-# Imported by test_iam.py, whose list of the stack's roles includes these.
-EXPECTED: dict[str, set[tuple[str, str, str]]] = {
-    # The ingest function: put new raw/ objects, send a failed batch to the DLQ. Nothing else:
-    # no read, no list, no delete, no other prefix of the lake, no wildcard resource (not traced).
-    "Ingest/FunctionRole": {
-        ("s3:PutObject", f"{LAKE}/raw/*", ""),
-        ("sqs:SendMessage", "<Ingest/DeadLetters.Arn>", ""),
-    }
-    | logs("FunctionLogs"),
-    # CDK's BucketDeployment (at deploy time only): read the storefront asset, sync it into the
-    # storefront bucket. These are the grants BucketDeployment makes; no CloudFront invalidation.
-    "Ingest/StorefrontDeploymentRole": on_bucket_and_objects(
-        ["s3:GetObject*", "s3:GetBucket*", "s3:List*"], ASSETS_BUCKET
-    )
-    | on_bucket_and_objects(
-        [
-            "s3:GetObject*",
-            "s3:GetBucket*",
-            "s3:List*",
-            "s3:DeleteObject*",
-            "s3:PutObject",
-            "s3:PutObjectLegalHold",
-            "s3:PutObjectRetention",
-            "s3:PutObjectTagging",
-            "s3:PutObjectVersionTagging",
-            "s3:Abort*",
-        ],
-        SITE,
-    )
-    | logs("StorefrontDeploymentLogs"),
-}
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +50,14 @@ def origin(config: dict[str, Any], behavior: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- IAM -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", sorted(EXPECTED))
+@pytest.mark.parametrize("role", sorted(INGEST_ROLES))
 def test_ingest_roles_are_exactly_the_least_privilege_set(template: Template, role: str) -> None:
-    granted = template.role_permissions(role)
-    assert granted - EXPECTED[role] == set(), f"{role} has more than it needs"
-    assert EXPECTED[role] - granted == set(), f"{role} lacks"
+    assert_exactly_granted(template, role, INGEST_ROLES[role])
 
 
-@pytest.mark.parametrize("role", sorted(EXPECTED))
+@pytest.mark.parametrize("role", sorted(INGEST_ROLES))
 def test_ingest_roles_are_assumed_by_lambda_only(template: Template, role: str) -> None:
-    statements = template.one("AWS::IAM::Role", role)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert [s["Principal"] for s in statements] == [{"Service": "lambda.amazonaws.com"}]
+    assert principals(template, role) == [{"Service": "lambda.amazonaws.com"}]
 
 
 def test_the_storefront_deployment_provider_runs_with_that_role(template: Template) -> None:
@@ -318,9 +275,7 @@ def test_without_waf_the_rest_of_ingest_is_unchanged(template: Template, no_waf_
 
 def test_without_waf_cdk_nag_and_cfn_lint_pass(no_waf_synth: Synth) -> None:
     assert nag_findings(no_waf_synth) == []
-    text = (no_waf_synth.outdir / f"{c.STACK_ID}.template.json").read_text()
-    matches = lint(text, config=ManualArgs(regions=[OTHER_REGION], ignore_checks=CFN_LINT_IGNORED))
-    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
+    assert cfn_lint_findings(no_waf_synth, OTHER_REGION) == []
 
 
 # -- the dead-letter queue and the alarms -----------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from clickstream.core.settings import MIN_HMAC_KEY_LENGTH
 from clickstream.ops.definition import NUMBER_PLACEHOLDERS, placeholders, render
 from infra import constants as c
-from tests.infra.template import Template
+from tests.support.cdk import synthesize
+from tests.support.template import Template
 
 FUNCTIONS = {
     "ListNew": c.LIST_NEW,
@@ -170,8 +171,6 @@ def test_user_id_hmac_key_is_generated_and_kept(template: Template) -> None:
 
 
 def test_a_rotated_password_version_reaches_the_functions(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.infra.conftest import synthesize
-
     # When the stack is deployed with the version id of a rotated password
     synth = synthesize(tmp_path, **{c.PIPELINE_PASSWORD_VERSION_CONTEXT: "0b1d-rotated"})
     # Then both database functions resolve exactly that version

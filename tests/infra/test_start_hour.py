@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from infra import constants as c
+from tests.support.aws import LambdaContext
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:Clickstream-pipeline"
 
@@ -23,14 +23,6 @@ def load_handler() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@dataclass
-class Context:
-    function_name: str = "StartHour"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:StartHour"
-    aws_request_id: str = "request-1"
 
 
 @pytest.fixture
@@ -77,7 +69,7 @@ def test_starts_the_named_execution_of_the_closed_hour(handler: Any, monkeypatch
     )
     # When StartHour runs with the schedule's input
     with stubber:
-        result = handler.handler({"scheduled_time": "2025-10-18T14:00:00Z"}, Context())
+        result = handler.handler({"scheduled_time": "2025-10-18T14:00:00Z"}, LambdaContext("StartHour", 128))
     # Then the 13:00 hour runs as hour-2025-10-18T13, exactly as the local scheduler starts it
     assert result["hour"] == "2025-10-18T13:00:00Z"
     stubber.assert_no_pending_responses()
@@ -87,5 +79,5 @@ def test_a_repeated_fire_is_harmless(handler: Any, monkeypatch: pytest.MonkeyPat
     stubber = stubbed_sfn(handler, monkeypatch)
     stubber.add_client_error("start_execution", "ExecutionAlreadyExists", "exists")
     with stubber:
-        result = handler.handler({"scheduled_time": "2025-10-18T14:00:00Z"}, Context())
+        result = handler.handler({"scheduled_time": "2025-10-18T14:00:00Z"}, LambdaContext("StartHour", 128))
     assert result["execution_arn"].endswith(":execution:Clickstream-pipeline:hour-2025-10-18T13")

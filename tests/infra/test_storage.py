@@ -2,33 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.infra.template import Template
-
-BLOCK_ALL = {
-    "BlockPublicAcls": True,
-    "BlockPublicPolicy": True,
-    "IgnorePublicAcls": True,
-    "RestrictPublicBuckets": True,
-}
-
-
-def bucket_policy(template: Template, bucket: str) -> list[dict[str, Any]]:
-    for policy in template.of_type("AWS::S3::BucketPolicy").values():
-        if template.text(policy["Properties"]["Bucket"]) == f"<{bucket}>":
-            return list(template.resolve(policy["Properties"]["PolicyDocument"])["Statement"])
-    raise AssertionError(f"no policy on {bucket}")
-
-
-def denies_plain_http(statements: list[dict[str, Any]]) -> bool:
-    return any(
-        s["Effect"] == "Deny"
-        and s["Action"] == "s3:*"
-        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        and s["Principal"] == {"AWS": "*"}
-        for s in statements
-    )
+from tests.support.cdk import BLOCK_ALL, bucket_policy, denies_plain_http
+from tests.support.template import Template
 
 
 def test_lake_is_encrypted_private_tls_only_and_retained(template: Template) -> None:

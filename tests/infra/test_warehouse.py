@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra import constants as c
-from tests.infra.template import Template
+from tests.support.template import Template
 
 
 def user_data(template: Template) -> str:

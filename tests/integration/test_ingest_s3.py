@@ -22,6 +22,7 @@ from clickstream.core.storage import Lake
 from clickstream.local.ingest_server import STOREFRONT_DIR, IngestServer, serve
 from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
 from functions.ingest.handler import _clients, handler
+from tests.support.aws import LambdaContext
 
 BUCKET = "test-lake"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -52,13 +53,6 @@ def dlq_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     url = boto3.client("sqs").create_queue(QueueName="ingest-dlq")["QueueUrl"]
     monkeypatch.setenv("INGEST_DLQ_URL", url)
     return url
-
-
-class Context:
-    function_name = "ingest"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
-    aws_request_id = "req-1"
 
 
 def make_event(**overrides: Any) -> dict[str, Any]:
@@ -109,7 +103,7 @@ def test_handler_writes_one_gz_ndjson_object_under_raw_for_the_current_hour(buck
     ]
     before = floor_hour(datetime.now(UTC))
 
-    response = handler(api_event(events, {"CloudFront-Viewer-Country": "VN"}), Context())
+    response = handler(api_event(events, {"CloudFront-Viewer-Country": "VN"}), LambdaContext("ingest", 256))
 
     assert response["statusCode"] == 202
     body = json.loads(response["body"])
@@ -132,7 +126,7 @@ def test_s3_failure_sends_the_batch_to_the_dlq_and_answers_503(aws: None, dlq_ur
     events = [make_event(), make_event(event_type="search", props={"search_query": "4k monitor"})]
 
     # When a batch arrives
-    response = handler(api_event(events), Context())
+    response = handler(api_event(events), LambdaContext("ingest", 256))
 
     # Then the client is told to retry, and the batch waits in the queue
     assert response["statusCode"] == 503

@@ -16,7 +16,7 @@ from clickstream.core.errors import ContractViolation, StagedDataMissing
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from clickstream.pipeline.sessionize import session_uuid
-from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 HOUR = BASE_TS
 TABLES = ("fact_events", "dim_product", "etl_processed_objects", "etl_rejects", "etl_watermark", "etl_runs")

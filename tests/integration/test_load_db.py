@@ -12,7 +12,7 @@ from clickstream.core import db
 from clickstream.core.errors import ConfigurationError, TransientDatabaseError
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
-from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 
 def test_an_unreachable_server_is_transient(tmp_path: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -15,15 +14,8 @@ from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline.load import RunNotUpserted
 from functions.load import handler as load_handler
-from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
-
-
-@dataclass
-class Context:
-    function_name: str = "load"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:load"
-    aws_request_id: str = "req-1"
+from tests.support.aws import LambdaContext
+from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def invoke(action: str, worklist: str | None = None, **extra: Any) -> dict[str, 
     event = {"action": action, "hour": "2025-10-18T13:00:00Z", "execution": "hour-2025-10-18T13", **extra}
     if action != "advance_watermark":
         event["worklist"] = worklist
-    result = load_handler.handler(event, Context())
+    result = load_handler.handler(event, LambdaContext("load"))
     json.dumps(result)  # what Step Functions receives must be JSON
     return result
 

@@ -25,7 +25,7 @@ import pytest
 from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
-from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "clickstream-kill-test"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
-from tests.integration.conftest import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, reset_warehouse, staged_event
 
 POOL = [str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))) for i in range(24)]
 
@@ -83,18 +83,6 @@ def expected(staged: list[tuple[int, int, str, list[int], int, int]], prior: set
     return {"per_object": per_object, "first_copy": first_copy}
 
 
-def reset(database_url: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(  # sessions and aggregates too: they are always those of fact_events
-            "truncate fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
-            " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
-            " etl_processed_objects, etl_watermark, etl_runs,"
-            " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
-            " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
-            " agg_daily_landings_all, agg_daily_landing_revenue"
-        )
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -104,7 +92,7 @@ def reset(database_url: str) -> None:
 def test_counts_reconcile_and_facts_are_the_distinct_valid_events(
     database_url: str, lake: Lake, stager: Stager, batches: list[list[Obj]], prior: set[int]
 ) -> None:
-    reset(database_url)
+    reset_warehouse(database_url)
     run = f"exec-{uuid.uuid4().hex[:8]}"
     # Given an earlier run that loaded some of the ids (object "prior")
     prior_batch = stager.batch(

@@ -19,7 +19,7 @@ from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from clickstream.pipeline.sessionize import session_uuid
 from clickstream.tools import reference
-from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
 
 T = datetime(2025, 10, 18, 10, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -25,7 +25,7 @@ from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.integration.conftest import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import StagedObjectSpec, Stager, raw_key, reset_warehouse, staged_event
 
 T = datetime(2025, 10, 18, 20, 0, tzinfo=UTC)
 TYPES = ("view", "view", "click", "search", "add_to_cart", "checkout", "purchase")
@@ -95,18 +95,6 @@ def staged(i: int, d: Drawn) -> dict[str, Any]:
     )
 
 
-def reset(database_url: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "truncate fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
-            " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
-            " etl_processed_objects, etl_watermark, etl_runs,"
-            " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
-            " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
-            " agg_daily_landings_all, agg_daily_landing_revenue"
-        )
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -116,7 +104,7 @@ def reset(database_url: str) -> None:
 def test_after_every_run_the_warehouse_equals_the_batch_over_its_events(
     database_url: str, lake: Lake, stager: Stager, events: list[Drawn], split: Any
 ) -> None:
-    reset(database_url)
+    reset_warehouse(database_url)
     prefix = uuid.uuid4().hex[:8]
     deliveries: dict[int, list[dict[str, Any]]] = {}
     for i, d in enumerate(events):

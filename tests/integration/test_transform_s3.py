@@ -6,7 +6,6 @@ import gzip
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -20,6 +19,8 @@ from clickstream.core.settings import get_settings
 from clickstream.pipeline.staged import STAGED_COLUMNS
 from clickstream.pipeline.transform import quarantine_key
 from functions.transform import handler as transform_handler
+from tests.support.aws import LambdaContext
+from tests.support.transform import make_event
 
 BUCKET = "clickstream-lake-test"
 EXECUTION = "hour-2025-10-18T14"
@@ -31,26 +32,14 @@ PLAIN = "raw/year=2025/month=10/day=18/hour=12/events-plain.ndjson"
 BROKEN = "raw/year=2025/month=10/day=18/hour=13/events-broken.ndjson.gz"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "transform"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:transform"
-    aws_request_id: str = "req-1"
-
-
 def event_line(n: int, **overrides: Any) -> bytes:
-    event = {
-        "event_id": str(uuid.UUID(int=n + 1)),
-        "ts": "2025-10-18T13:05:01.123Z",
-        "received_at": "2025-10-18T13:05:02.000Z",
-        "event_type": "view",
-        "session_id": str(uuid.UUID(int=10**6 + n)),
-        "anonymous_id": f"anon-{n}",
-        "user_id": "ann@example.com",
-        "page_url": "https://shop.example.com/p/1?utm_source=newsletter&utm_medium=email",
-        "props": {"phone": "+49 30 1234567", "button": "hero"},
-    }
+    """A valid line with PII in user_id and props, tagged as e-mail traffic."""
+    event = make_event(
+        n,
+        user_id="ann@example.com",
+        page_url="https://shop.example.com/p/1?utm_source=newsletter&utm_medium=email",
+        props={"phone": "+49 30 1234567", "button": "hero"},
+    )
     event.update(overrides)
     return json.dumps(event, ensure_ascii=False).encode()  # json: integers beyond 64 bits too
 
@@ -114,7 +103,7 @@ def test_handler_stages_a_work_item(s3: Any) -> None:
     event = write_work(s3, [GOOD, MIXED, PLAIN, BROKEN])
 
     # When the Map task runs
-    result = transform_handler.handler(event, LambdaContext())
+    result = transform_handler.handler(event, LambdaContext("transform"))
 
     # Then it returns the batch's counts (and nothing big)
     assert result["batch_key"] == BATCH_KEY
@@ -168,10 +157,10 @@ def test_handler_stages_a_work_item(s3: Any) -> None:
 def test_a_retry_overwrites_the_same_keys(s3: Any) -> None:
     put(s3, GOOD, gzip.compress(event_line(1) + b"\n" + b"oops\n"))
     event = write_work(s3, [GOOD])
-    first = transform_handler.handler(event, LambdaContext())
+    first = transform_handler.handler(event, LambdaContext("transform"))
     keys = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
 
-    again = transform_handler.handler(event, LambdaContext())
+    again = transform_handler.handler(event, LambdaContext("transform"))
 
     assert again == first
     assert {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]} == keys
@@ -182,7 +171,7 @@ def test_a_missing_raw_object_fails_with_a_typed_error(s3: Any) -> None:
     event = write_work(s3, [GOOD])
     s3.delete_object(Bucket=BUCKET, Key=GOOD)
     with pytest.raises(StagedDataMissing):
-        transform_handler.handler(event, LambdaContext())
+        transform_handler.handler(event, LambdaContext("transform"))
 
 
 # Valid events whose text is awkward for COPY, jsonb, numeric and timestamptz.

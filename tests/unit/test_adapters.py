@@ -17,13 +17,7 @@ from clickstream.core.contract import RawEvent
 from clickstream.core.lake import partition_prefix
 from clickstream.tools.adapters import rees46, yoochoose
 from clickstream.tools.adapters.common import NAMESPACE, ImportSummary, stable_id
-
-REAL = Path(__file__).resolve().parents[1] / "data" / "real"
-REES46_CSV = REAL / "rees46_oct2019_head" / "2019-Oct.csv"
-YOOCHOOSE_FILES = [
-    REAL / "yoochoose_rsc15_100k" / "yoochoose-clicks-100k_train_full.txt",
-    REAL / "yoochoose_rsc15_100k" / "yoochoose-clicks-100k_test.txt",
-]
+from tests.support.real_samples import REES46_CSV, YOOCHOOSE_FILES
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bench import duckdb_reference, report, suite
+from bench import duckdb_reference, pii, report, suite
 from clickstream.tools import cost
 from clickstream.tools.generate import GeneratorConfig
 from clickstream.tools.generate.generator import generate_to_dir
@@ -179,3 +179,13 @@ def test_performance_md_keeps_its_prose_and_replaces_only_the_generated_part(tmp
     assert "| 25,000 events/s |" not in second
     assert "Hand-written intro." in second and "## Where we fall short\n\nWhy." in second
     assert second.count(report.BEGIN) == 1 and second.count(report.END) == 1
+
+
+def test_pii_bench_calls_the_checks_it_times() -> None:
+    # `python -m bench pii` times the hostile texts whose results test_normalize.py and
+    # test_ingest.py check; here only its parts, on short text.
+    assert pii.normalize_checks("ann@example.com")() == (True, False, ({"k": []}, None))
+    assert pii.ingest_request(["a note", "+1" * 10])().body["accepted"] == 2
+    measured = pii.case(lambda: None, lambda: None, budget_ms=1.0, repeat=1)
+    assert set(measured) == {"ms", "ordinary_ms", "ratio", "budget_ms", "within_budget"}
+    assert len(pii.ordinary(1234)) == 1234 and "@" not in pii.ordinary(1234)

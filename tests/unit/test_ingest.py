@@ -6,7 +6,6 @@ import base64
 import gzip
 import hashlib
 import hmac
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -377,12 +376,19 @@ def test_dead_letter_messages_stay_under_the_sqs_size_limit() -> None:
     assert all(sum(len(line) + 1 for line in c) <= ingest._DLQ_CHUNK_BYTES for c in chunks)
 
 
-def test_pii_checks_stay_fast_on_long_hostile_strings() -> None:
+def test_long_hostile_strings_are_accepted_and_kept() -> None:
+    # None of these is PII, and each would make a backtracking pattern take seconds; the time
+    # the checks take is measured by `python -m bench pii`.
     hostile = ["a" * 30_000 + "@", "a@" * 15_000, "+1" * 15_000, ("x" * 60 + "@") * 500]
     events = [make_event(props={"note": text}) for text in hostile]
 
-    started = time.perf_counter()
     result = run(events)
 
-    assert time.perf_counter() - started < 2.0
-    assert result.body["accepted"] == len(hostile)
+    assert result.body == {"accepted": len(hostile), "rejected": 0, "errors": []}
+    assert [line["props"] for line in lines_of(result)] == [{"note": text} for text in hostile]
+
+
+def test_an_email_at_the_end_of_a_long_string_is_still_dropped() -> None:
+    result = run([make_event(props={"note": "a" * 30_000 + " mail me: ann@example.com", "k": "v"})])
+    assert result.body["accepted"] == 1
+    assert lines_of(result)[0]["props"] == {"k": "v"}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from clickstream.pipeline.staged import copy_line
 from clickstream.pipeline.transform import Event, Rejection, decode_line, event_line, event_values, fast_event
-from tests.unit.test_transform import make_event
+from tests.support.transform import make_event
 
 KEY = b"fast-path-key"
 # FASTPATH_EXAMPLES=20000 for a long search before changing fast_event.

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clickstream.core.contract import MAX_LINE_BYTES
-from tests.unit.test_transform import line, make_event, rejects_of, run
+from tests.support.transform import line, make_event, rejects_of, run
 
 BAD_LINES = {
     "invalid_json": b'{"event_id": ',

@@ -1,112 +1,23 @@
-"""Integration fixtures: a real PostgreSQL (pgserver) and S3 from moto.
+"""Staged batches and worklists, written to a Lake where transform and list_new write them.
 
-- ``pg_server``: one embedded PostgreSQL 16 per test session, in a temp dir.
-- ``migrated_template``: the name of a database migrated once per session
-  (every sql/NNN_*.sql), the template of each test's database.
-- ``database_url``: a fresh, migrated database for one test
-  (``create database ... template``, a few tens of ms), dropped afterwards.
-- ``empty_database_url``: a fresh database with no schema at all.
-- ``lake``: a ``clickstream.core.storage.Lake`` on a moto S3 bucket (``LAKE_BUCKET``).
-- ``stager``: writes staged batches (``<batch_key>.tsv.gz`` + ``.json``) and
-  worklists to ``lake`` as transform and list_new do; rows come from
-  ``staged_event(...)``, objects from ``StagedObjectSpec(key, events, ...)``.
+Rows come from ``staged_event(...)``, objects from ``StagedObjectSpec(key,
+events, ...)``; ``Stager`` writes ``<batch_key>.tsv.gz`` + ``.json`` and the
+worklist. ``reset_warehouse`` empties every table a load writes, for tests
+that run many examples against one database.
 """
 
 from __future__ import annotations
 
 import gzip
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
-import pytest
-from moto import mock_aws
 
-from clickstream.core import migrate
 from clickstream.core.storage import Lake
 from clickstream.pipeline.staged import STAGED_COLUMNS, copy_line
-
-LAKE_BUCKET = "clickstream-lake-test"
-TEMPLATE_DB = "clickstream_template"
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
-    """A pgserver PostgresServer (``.get_uri(dbname)``), deleted at the end of the session."""
-    import pgserver  # the embedded PostgreSQL wheel; imported only by tests that need it
-
-    root = Path(tempfile.mkdtemp(prefix="clickstream-pg-"))
-    server = pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-    try:
-        yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _admin(pg_server: Any) -> psycopg.Connection[Any]:
-    return psycopg.connect(pg_server.get_uri("postgres"), autocommit=True)
-
-
-@pytest.fixture(scope="session")
-def migrated_template(pg_server: Any) -> str:
-    """A database with every migration applied, used only as a template."""
-    with _admin(pg_server) as admin:
-        admin.execute(f"drop database if exists {TEMPLATE_DB}")
-        admin.execute(f"create database {TEMPLATE_DB}")
-    migrate.migrate(pg_server.get_uri(TEMPLATE_DB))
-    return TEMPLATE_DB
-
-
-def _fresh_database(pg_server: Any, template: str | None) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    with _admin(pg_server) as admin:
-        if template:
-            admin.execute(f"create database {name} template {template}")
-        else:
-            admin.execute(f"create database {name}")
-    try:
-        yield pg_server.get_uri(name)
-    finally:
-        with _admin(pg_server) as admin:
-            admin.execute(f"drop database if exists {name} with (force)")
-
-
-@pytest.fixture
-def database_url(pg_server: Any, migrated_template: str) -> Iterator[str]:
-    """URL of a fresh database with the whole schema, for this test only."""
-    yield from _fresh_database(pg_server, migrated_template)
-
-
-@pytest.fixture
-def empty_database_url(pg_server: Any) -> Iterator[str]:
-    """URL of a fresh database without any schema (for migration tests)."""
-    yield from _fresh_database(pg_server, None)
-
-
-@pytest.fixture
-def lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
-    """A Lake on an empty moto S3 bucket; nothing leaves the process."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("LAKE_BUCKET", LAKE_BUCKET)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=LAKE_BUCKET)
-        yield Lake(LAKE_BUCKET, client)
-
-
-# ----------------------------------------------------------------- staged batches, as transform writes them
 
 BASE_TS = datetime(2025, 10, 18, 13, 0, tzinfo=UTC)
 
@@ -235,6 +146,18 @@ class Stager:
         return key
 
 
-@pytest.fixture
-def stager(lake: Lake) -> Stager:
-    return Stager(lake)
+# Every table a load writes: sessions and aggregates too, they are always those of fact_events.
+LOADED_TABLES = (
+    "fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
+    " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
+    " etl_processed_objects, etl_watermark, etl_runs,"
+    " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
+    " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
+    " agg_daily_landings_all, agg_daily_landing_revenue"
+)
+
+
+def reset_warehouse(database_url: str) -> None:
+    """Empty every table a load writes (a fresh database per hypothesis example would be slow)."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"truncate {LOADED_TABLES}")
