@@ -372,8 +372,10 @@ HOSTILE_TEXT = [
     "a@" * 16000,
     ("a." * 100 + "@") * 150,
     "x@" + "b" * 30000 + ".c",
-    "+" + "1 " * 16000,
 ]
+# A "+" then digits is an international number inside text (the shared rule set, as ingest always
+# read it): this one is dropped, however long; `python -m bench pii` times it too.
+HOSTILE_PHONE = "+" + "1 " * 16000
 
 
 @pytest.mark.parametrize("value", HOSTILE_TEXT)
@@ -381,6 +383,11 @@ def test_long_hostile_text_is_not_taken_for_pii(value: str) -> None:
     assert not looks_like_pii(value)
     assert not is_pii_key(value)
     assert clean_props({value: value, "k": [value]}) == ({value: value, "k": [value]}, None)
+
+
+def test_long_hostile_phone_like_text_is_dropped() -> None:
+    assert looks_like_pii(HOSTILE_PHONE)
+    assert clean_props({"note": HOSTILE_PHONE, "k": [HOSTILE_PHONE, "fine"]}) == ({"k": ["fine"]}, None)
 
 
 def test_pii_at_the_end_of_long_text_is_still_found() -> None:
@@ -400,29 +407,25 @@ def test_long_values_bypass_the_caches() -> None:
         "is_pii_key": pii._cached_is_pii_key,
     }
 
-    def lookups() -> dict[str, tuple[int, int]]:
-        """(hits, misses) of each cache: every call that goes through a cache adds one."""
-        return {name: cache.cache_info()[:2] for name, cache in caches.items()}
-
     limit = normalize._CACHED_TEXT
+    assert pii._CACHED_TEXT == limit  # one limit for every cache
     base = f"https://shop.example.com/p?utm_source=google&id={uuid.uuid4()}&pad="
     at_limit, over_limit = base.ljust(limit, "x"), base.ljust(limit + 1, "x")
 
-    # Given values one character over the limit, each function called twice with them
-    before = lookups()
-    for _ in range(2):
-        assert page_context(over_limit, None).utm_source == "google"
-        assert page_context(None, over_limit).referrer_host == "shop.example.com"
-        assert not looks_like_pii(over_limit)
-        assert not is_pii_key(over_limit)
-    # Then no cache was consulted: no miss that stores them, no hit
-    assert lookups() == before
-
-    # While values at the limit go through the caches: a miss that stores them, then a hit
-    for _ in range(2):
-        assert page_context(at_limit, None).utm_source == "google"
-        assert not looks_like_pii(at_limit)
-        assert not is_pii_key(at_limit)
-    after = lookups()
-    added = {name: (after[name][0] - hit, after[name][1] - miss) for name, (hit, miss) in before.items()}
-    assert added == {"page_context": (1, 1), "looks_like_pii": (1, 1), "is_pii_key": (1, 1)}
+    calls = {
+        # page_context checks each query parameter with looks_like_pii: only its own cache is read here
+        "page_context": lambda value: page_context(value, None).utm_source == "google",
+        "looks_like_pii": lambda value: not looks_like_pii(value),
+        "is_pii_key": lambda value: not is_pii_key(value),
+    }
+    for name, call in calls.items():
+        # Given a value one character over the limit, called twice
+        before = caches[name].cache_info()[:2]
+        assert call(over_limit) and call(over_limit)
+        # Then that cache was not consulted: no miss that stores it, no hit
+        assert caches[name].cache_info()[:2] == before, name
+        # While a value at the limit goes through it: a miss that stores it, then a hit
+        assert call(at_limit) and call(at_limit)
+        hits, misses = caches[name].cache_info()[:2]
+        assert (hits - before[0], misses - before[1]) == (1, 1), name
+    assert page_context(None, over_limit).referrer_host == "shop.example.com"
