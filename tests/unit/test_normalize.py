@@ -408,7 +408,7 @@ def test_long_values_bypass_the_caches() -> None:
     }
 
     limit = normalize._CACHED_TEXT
-    assert pii._CACHED_TEXT == limit  # one limit for every cache
+    assert limit == pii._CACHED_TEXT  # one limit for every cache
     base = f"https://shop.example.com/p?utm_source=google&id={uuid.uuid4()}&pad="
     at_limit, over_limit = base.ljust(limit, "x"), base.ljust(limit + 1, "x")
 
