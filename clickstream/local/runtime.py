@@ -11,7 +11,8 @@ Fault drills: a JSON file ``DIR/faults.json`` such as
 "load": [{"error": "ConfigurationError", "action": "upsert", "times": -1}, {"kill": true}]}``
 makes the next invocations of that function (and, with "action", of that
 load action) fail that way inside its worker (``times`` defaults to 1; -1
-means until the file is changed; ``kill`` kills the worker process). The state
+means until the file is changed; ``kill`` kills the worker process; ``sleep``
+holds the invocation that many seconds first, and alone fails nothing). The state
 machine's Retry and Catch see exactly what they would see on AWS.
 """
 
