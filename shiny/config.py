@@ -26,6 +26,7 @@ class DashboardSettings(BaseSettings):
     aws_endpoint_url: str = ""
     aws_default_region: str = "us-east-1"
     lake_bucket: str = ""
+    lookback_hours: int = 2  # ListNew's (LOOKBACK_HOURS): older waiting partitions are "late"
 
 
 @lru_cache(maxsize=1)

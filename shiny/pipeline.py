@@ -2,7 +2,10 @@
 
 The same ``Operator`` the command line uses (``clickstream executions``,
 ``clickstream redrive``) does the work, so the page and the CLI agree on what
-a failed hour is, and the Redrive button runs exactly ``redrive_hour``.
+a failed hour is, and the Redrive button runs exactly ``Operator.redrive_hour``
+(its rules: a running hour is refused, a succeeded one is not re-run). Waiting
+and quarantined objects come from ``clickstream.ops.inventory``, as in
+``clickstream status``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ from typing import Any
 import boto3
 import pandas as pd
 
-from clickstream.cli.commands.redrive import redrive_hour
 from clickstream.core import lake as layout
 from clickstream.core.storage import Lake
 from clickstream.local.stack import StackNotRunning, read_stack
-from clickstream.ops.operations import TERMINAL, Operator
+from clickstream.ops import inventory
+from clickstream.ops.operations import FAILED, TERMINAL, Operator, hour_of, latest_by_hour
 from config import DashboardSettings
 
-FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+__all__ = ["FAILED", "hour_of", "latest_by_hour"]
 PENDING_OBJECTS_CAP = 10_000  # counting raw objects newer than the watermark stops here
 
 
@@ -34,6 +37,7 @@ class Pipeline:
     operator: Operator | None
     lake: Lake | None
     problem: str | None = None
+    lookback_hours: int = 2
 
 
 def connect_pipeline(settings: DashboardSettings) -> Pipeline:
@@ -63,22 +67,7 @@ def connect_pipeline(settings: DashboardSettings) -> Pipeline:
         if bucket
         else None
     )
-    return Pipeline(Operator(sfn, arn, local=bool(endpoint)), lake)
-
-
-def hour_of(name: str) -> str | None:
-    """'hour-2025-10-14T12-r2' -> '2025-10-14T12' (the Operator's naming rule)."""
-    return name[5:18] if name.startswith("hour-") and len(name) >= 18 else None
-
-
-def latest_by_hour(executions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The latest execution of each hour (as ``Operator.failed_hours`` decides it)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for row in executions:
-        hour = hour_of(row["name"])
-        if hour and (hour not in latest or row["startDate"] > latest[hour]["startDate"]):
-            latest[hour] = row
-    return latest
+    return Pipeline(Operator(sfn, arn, local=bool(endpoint)), lake, lookback_hours=settings.lookback_hours)
 
 
 def failed_hours(executions: list[dict[str, Any]]) -> list[str]:
@@ -129,8 +118,23 @@ def cause_message(cause: str | None) -> str:
 
 
 def redrive(op: Operator, hour: str) -> str:
-    """What the Redrive button does: ``clickstream redrive --hour HOUR --no-wait``. Returns the ARN."""
-    return redrive_hour(op, hour)
+    """What the Redrive button does: ``clickstream redrive --hour HOUR --no-wait``. Returns the ARN.
+
+    ``Refused`` / ``HourNotClosed`` (clickstream.ops.operations.REFUSALS) when the rules say no.
+    """
+    return op.redrive_hour(layout.parse_hour(hour))
+
+
+def lake_state(
+    lake: Lake, fetch: inventory.Fetch, watermark_hour: datetime | None, lookback_hours: int
+) -> inventory.Waiting:
+    """Raw objects no execution committed, by partition, over the whole lake (``clickstream status``)."""
+    return inventory.waiting(lake, fetch, watermark=watermark_hour, lookback_hours=lookback_hours)
+
+
+def quarantined(fetch: inventory.Fetch) -> list[inventory.RejectObject]:
+    """Committed objects whose gzip was corrupt: their copies are kept as received."""
+    return [o for o in inventory.reject_objects(fetch) if o.quarantined]
 
 
 def status(op: Operator, arn: str) -> str:

@@ -22,8 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backfill": ("clickstream.cli.commands.backfill", "run a range of hours in order"),
     "executions": ("clickstream.cli.commands.executions", "list executions"),
     "execution": ("clickstream.cli.commands.execution", "show one execution: states, timings, errors"),
-    "redrive": ("clickstream.cli.commands.redrive", "re-run failed hours"),
-    "lake": ("clickstream.cli.commands.lake", "the raw lake: put a file into a partition"),
+    "redrive": ("clickstream.cli.commands.redrive", "re-run failed hours (never a running one)"),
+    "status": ("clickstream.cli.commands.status", "one screen: freshness, runs, waiting objects, rejects"),
+    "rejects": ("clickstream.cli.commands.rejects", "rejected lines and quarantined objects: ls, show"),
+    "lake": ("clickstream.cli.commands.lake", "the raw lake: put a checked NDJSON file into a partition"),
     "demo": ("clickstream.cli.commands.demo", "start the stack, load three days of traffic, serve"),
     "cost": ("clickstream.cli.commands.cost", "the monthly AWS bill at N events a day, line by line"),
 }

@@ -42,3 +42,7 @@ class InjectedFault(ClickstreamError):
 
 class TransientInjectedFault(TransientError):
     """A transient fault injected on purpose (retried by the state machine)."""
+
+
+class HourNotClosed(ClickstreamError):
+    """An hour that has not ended yet was asked to run: its partition may still receive objects."""

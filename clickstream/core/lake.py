@@ -11,6 +11,8 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from clickstream.core.errors import HourNotClosed
+
 RAW = "raw/"
 REJECTS = "rejects/"
 STAGED = "staged/"
@@ -45,6 +47,43 @@ def hour_iso(hour: datetime) -> str:
     return floor_hour(hour).strftime("%Y-%m-%dT%H:00:00Z")
 
 
+def hour_label(hour: datetime) -> str:
+    """'2025-10-18T13': how the command line names an hour."""
+    return floor_hour(hour).strftime("%Y-%m-%dT%H")
+
+
+def last_closed_hour(now: datetime | None = None) -> datetime:
+    """The latest hour that has ended: the one before the hour ``now`` is in."""
+    return floor_hour(now or datetime.now(UTC)) - timedelta(hours=1)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 3600:
+        return f"{max(seconds // 60, 1)} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def require_closed(hour: datetime, now: datetime | None = None) -> datetime:
+    """The hour, if it has ended; HourNotClosed (naming it and when it closes) if not.
+
+    An hour closes when the next one begins: until then its raw partition can
+    still receive objects, so no execution may run it and the watermark may
+    not pass it.
+    """
+    now = now or datetime.now(UTC)
+    hour = floor_hour(hour)
+    closes = hour + timedelta(hours=1)
+    if now < closes:
+        raise HourNotClosed(
+            f"hour {hour_label(hour)} has not ended yet: it closes at {closes:%Y-%m-%dT%H:%M}Z "
+            f"(in {_span(closes - now)}); the last closed hour is {hour_label(last_closed_hour(now))}"
+        )
+    return hour
+
+
 def partition_prefix(hour: datetime, area: str = "raw") -> str:
     h = floor_hour(hour)
     return f"{area}/year={h:%Y}/month={h:%m}/day={h:%d}/hour={h:%H}/"
@@ -71,6 +110,11 @@ def rejects_key(raw_key: str) -> str:
             name = name[: -len(suffix)]
             break
     return f"{partition_prefix(hour, 'rejects')}{name}.rejects.ndjson.gz"
+
+
+def quarantine_key(raw_key: str) -> str:
+    """rejects/<partition>/<name>.quarantined.gz: a corrupt object's exact bytes, beside its rejects."""
+    return rejects_key(raw_key).removesuffix(".rejects.ndjson.gz") + ".quarantined.gz"
 
 
 def staged_prefix(execution: str) -> str:

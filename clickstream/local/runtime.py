@@ -13,8 +13,9 @@ makes the next invocations of that function (and, with "action", of that
 load action: check_staged_batches, sessionize_and_upsert or advance_watermark;
 the former names sessionize and upsert still match) fail that way inside its
 worker (``times`` defaults to 1; -1 means until the file is changed; ``kill``
-kills the worker process). The state machine's Retry and Catch see exactly
-what they would see on AWS.
+kills the worker process; ``sleep`` holds the invocation that many seconds
+first, and alone fails nothing). The state machine's Retry and Catch see
+exactly what they would see on AWS.
 """
 
 from __future__ import annotations

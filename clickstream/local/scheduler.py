@@ -6,6 +6,9 @@
   seconds each, one after the other (each waits for the previous one), then
   go on in real time. For demos and for catching up a stack that was off.
 - ``off``: nothing; hours run only when asked (``clickstream run``).
+
+Only closed hours are started: an hour that has not ended by the scheduler's
+clock is refused (logged, never started), as ``Operator.start`` refuses it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from clickstream.core.lake import execution_name, floor_hour
+from clickstream.core.errors import HourNotClosed
+from clickstream.core.lake import execution_name, floor_hour, require_closed
 from clickstream.ops.operations import Operator
 
 GRACE_S = 5.0
@@ -44,7 +48,12 @@ class Scheduler(threading.Thread):
 
     def _fire(self, hour: datetime, wait: bool) -> None:
         name = execution_name(hour)
-        arn = self.op.start(hour, name)
+        try:
+            require_closed(hour, self.now())
+            arn = self.op.start(hour, name)
+        except HourNotClosed as exc:
+            self.log(f"scheduler      refused {name}: {exc}")
+            return
         self.started.append(name)
         self.log(f"scheduler      started {name}")
         if wait:

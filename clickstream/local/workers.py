@@ -118,7 +118,15 @@ def run_in_worker(name: str, event_json: str, fault: dict[str, Any] | None) -> t
 
 
 def apply_fault(fault: dict[str, Any]) -> None:
-    """An injected fault: die like an out-of-memory container, or raise a named error."""
+    """An injected fault: die like an out-of-memory container, or raise a named error.
+
+    ``{"sleep": S}`` first holds the invocation S seconds (a slow task: its
+    execution stays RUNNING meanwhile); alone, the task then runs normally.
+    """
+    if fault.get("sleep"):
+        time.sleep(float(fault["sleep"]))
+        if not fault.get("kill") and "error" not in fault:
+            return
     if fault.get("kill"):
         os.kill(os.getpid(), signal.SIGKILL)
     name = str(fault.get("error", "InjectedFault"))

@@ -3,7 +3,17 @@
 Works the same against the local stack (moto's Step Functions) and AWS: it
 only needs a Step Functions client and the state machine's ARN. Executions
 are named after the hour they close (``hour-2025-10-18T13``); a redrive that
-has to start anew gets a suffix (``hour-2025-10-18T13-r2``).
+has to start anew, or a re-run asked for, gets a suffix (``hour-2025-10-18T13-r2``).
+
+The rules every caller (the command line, the Reliability page's Redrive
+button, the scheduler, StartHour on AWS) gets from here, refusing with
+``Refused`` (or ``HourNotClosed``) before anything starts:
+
+- an hour runs only once it has ended (``start``);
+- ``redrive_hour``: an hour whose latest execution is RUNNING is refused (two
+  executions of one hour at once); a SUCCEEDED hour is refused unless a re-run
+  is asked for explicitly; an hour that never ran is refused (run it instead);
+  a failed hour (FAILED, TIMED_OUT, ABORTED) is redriven.
 """
 
 from __future__ import annotations
@@ -17,8 +27,51 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from clickstream.core import lake as layout
+from clickstream.core.errors import HourNotClosed
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class Refused(Exception):
+    """Asked for something that would do harm or makes no sense: nothing was started.
+
+    The message says why and what to do instead.
+    """
+
+
+class HourRunning(Refused):
+    """The hour's latest execution is still running."""
+
+
+class HourSucceeded(Refused):
+    """The hour's latest execution succeeded and no re-run was asked for."""
+
+
+class HourNeverRan(Refused):
+    """The hour has no execution: there is nothing to redrive."""
+
+
+class NotLatest(Refused):
+    """The named execution is not its hour's latest: a later one decides the hour."""
+
+
+REFUSALS: tuple[type[Exception], ...] = (Refused, HourNotClosed)
+
+
+def hour_of(name: str) -> str | None:
+    """'hour-2025-10-14T12-r2' -> '2025-10-14T12'; None for a name outside the naming rule."""
+    return name[5:18] if name.startswith("hour-") and len(name) >= 18 else None
+
+
+def latest_by_hour(executions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest execution (by start) of each hour in a listing."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in executions:
+        hour = hour_of(row["name"])
+        if hour and (hour not in latest or row["startDate"] > latest[hour]["startDate"]):
+            latest[hour] = row
+    return latest
 
 
 @dataclass
@@ -91,7 +144,11 @@ class Operator:
         return f"{prefix}:{name}"
 
     def start(self, hour: datetime, name: str | None = None, options: dict[str, Any] | None = None) -> str:
-        """Start the hour's execution; if one of that name exists already, return it (idempotent)."""
+        """Start the hour's execution; if one of that name exists already, return it (idempotent).
+
+        HourNotClosed if the hour has not ended yet.
+        """
+        layout.require_closed(hour)
         name = name or layout.execution_name(hour)
         payload = {"hour": layout.hour_iso(hour), **(options or {})}
         try:
@@ -160,12 +217,13 @@ class Operator:
             output=json.loads(description.get("output") or "{}"),
         )
 
-    # -- redriving -----------------------------------------------------------
+    # -- redriving ---------------------------------------------------------
     def redrive(self, name_or_arn: str) -> str:
         """Redrive one execution: RedriveExecution on AWS when it is redrivable, else anew.
 
-        Locally (moto has no RedriveExecution) the hour always runs again under
-        a new name. Safe to repeat: the manifest makes a re-run change nothing.
+        No rules here (``redrive_hour`` has them). Locally (moto has no
+        RedriveExecution) the hour always runs again under a new name. Safe to
+        repeat: the manifest makes a re-run change nothing.
         """
         report = self.report(name_or_arn)
         if report.hour is None:
@@ -179,6 +237,57 @@ class Operator:
                     raise
         return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour))
 
+    def rerun(self, hour: datetime, since: datetime | None = None) -> str:
+        """Run a closed hour again under the next -rN name; ``since`` widens its listing back to there.
+
+        No rules here (callers check RUNNING first). The manifest skips what is committed already.
+        """
+        options = {"since": layout.hour_iso(since)} if since is not None else None
+        return self.start(hour, self.next_redrive_name(layout.hour_iso(hour)), options)
+
+    def redrive_hour(self, hour: datetime, rerun: bool = False, since: datetime | None = None) -> str:
+        """Redrive the hour under the rules (module docstring); returns the ARN it started.
+
+        ``rerun`` runs a SUCCEEDED hour again (listing back to ``since`` when given).
+        """
+        hour = layout.require_closed(hour)
+        label = layout.hour_label(hour)
+        latest = self.latest_for_hour(hour)
+        if latest is None:
+            raise HourNeverRan(
+                f"hour {label} never ran: there is nothing to redrive. "
+                f"Run it with: clickstream run --hour {label}"
+            )
+        name, status = latest["name"], latest["status"]
+        if status == "RUNNING":
+            raise HourRunning(
+                f"hour {label} is running ({name}, started {_when(latest['startDate'])}): "
+                f"a second execution of it now would run beside it. Wait for it: clickstream execution {name}"
+            )
+        if status == "SUCCEEDED":
+            if not rerun:
+                raise HourSucceeded(
+                    f"hour {label} succeeded ({name}, {_when(latest.get('stopDate'))}): nothing to redrive. "
+                    f"To run it again anyway: clickstream redrive --hour {label} --rerun"
+                )
+            return self.rerun(hour, since)
+        return self.redrive(latest["executionArn"])
+
+    def redrive_named(self, name_or_arn: str, rerun: bool = False, since: datetime | None = None) -> str:
+        """``redrive --execution``: the execution must be its hour's latest; then ``redrive_hour``'s rules."""
+        report = self.report(name_or_arn)
+        if report.hour is None:
+            raise Refused(f"{report.name} has no hour in its input; cannot redrive it")
+        hour = layout.parse_hour(report.hour)
+        latest = self.latest_for_hour(hour)
+        if latest is not None and latest["name"] != report.name:
+            label = layout.hour_label(hour)
+            raise NotLatest(
+                f"{report.name} is not the latest execution of hour {label}: {latest['name']} is "
+                f"({latest['status']}). Redrive the hour instead: clickstream redrive --hour {label}"
+            )
+        return self.redrive_hour(hour, rerun=rerun, since=since)
+
     def next_redrive_name(self, hour: str) -> str:
         base = layout.execution_name(layout.parse_hour(hour))
         taken = {r["name"] for r in self.list_executions() if r["name"].startswith(base)}
@@ -187,19 +296,30 @@ class Operator:
             n += 1
         return f"{base}-r{n}"
 
-    def latest_for_hour(self, hour: datetime) -> dict[str, Any] | None:
+    def hour_executions(self, hour: datetime) -> list[dict[str, Any]]:
+        """Every execution of the hour (its own and its -rN re-runs), oldest first."""
         base = layout.execution_name(hour)
         rows = [r for r in self.list_executions() if r["name"] == base or r["name"].startswith(base + "-")]
-        return max(rows, key=lambda r: r["startDate"]) if rows else None
+        return sorted(rows, key=lambda r: r["startDate"])
+
+    def latest_for_hour(self, hour: datetime) -> dict[str, Any] | None:
+        rows = self.hour_executions(hour)
+        return rows[-1] if rows else None
+
+    def latest_executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The latest execution of each hour (optionally only those with ``status``), by hour."""
+        latest = latest_by_hour(self.list_executions())
+        rows = [latest[h] for h in sorted(latest)]
+        return [r for r in rows if status is None or r["status"] == status.upper()]
 
     def failed_hours(self) -> list[str]:
         """Hours whose latest execution failed (an hour redriven to success is not failed)."""
-        latest: dict[str, dict[str, Any]] = {}
-        for row in self.list_executions():
-            hour = row["name"][5:18] if row["name"].startswith("hour-") else None
-            if hour and (hour not in latest or row["startDate"] > latest[hour]["startDate"]):
-                latest[hour] = row
-        return sorted(h for h, r in latest.items() if r["status"] in {"FAILED", "TIMED_OUT", "ABORTED"})
+        latest = latest_by_hour(self.list_executions())
+        return sorted(h for h, r in latest.items() if r["status"] in FAILED)
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "-"
 
 
 def states_from_history(events: list[dict[str, Any]]) -> list[StateRun]:

@@ -9,6 +9,10 @@ rest into work items of at most ``max_objects_per_item`` objects and
 S3 work files; the state machine only carries small references, so a
 payload stays far below Step Functions' 256 KB whatever the hour holds.
 
+An hour that has not ended yet is refused (``HourNotClosed``, not retried:
+the execution fails and says so), whoever started it: its partition may
+still receive objects, and the watermark must never pass the last closed hour.
+
 If a backlog needs more than ``max_items`` items, whole partitions are taken
 in order up to the cap and ``watermark_to`` stops before the first partition
 left out, so the watermark never passes unprocessed data; the next execution
@@ -104,9 +108,13 @@ def list_new(
     max_bytes: int,
     since: datetime | None = None,
     max_items: int = MAX_ITEMS,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """List, plan, write the work files and the worklist; return the state's small result."""
-    hour = layout.floor_hour(hour)
+    """List, plan, write the work files and the worklist; return the state's small result.
+
+    HourNotClosed, before anything is listed, if ``hour`` has not ended at ``now``.
+    """
+    hour = layout.require_closed(hour, now)
     watermark = read_watermark(conn)
     if since is not None:
         first: datetime | None = layout.floor_hour(since)

@@ -58,7 +58,7 @@ from clickstream.core.errors import (
     StagedDataMissing,
     TransientStorageError,
 )
-from clickstream.core.lake import floor_hour, hour_iso
+from clickstream.core.lake import floor_hour, hour_iso, last_closed_hour
 from clickstream.core.observability import logger
 from clickstream.core.storage import Lake
 from clickstream.pipeline import sessionize as sessions
@@ -750,9 +750,13 @@ def advance_watermark(
 
     RunNotUpserted unless the run's SessionizeAndUpsert committed. ``hour`` None leaves the
     watermark where it is (a run that could not list every partition up to its
-    hour) but still marks the run. Returns {"watermark": ISO or None,
+    hour) but still marks the run. The watermark never passes the last closed
+    hour, whatever ``hour`` says (ListNew refuses an open hour already; this is
+    the last line). Returns {"watermark": ISO or None,
     "freshness_minutes": minutes from the end of the watermark hour to now}.
     """
+    if hour is not None:
+        hour = min(floor_hour(hour), last_closed_hour(now))
     _require_idle(conn)
     with conn.transaction(), conn.cursor() as cur:
         run = _run_row(cur, execution, lock=True)

@@ -688,7 +688,7 @@ class _RejectsWriter:
 
 def quarantine_key(raw_key: str) -> str:
     """rejects/<partition>/<name>.quarantined.gz, beside the object's rejects."""
-    return layout.rejects_key(raw_key).removesuffix(".rejects.ndjson.gz") + ".quarantined.gz"
+    return layout.quarantine_key(raw_key)
 
 
 class BatchTransformer:

@@ -1,11 +1,13 @@
 """Reliability: is the data fresh and complete? Executions by hour, failed hours and their redrive,
-the watermark's age, raw partitions waiting, rejected lines by reason.
+the watermark's age, raw partitions waiting, rejected lines by reason, and every raw object no
+execution committed (by partition, with who takes it; late ones in red with the command that
+takes them) and every quarantined object.
 
 Freshness = now - the end of the watermark hour (the receive hour up to which
 everything is committed); hours behind = closed hours since then. The Redrive
-button asks for confirmation, then runs ``clickstream.cli.commands.redrive.redrive_hour``
-(what ``clickstream redrive --hour H`` runs) and follows the new execution
-until it ends.
+button asks for confirmation, then runs ``Operator.redrive_hour`` (what
+``clickstream redrive --hour H`` runs, with its refusals) and follows the new
+execution until it ends.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ import charts
 import formatting as fmt
 import pipeline
 import queries
+from clickstream.core import lake as layout
+from clickstream.ops import inventory
+from clickstream.ops.operations import REFUSALS
 from components import Kpi, card, empty_state, kpi_row, register_table, table_card
 from context import PageContext, file_stem
 from pipeline import Backlog, Pipeline
@@ -203,6 +208,80 @@ def attention_table(rows: list[dict[str, Any]], request_input: str, can_redrive:
     return tags.table(head, tags.tbody(*body), class_="table table-sm attention")
 
 
+WHO = {
+    inventory.OPEN: "its own run, once the hour has ended",
+    inventory.NEXT_RUN: "the next scheduled run",
+    inventory.LATE: "LATE: no scheduled run lists it again",
+}
+SHOWN_ROWS = 50
+
+
+def lake_state_view(
+    waiting: inventory.Waiting | None, quarantined: list[inventory.RejectObject], problem: str | None
+) -> Tag | TagList:
+    """Raw objects waiting by partition (late ones flagged loudly) and the quarantined objects."""
+    parts: list[Tag] = []
+    if waiting is None:
+        parts.append(empty_state("The lake is not available", problem or "set LAKE_BUCKET"))
+    else:
+        late = waiting.late
+        if late:
+            objects = sum(p.objects for p in late)
+            parts.append(
+                tags.div(
+                    tags.strong(f"{objects:,} raw object(s) in {len(late)} partition(s) wait unprocessed. "),
+                    "They arrived in partitions before the watermark's lookback, which no scheduled run "
+                    "lists again. Take them with: ",
+                    tags.code(waiting.take_command()),
+                    class_="alert alert-danger late-objects",
+                    data_objects=str(objects),
+                )
+            )
+        if waiting.partitions:
+            rows = [
+                tags.tr(
+                    tags.td(p.label, class_="mono"),
+                    tags.td(f"{p.objects:,}"),
+                    tags.td(fmt.integer(p.size)),
+                    tags.td(WHO[p.taken_by]),
+                    tags.td(tags.span(p.keys[0], class_="mono") if p.keys else None),
+                    data_partition=p.label,
+                    data_taken_by=p.taken_by,
+                    class_="table-danger" if p.taken_by == inventory.LATE else None,
+                )
+                for p in waiting.partitions[:SHOWN_ROWS]
+            ]
+            head = tags.tr(*(tags.th(h) for h in ("Partition", "Objects", "Bytes", "Taken by", "First key")))
+            parts.append(tags.table(tags.thead(head), tags.tbody(*rows), class_="table table-sm waiting"))
+        else:
+            done = "Every raw object in the lake is processed."
+            parts.append(tags.p(done, class_="text-muted waiting-none"))
+    if quarantined:
+        rows = [
+            tags.tr(
+                tags.td(layout.hour_label(o.partition_hour), class_="mono"),
+                tags.td(o.raw_key, class_="mono"),
+                tags.td(o.quarantine_key, class_="mono"),
+                tags.td(o.execution, class_="mono"),
+                data_key=o.raw_key,
+            )
+            for o in quarantined[:SHOWN_ROWS]
+        ]
+        head = tags.tr(*(tags.th(h) for h in ("Partition", "Raw object", "Quarantined copy", "Execution")))
+        parts.append(
+            tags.div(
+                tags.p(
+                    tags.strong(f"{len(quarantined)} quarantined object(s): "),
+                    "corrupt gzip, copied byte for byte beside their rejects; "
+                    "clickstream rejects show KEY prints their record.",
+                    class_="quarantine-note",
+                ),
+                tags.table(tags.thead(head), tags.tbody(*rows), class_="table table-sm quarantined"),
+            )
+        )
+    return TagList(*parts)
+
+
 @module.ui
 def page_ui() -> Tag:
     return ui.div(
@@ -212,6 +291,7 @@ def page_ui() -> Tag:
             ui.output_ui("attention"),
             header_extra=ui.input_action_button("refresh", "Refresh", class_="btn-sm btn-outline-secondary"),
         ),
+        card("Raw objects waiting, quarantined objects", ui.output_ui("lake_state")),
         card("Executions by hour", ui.output_ui("executions_chart")),
         table_card(
             "Executions", "executions", "Step Functions status and timing, with what the load committed."
@@ -282,6 +362,22 @@ def page_server(
         return attention_table(rows, session.ns("redrive_request"), can_redrive=True)
 
     @render.ui
+    def lake_state() -> Tag | TagList:
+        input.refresh(), tick()
+        reactive.invalidate_later(REFRESH_S)
+        p = pipe()
+        watermark = queries.watermark(ctx.db)
+        waiting = None
+        if p.lake is not None:
+            waiting = pipeline.lake_state(
+                p.lake,
+                ctx.db.records,
+                None if watermark is None else watermark["watermark_hour"],
+                p.lookback_hours,
+            )
+        return lake_state_view(waiting, pipeline.quarantined(ctx.db.records), p.problem)
+
+    @render.ui
     def executions_chart() -> Tag:
         if executions().empty:
             return empty_state("No executions for these dates")
@@ -328,6 +424,10 @@ def page_server(
         asked.set(None)
         try:
             arn = pipeline.redrive(op, hour)
+        except REFUSALS as exc:
+            ui.notification_show(f"Redrive of {hour} refused: {exc}", type="warning", duration=15)
+            tick.set(tick.get() + 1)
+            return
         except (LookupError, ValueError, ClientError, BotoCoreError) as exc:
             ui.notification_show(f"Redrive of {hour} did not start: {exc}", type="error", duration=10)
             return

@@ -19,7 +19,8 @@ import pytest
 import pipeline
 import queries
 from clickstream.core.storage import Lake
-from clickstream.ops.operations import Operator
+from clickstream.ops import inventory
+from clickstream.ops.operations import REFUSALS, HourNeverRan, HourRunning, HourSucceeded, Operator
 from config import DashboardSettings
 from pages import reliability
 from queries import Database
@@ -283,3 +284,57 @@ def test_the_pipeline_comes_from_the_environment_or_the_stack_file(tmp_path: Pat
     assert local.operator.state_machine_arn == ARN
     assert local.lake is not None and local.lake.bucket == "lake"
     assert local.operator.sfn.meta.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_the_redrive_button_keeps_the_operator_rules(op: Operator, sfn: FakeStepFunctions) -> None:
+    """The page's Redrive runs Operator.redrive_hour: the same refusals as clickstream redrive."""
+    sfn.add("hour-2025-10-14T13", "RUNNING", T0 + timedelta(hours=2))
+    with pytest.raises(HourRunning, match="hour 2025-10-14T13 is running"):
+        pipeline.redrive(op, "2025-10-14T13")  # a stale page: another process redrove it already
+    with pytest.raises(HourSucceeded, match="--rerun"):
+        pipeline.redrive(op, "2025-10-14T10")
+    with pytest.raises(HourNeverRan, match="clickstream run --hour 2025-10-14T09"):
+        pipeline.redrive(op, "2025-10-14T09")
+    assert sfn.started == []
+    assert isinstance(HourRunning("x"), REFUSALS)  # what the page's handler shows as "refused"
+
+
+def test_waiting_and_quarantined_objects_show_late_ones_loudly(lake: Lake, sample_url: str) -> None:
+    """Raw objects no execution committed, by partition; those before the lookback in red, with the fix."""
+    db = Database(sample_url)
+    watermark = queries.watermark(db)
+    assert watermark is not None and watermark["watermark_hour"] == datetime(2025, 10, 14, 21, tzinfo=UTC)
+    processed = "raw/year=2025/month=10/day=14/hour=10/events-0.ndjson.gz"  # committed in the sample
+    lake.put_bytes(processed, b"x")
+    lake.put_bytes("raw/year=2025/month=10/day=14/hour=10/events-late.ndjson.gz", b"late")
+    lake.put_bytes("raw/year=2025/month=10/day=14/hour=20/events-recent.ndjson.gz", b"recent")
+    lake.put_bytes("raw/year=2025/month=10/day=14/hour=22/events-new.ndjson.gz", b"new")
+
+    waiting = pipeline.lake_state(lake, db.records, watermark["watermark_hour"], lookback_hours=2)
+    assert [(p.label, p.objects, p.taken_by) for p in waiting.partitions] == [
+        ("2025-10-14T10", 1, "late"),  # before 21:00 - 2 h: no scheduled run lists it again
+        ("2025-10-14T20", 1, "next run"),  # within the lookback
+        ("2025-10-14T22", 1, "next run"),  # after the watermark
+    ]
+    quarantined = [
+        inventory.RejectObject(
+            raw_key="raw/year=2025/month=10/day=14/hour=11/events-cut.ndjson.gz",
+            partition_hour=datetime(2025, 10, 14, 11, tzinfo=UTC),
+            execution="hour-2025-10-14T11",
+            lines_read=0,
+            rejected=0,
+            reasons={},
+            quarantined=True,
+        )
+    ]
+    assert pipeline.quarantined(db.records) == []  # the sample has none
+    html = str(reliability.lake_state_view(waiting, quarantined, None))
+    assert 'class="alert alert-danger late-objects"' in html
+    assert 'data-objects="1"' in html
+    assert "clickstream run --hour 2025-10-14T10 --rerun" in html
+    assert 'data-partition="2025-10-14T10" data-taken-by="late"' in html
+    assert "rejects/year=2025/month=10/day=14/hour=11/events-cut.quarantined.gz" in html
+
+    calm = str(reliability.lake_state_view(inventory.Waiting(), [], None))
+    assert "late-objects" not in calm and "Every raw object in the lake is processed" in calm
+    assert "The lake is not available" in str(reliability.lake_state_view(None, [], "no LAKE_BUCKET"))

@@ -77,7 +77,9 @@ def test_running_an_hour_again_and_redriving_a_succeeded_hour_change_nothing(sta
     hour = "2025-10-14T12"
     before = snapshot(stack)
     stack.cli("run", "--hour", hour, "--name", "hour-2025-10-14T12-again")
-    stack.cli("redrive", "--hour", hour)
+    refused = stack.cli("redrive", "--hour", hour, check=False)  # a succeeded hour needs --rerun
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    stack.cli("redrive", "--hour", hour, "--rerun")
     assert snapshot(stack) == before
 
 
@@ -173,7 +175,7 @@ def test_a_permanent_error_fails_alerts_and_the_redrive_succeeds_without_duplica
         (start, start + timedelta(hours=2)),
     )
     assert loaded > 0
-    stack.cli("redrive", "--hour", hour_iso(start)[:13])
+    stack.cli("redrive", "--hour", hour_iso(start)[:13], "--rerun")
     assert (
         stack.scalar(
             "select count(*) from fact_events where received_at >= %s and received_at < %s",

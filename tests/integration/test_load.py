@@ -411,10 +411,13 @@ def test_advance_watermark_refuses_before_upsert_is_monotonic_and_marks_succeede
         scalar(database_url, "select finished_at from etl_runs where execution_name = 'exec-1'") == finished
     )
 
-    # A later hour moves it on
+    # A later hour moves it on, but never past the last closed hour: at 14:30 that is 13:00
     upsert(database_url, lake, "exec-2", None)
+    assert advance(database_url, "exec-2", HOUR + timedelta(days=365), now=now)["watermark"] == (
+        "2025-10-18T13:00:00Z"
+    )
     assert (
-        advance(database_url, "exec-2", HOUR + timedelta(hours=1), now=now)["watermark"]
+        advance(database_url, "exec-2", HOUR + timedelta(hours=1), now=now + timedelta(hours=1))["watermark"]
         == "2025-10-18T14:00:00Z"
     )
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
+import psycopg
 
+from clickstream.core.settings import Settings
+from clickstream.core.storage import Lake, s3_client
 from clickstream.local.stack import DEFAULT_DATA_DIR, StackInfo, StackNotRunning, read_stack
+from clickstream.ops import inventory
 from clickstream.ops.operations import Operator
+
+EXIT_CODES = """exit status:
+  0  succeeded (every execution it ran or waited for ended SUCCEEDED)
+  1  an execution failed (FAILED, TIMED_OUT or ABORTED): see clickstream execution NAME
+  2  refused, nothing started (the message says why and what to run instead), or a usage error"""
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +41,27 @@ def add_aws_target(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("CLICKSTREAM_STATE_MACHINE_ARN"),
         help="operate a deployed pipeline on AWS instead of the local stack (uses your AWS credentials)",
     )
+
+
+def add_lake_target(parser: argparse.ArgumentParser) -> None:
+    """With --state-machine-arn: where the deployed lake and warehouse are (the local stack knows)."""
+    parser.add_argument(
+        "--lake-bucket",
+        default=os.environ.get("LAKE_BUCKET"),
+        help="with --state-machine-arn: the deployed lake bucket (default LAKE_BUCKET)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="with --state-machine-arn: the deployed warehouse, e.g. through an SSM port forward "
+        "(default DATABASE_URL)",
+    )
+
+
+def exit_codes(parser: argparse.ArgumentParser, extra: str = "") -> None:
+    """Document the exit codes in --help (0 succeeded, 1 an execution failed, 2 refused)."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES + (f"\n{extra}" if extra else "")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -52,6 +85,66 @@ def operator(args: argparse.Namespace) -> Operator:
     info.apply_environ()
     client = boto3.client("stepfunctions", endpoint_url=info.aws_endpoint_url, region_name=info.region)
     return Operator(client, info.state_machine_arn, local=True)
+
+
+@dataclass
+class Sight:
+    """What a command can see beside Step Functions: the lake and the warehouse (None: cannot)."""
+
+    lake: Lake | None
+    database_url: str | None
+    local_lake: Path | None = None  # the local stack keeps the lake's objects under this folder
+    lookback_hours: int = 2
+
+    @property
+    def missing(self) -> str | None:
+        """Why the lake or the warehouse cannot be seen, None when both can."""
+        lacking = []
+        if self.lake is None:
+            lacking.append("the lake (--lake-bucket or LAKE_BUCKET)")
+        if self.database_url is None:
+            lacking.append("the warehouse (--database-url or DATABASE_URL)")
+        return " and ".join(lacking) if lacking else None
+
+    @contextmanager
+    def fetch(self) -> Iterator[inventory.Fetch]:
+        if self.database_url is None:
+            raise RuntimeError(f"no warehouse to read: {self.missing}")
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            yield inventory.connection_fetch(conn)
+
+    def where(self, key: str) -> list[str]:
+        """s3://bucket/key, and locally the file that holds it."""
+        bucket = self.lake.bucket if self.lake else "<lake bucket>"
+        places = [f"s3://{bucket}/{key}"]
+        if self.local_lake is not None:
+            places.append(str(self.local_lake / key))
+        return places
+
+
+def sight(args: argparse.Namespace) -> Sight:
+    """The local stack's lake and warehouse, or with --state-machine-arn those named by the options."""
+    lookback = Settings().lookback_hours
+    if getattr(args, "state_machine_arn", None):
+        bucket = getattr(args, "lake_bucket", None)
+        return Sight(
+            Lake(bucket, s3_client()) if bucket else None,
+            getattr(args, "database_url", None),
+            lookback_hours=lookback,
+        )
+    info = stack_or_fail(args.data_dir)
+    info.apply_environ()
+    local = Path(args.data_dir).resolve() / "lake" / info.lake_bucket
+    return Sight(Lake(info.lake_bucket, s3_client(info.region)), info.database_url, local, lookback)
+
+
+def value_text(value: Any) -> str:
+    """How a count prints: booleans as yes/no, integers with thousands separators."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def seconds(value: float | None) -> str:

@@ -1,4 +1,8 @@
-"""clickstream backfill --from H1 --to H2: hours in order through the state machine."""
+"""clickstream backfill --from H1 --to H2: closed hours in order through the state machine.
+
+Every hour of the range must have ended (else nothing starts, exit 2). An
+hour that ran already is not run again: its execution's outcome counts.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import argparse
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clickstream.cli.commands._common import add_aws_target, add_data_dir, fail, operator
-from clickstream.core.lake import execution_name, hours_between, parse_hour
+from clickstream.cli.commands._common import add_aws_target, add_data_dir, exit_codes, fail, operator
+from clickstream.core.errors import HourNotClosed
+from clickstream.core.lake import execution_name, hours_between, parse_hour, require_closed
 from clickstream.ops.operations import Operator
 
 
@@ -17,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-going", action="store_true", help="go on after a failed hour")
     add_data_dir(parser)
     add_aws_target(parser)
+    exit_codes(parser, "  1: at least one hour failed (clickstream redrive --all-failed)")
 
 
 def backfill(op: Operator, first: str, last: str, keep_going: bool = False, quiet: bool = False) -> list[str]:
@@ -47,9 +53,14 @@ def backfill(op: Operator, first: str, last: str, keep_going: bool = False, quie
 
 def run(args: argparse.Namespace) -> int:
     try:
-        parse_hour(args.first), parse_hour(args.last)
+        first, last = parse_hour(args.first), parse_hour(args.last)
+        require_closed(last)
     except ValueError as exc:
         fail(str(exc))
+    except HourNotClosed as exc:
+        fail(f"--to: {exc}; nothing was started")
+    if first > last:
+        fail(f"--from {args.first} is after --to {args.last}")
     failed = backfill(operator(args), args.first, args.last, args.keep_going)
     if failed:
         print(f"{len(failed)} hour(s) failed: {', '.join(failed)}")

@@ -5,7 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from clickstream.cli.commands._common import add_aws_target, add_data_dir, fail, operator, seconds, table
+from clickstream.cli.commands._common import (
+    add_aws_target,
+    add_data_dir,
+    add_lake_target,
+    fail,
+    operator,
+    seconds,
+    sight,
+    table,
+    value_text,
+)
+from clickstream.cli.commands._report import rejects_block
+from clickstream.ops import inventory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_data_dir(parser)
     add_aws_target(parser)
+    add_lake_target(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +34,21 @@ def run(args: argparse.Namespace) -> int:
     except LookupError as exc:
         fail(str(exc))
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2, default=str))
+        out = report.as_dict()
+        see = sight(args)
+        if see.database_url is not None:
+            with see.fetch() as fetch:
+                out["rejects"] = [
+                    {
+                        "raw_key": o.raw_key,
+                        "rejected": o.rejected,
+                        "reasons": o.reasons,
+                        "rejects_key": o.rejects_key,
+                        "quarantine_key": o.quarantine_key,
+                    }
+                    for o in inventory.reject_objects(fetch, execution=report.name)
+                ]
+        print(json.dumps(out, indent=2, default=str))
         return 0
     print(f"{report.name}  {report.status}  hour {report.hour}  took {seconds(report.seconds)}")
     if report.error:
@@ -39,5 +66,9 @@ def run(args: argparse.Namespace) -> int:
     counts = report.counts()
     if counts:
         print()
-        print(table([[k, f"{v:,}"] for k, v in counts.items()], ["count", "value"]))
+        print(table([[k, value_text(v)] for k, v in counts.items()], ["count", "value"]))
+        rejects = rejects_block(sight(args), report.name, counts)
+        if rejects:
+            print()
+            print("\n".join(rejects))
     return 0 if report.status in {"SUCCEEDED", "RUNNING"} else 1
