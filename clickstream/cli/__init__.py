@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "execution": ("clickstream.cli.commands.execution", "show one execution: states, timings, errors"),
     "redrive": ("clickstream.cli.commands.redrive", "re-run failed hours"),
     "lake": ("clickstream.cli.commands.lake", "the raw lake: put a file into a partition"),
+    "alerts": ("clickstream.cli.commands.alerts", "the local stack's alerts, as AWS would e-mail them"),
+    "env": ("clickstream.cli.commands.env", 'shell exports for the local stack: eval "$(clickstream env)"'),
     "demo": ("clickstream.cli.commands.demo", "start the stack, load three days of traffic, serve"),
     "cost": ("clickstream.cli.commands.cost", "the monthly AWS bill at N events a day, line by line"),
 }
