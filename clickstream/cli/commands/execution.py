@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from clickstream.cli.commands._common import add_aws_target, add_data_dir, fail, operator, seconds, table
+from clickstream.cli.commands._common import (
+    add_aws_target,
+    add_data_dir,
+    cause_text,
+    count_text,
+    fail,
+    operator,
+    seconds,
+    table,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{report.name}  {report.status}  hour {report.hour}  took {seconds(report.seconds)}")
     if report.error:
-        print(f"error  {report.error}\ncause  {report.cause}")
+        print(f"error  {report.error}\ncause  {cause_text(report.cause)}")
     print()
     print(
         table(
@@ -39,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
     counts = report.counts()
     if counts:
         print()
-        print(table([[k, f"{v:,}"] for k, v in counts.items()], ["count", "value"]))
+        print(table([[k, count_text(v)] for k, v in counts.items()], ["count", "value"]))
     return 0 if report.status in {"SUCCEEDED", "RUNNING"} else 1

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from clickstream.cli.commands._common import add_aws_target, add_data_dir, fail, operator, seconds
+from clickstream.cli.commands._common import (
+    add_aws_target,
+    add_data_dir,
+    cause_text,
+    count_text,
+    fail,
+    operator,
+    seconds,
+)
 from clickstream.core.lake import execution_name, parse_hour
 
 
@@ -27,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"started {name}")
     description = op.wait(arn, timeout_s=args.timeout)
     report = op.report(arn)
-    counts = ", ".join(f"{k} {v:,}" for k, v in report.counts().items())
+    counts = ", ".join(f"{k} {count_text(v)}" for k, v in report.counts().items())
     print(f"{report.status} {name} in {seconds(report.seconds)}" + (f": {counts}" if counts else ""))
     if description["status"] != "SUCCEEDED":
-        print(f"  error: {report.error}\n  cause: {report.cause}")
+        print(f"  error: {report.error}\n  cause: {cause_text(report.cause)}")
         print(f"  see: clickstream execution {name}")
         return 1
     return 0
