@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream.core import lake, migrate
+from clickstream.core import lake, migrate, origins
 from clickstream.pipeline import ingest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,9 @@ DASHBOARD_AUTH_PREFIX_CONTEXT = "dashboard_auth_domain_prefix"  # Cognito hosted
 WAREHOUSE_INSTANCE_TYPE_CONTEXT = "warehouse_instance_type"
 WAREHOUSE_VOLUME_GB_CONTEXT = "warehouse_volume_gb"  # set at the first deploy only (see DEPLOY.md)
 PIPELINE_PASSWORD_VERSION_CONTEXT = "pipeline_password_version"  # after a manual rotation
+# Origins whose pages may post events (CORS), e.g. -c clickstream:allowedOrigins=https://shop.example.com
+# (several: separated by commas; or a list in cdk.json). Exact origins only; none by default.
+ALLOWED_ORIGINS_CONTEXT = "clickstream:allowedOrigins"
 ALERT_EMAIL_PARAMETER = "AlertEmail"
 
 # -- storage -------------------------------------------------------------------
@@ -127,7 +130,8 @@ DASHBOARD_PORT = 8000
 
 # -- ingest --------------------------------------------------------------------
 # The storefront and the ingest API share one CloudFront origin (no CORS): the
-# storefront's files at /, the tracker at /sdk/tracker.min.js, the API at /v1/*.
+# storefront's files at /, the tracker at /sdk/tracker.min.js, the API at /v1/*. A shop's
+# pages elsewhere post cross-origin: the API answers CORS for ALLOWED_ORIGINS_CONTEXT only.
 STOREFRONT_DIR = REPO_ROOT / "sdk" / "storefront"
 TRACKER_BUNDLE = REPO_ROOT / "sdk" / "dist" / "tracker.min.js"
 TRACKER_KEY = "sdk/tracker.min.js"  # where the storefront's pages load it from
@@ -139,6 +143,11 @@ INGEST_TIMEOUT_S = 10  # a request is one S3 PUT (or one SQS send); API Gateway 
 # Headers the ingest reads (clickstream.pipeline.ingest.process): the user agent when an event has
 # none, and the country CloudFront resolves from the viewer's IP address.
 INGEST_FORWARDED_HEADERS = ("User-Agent", "Content-Type", "CloudFront-Viewer-Country")
+# And the headers API Gateway's CORS answer depends on (the ingest function reads none of them).
+CORS_FORWARDED_HEADERS = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+CORS_ALLOW_METHODS = origins.ALLOW_METHODS  # ("POST",)
+CORS_ALLOW_HEADERS = origins.ALLOW_HEADERS  # ("content-type",)
+CORS_MAX_AGE_S = origins.MAX_AGE_S
 API_THROTTLE_RATE_RPS = 500  # the HTTP API stage: a backstop behind WAF's per-IP rule
 API_THROTTLE_BURST = 1000
 STOREFRONT_MAX_AGE_S = 300  # Cache-Control of the storefront's files: a deploy shows within 5 min

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack, Tags
 from constructs import Construct
 
+from clickstream.core.origins import parse_origins
 from infra import constants as c
 from infra.capabilities.alarms import PipelineAlarms
 from infra.capabilities.dashboards import Dashboards
@@ -36,6 +37,10 @@ class ClickstreamStack(Stack):
                 f"deploy the stack there (-c {c.REGION_CONTEXT}={c.WAF_REGION}), or deploy to "
                 f"{self.region} without WAF (-c {c.INGEST_WAF_CONTEXT}=off)"
             )
+        try:
+            allowed_origins = parse_origins(context(c.ALLOWED_ORIGINS_CONTEXT))
+        except ValueError as exc:
+            raise ValueError(f"-c {c.ALLOWED_ORIGINS_CONTEXT}=: {exc}") from exc
         if full_bundling:
             missing = [
                 f"functions/{name}/handler.py"
@@ -91,4 +96,5 @@ class ClickstreamStack(Stack):
             pipeline=self.pipeline,
             full_bundling=full_bundling,
             waf=waf == "on",
+            allowed_origins=allowed_origins,
         )

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("clickstream.cli.commands.status", "one screen: freshness, runs, waiting objects, rejects"),
     "rejects": ("clickstream.cli.commands.rejects", "rejected lines and quarantined objects: ls, show"),
     "lake": ("clickstream.cli.commands.lake", "the raw lake: put a checked NDJSON file into a partition"),
+    "alerts": ("clickstream.cli.commands.alerts", "the local stack's alerts, as AWS would e-mail them"),
+    "env": ("clickstream.cli.commands.env", 'shell exports for the local stack: eval "$(clickstream env)"'),
     "demo": ("clickstream.cli.commands.demo", "start the stack, load three days of traffic, serve"),
     "cost": ("clickstream.cli.commands.cost", "the monthly AWS bill at N events a day, line by line"),
 }

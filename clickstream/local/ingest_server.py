@@ -8,6 +8,13 @@
 - ``GET /healthz`` answers ``{"ok": true}``;
 - any other ``GET`` is a static file of the first of ``static_dirs`` that has it
   (default: the storefront, sdk/storefront), ``/`` being ``index.html``.
+
+CORS as the deployed HTTP API answers it (``clickstream.core.origins``): a
+preflight (``OPTIONS``) or a ``POST`` from an origin of ``allowed_origins`` gets
+``access-control-allow-origin`` with that origin, any other origin gets no CORS
+header at all (the browser then refuses to send the batch), and no answer ever
+carries ``access-control-allow-credentials``. The storefront served here is the
+server's own origin and needs none of it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from clickstream.core.observability import logger
+from clickstream.core.origins import cors_headers, parse_origins
 from clickstream.core.storage import Lake
 from clickstream.pipeline.ingest import (
     EVENTS_PATH,
@@ -72,6 +80,7 @@ class _Server(ThreadingHTTPServer):
     retry_after_s: int
     static_dirs: list[Path]
     tracker_dir: Path
+    allowed_origins: tuple[str, ...]
 
 
 def api_event(
@@ -124,27 +133,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _cors(self) -> dict[str, str]:
-        origin = self.headers.get("origin")
-        if not origin:
-            return {}
-        return {
-            "access-control-allow-origin": origin,
-            "access-control-allow-credentials": "true",
-            "vary": "origin",
-        }
+    def _cors(self, preflight: bool = False) -> dict[str, str]:
+        return cors_headers(self.headers.get("origin"), self.server.allowed_origins, preflight)
 
     def _json(self, status: int, value: Any) -> None:
         self._send(status, orjson.dumps(value), {"content-type": "application/json", **self._cors()})
 
     def do_OPTIONS(self) -> None:
-        headers = {
-            **self._cors(),
-            "access-control-allow-methods": "POST, OPTIONS",
-            "access-control-allow-headers": "content-type",
-            "access-control-max-age": "600",
-        }
-        self._send(204, b"", headers)
+        """A CORS preflight: answered for an allowed origin only (like API Gateway's CORS)."""
+        preflight = bool(self.headers.get("access-control-request-method"))
+        self._send(204, b"", self._cors(preflight=preflight))
 
     def do_POST(self) -> None:
         if urlsplit(self.path).path != EVENTS_PATH:
@@ -209,11 +207,13 @@ def serve(
     settings: IngestSettings | None = None,
     dead_letters: DeadLetterQueue | None = None,
     tracker_dir: str | Path = TRACKER_DIR,
+    allowed_origins: Sequence[str] = (),
 ) -> IngestServer:
     """Start the server in a background thread; ``port=0`` picks a free port (see ``.url``).
 
     ``lake`` defaults to the settings' bucket; ``static_dirs`` to the storefront; the
-    dead-letter queue to ``INGEST_DLQ_URL`` when set.
+    dead-letter queue to ``INGEST_DLQ_URL`` when set. ``allowed_origins``: other origins
+    whose pages may post events (exact origins, see ``clickstream.core.origins``).
     """
     settings = settings or IngestSettings()
     if dead_letters is None and settings.ingest_dlq_url:
@@ -225,6 +225,7 @@ def serve(
     httpd.retry_after_s = settings.ingest_retry_after_s
     httpd.static_dirs = [Path(d) for d in (static_dirs if static_dirs is not None else [STOREFRONT_DIR])]
     httpd.tracker_dir = Path(tracker_dir)
+    httpd.allowed_origins = parse_origins(list(allowed_origins))
     if not (httpd.tracker_dir / "tracker.min.js").is_file():
         logger.warning("tracker bundle missing: run `npm run build --prefix sdk`", dir=str(httpd.tracker_dir))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)

@@ -6,6 +6,12 @@ Step Functions engine on and Lambda dispatched to the pool, then the
 resources (bucket, topic, state machine from the one ASL file), the lake
 restored from disk, and last the scheduler.
 
+The console is for people (what started, where, and each alert); logs,
+warnings and the workers' output go to ``DIR/clickstream.log``
+(``clickstream.local.logs``). Alerts published to the topic reach a local
+subscriber that appends them to ``DIR/alerts.jsonl`` and prints them
+(``clickstream.local.alerts``).
+
 Fault drills: a JSON file ``DIR/faults.json`` such as
 ``{"transform": [{"error": "TransientStorageError", "times": 1}],
 "load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}, {"kill": true}]}``
@@ -24,6 +30,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +40,8 @@ from typing import Any
 import boto3
 import requests
 
-from clickstream.local import persist
+from clickstream.local import logs, persist
+from clickstream.local.alerts import Alert, AlertSink, alerts_file, subscribe
 from clickstream.local.dashboard import start_dashboard
 from clickstream.local.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
 from clickstream.local.workers import HandlerPool
@@ -117,12 +125,18 @@ class LocalStack:
     info: StackInfo
     pool: HandlerPool
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
+    alert_sink: AlertSink | None = None
 
     def operator(self) -> Operator:
         client = boto3.client(
             "stepfunctions", endpoint_url=self.info.aws_endpoint_url, region_name=self.info.region
         )
         return Operator(client, self.info.state_machine_arn, local=True)
+
+    def drain_alerts(self) -> None:
+        """Take the alerts published so far now (an execution that just ended may have published one)."""
+        if self.alert_sink is not None:
+            self.alert_sink.drain()
 
     def stop(self) -> None:
         for callback in reversed(self.stop_callbacks):
@@ -141,10 +155,18 @@ def start_stack(
     port: int | None = None,
     ingest_port: int | None = None,
     log: Callable[[str], None] = print,
+    on_alert: Callable[[Alert], None] | None = None,
+    allowed_origins: tuple[str, ...] = (),
 ) -> LocalStack:
-    """Start everything; returns once stack.json is written. Call .stop() to end."""
+    """Start everything; returns once stack.json is written. Call .stop() to end.
+
+    ``on_alert`` is called with each alert of the topic (default: print it with ``log``);
+    ``allowed_origins`` are the other origins whose pages may post to the ingest API.
+    """
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = logs.log_file(data_dir)
+    logs.send_to_file(log_path)
     try:
         running = read_stack(data_dir)
     except StackNotRunning:
@@ -161,7 +183,8 @@ def start_stack(
         log(f"warehouse      {database_url} (from DATABASE_URL)")
     else:
         log("warehouse      starting embedded PostgreSQL ...")
-        database_url, pg_server = _start_postgres(data_dir)
+        with logs.descriptors_to(log_path):
+            database_url, pg_server = _start_postgres(data_dir)
     from clickstream.core import migrate  # the migration runner (clickstream db migrate)
 
     applied = migrate.migrate(database_url)
@@ -187,9 +210,10 @@ def start_stack(
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         "RUNTIME": "local",
     }
-    pool = HandlerPool(environ, workers=workers)
-    stops.append(pool.shutdown)
-    pids = pool.warm(list(FUNCTIONS))
+    with logs.descriptors_to(log_path):  # the forkserver and every worker write to the log file
+        pool = HandlerPool(environ, workers=workers)
+        stops.append(pool.shutdown)
+        pids = pool.warm(list(FUNCTIONS))
     log(f"workers        {len(pids)} processes, handlers warm")
 
     # 3. moto: S3, SNS, SQS, Step Functions (executing), Lambda dispatched to the pool.
@@ -231,7 +255,20 @@ def start_stack(
 
     restored = persist.restore(data_dir / "lake", LAKE_BUCKET, s3_backends[ACCOUNT]["aws"])
     log(f"lake           s3://{LAKE_BUCKET} ({restored} objects restored from {data_dir / 'lake'})")
-    session.client("sns", endpoint_url=endpoint).create_topic(Name=TOPIC_NAME)
+    sns = session.client("sns", endpoint_url=endpoint)
+    sns.create_topic(Name=TOPIC_NAME)
+
+    # The topic's local subscriber: what AWS would e-mail, appended to DIR/alerts.jsonl and printed.
+    def print_alert(alert: Alert) -> None:
+        for line in alert.console_lines():
+            log(line)
+        sys.stdout.flush()  # at once, even when the console is a pipe
+
+    alerts_sqs = session.client("sqs", endpoint_url=endpoint)
+    queue_url = subscribe(sns, alerts_sqs, topic_arn)
+    sink = AlertSink(alerts_sqs, queue_url, alerts_file(data_dir), on_alert or print_alert)
+    sink.start()
+    stops.append(sink.stop)
     sfn = session.client("stepfunctions", endpoint_url=endpoint)
     text = definition.render(
         {"MapMaxConcurrency": map_concurrency},
@@ -262,9 +299,12 @@ def start_stack(
         Lake(LAKE_BUCKET, s3),
         settings=IngestSettings(lake_bucket=LAKE_BUCKET),
         dead_letters=DeadLetterQueue(dlq_url, sqs),
+        allowed_origins=allowed_origins,
     )
     stops.append(ingest.shutdown)
     log(f"ingest         {ingest.url}/v1/events (storefront at {ingest.url}/)")
+    if allowed_origins:
+        log(f"               pages of {', '.join(allowed_origins)} may post events (CORS)")
 
     info = StackInfo(
         ingest_url=ingest.url,
@@ -275,10 +315,13 @@ def start_stack(
         alert_topic_arn=topic_arn,
         region=REGION,
         pid=os.getpid(),
+        log_file=str(log_path),
+        alerts_file=str(alerts_file(data_dir)),
+        allowed_origins=list(allowed_origins),
     )
     if pg_server is not None:
         stops.insert(0, pg_server.cleanup)
-    stack = LocalStack(data_dir=data_dir, info=info, pool=pool, stop_callbacks=stops)
+    stack = LocalStack(data_dir=data_dir, info=info, pool=pool, stop_callbacks=stops, alert_sink=sink)
     dash = start_dashboard(info, data_dir)
     info.dashboard_url = dash.url
     stops.append(dash.stop)

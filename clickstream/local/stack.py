@@ -29,6 +29,9 @@ class StackInfo:
     pid: int = 0
     dashboard_url: str | None = None
     ingest_url: str | None = None
+    log_file: str | None = None  # logs, warnings, the workers' output
+    alerts_file: str | None = None  # what the alert topic would e-mail, one JSON object a line
+    allowed_origins: list[str] = field(default_factory=list)  # other origins that may post events
     extra: dict[str, str] = field(default_factory=dict)
 
     def environ(self) -> dict[str, str]:

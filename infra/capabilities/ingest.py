@@ -11,7 +11,10 @@ Data flow, in the order a reader follows it:
                                per request; when that write fails, the batch goes to the
                                dead-letter queue (SQS), whose depth raises an alarm.
 
-Pages and API share one origin, so the browser makes no CORS request. Shoppers sign in
+Pages and API share one origin, so the browser makes no CORS request. A shop whose pages
+live on its own domain posts cross-origin: the HTTP API answers CORS (preflight included) for
+the exact origins of ``-c clickstream:allowedOrigins=...`` only, never with credentials, and
+CloudFront forwards the headers that answer depends on. Shoppers sign in
 with the Cognito user pool; the page passes the ID token's ``sub`` to
 ``clickstream.identify()``, the tracker sends it as ``user_id``, and ingest replaces it with
 its keyed hash before anything is stored. The API accepts anonymous events: it has no
@@ -96,11 +99,12 @@ class Ingest(Construct):
         pipeline: Pipeline,
         full_bundling: bool,
         waf: bool,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = self._dead_letter_queue()
         self.function = self._function(storage, pipeline, full_bundling)
-        self.api = self._http_api()
+        self.api = self._http_api(allowed_origins)
         self.site = self._site_bucket()
         self.web_acl = self._web_acl() if waf else None
         self.distribution = self._distribution()
@@ -223,12 +227,27 @@ class Ingest(Construct):
         return function
 
     # -- the HTTP API ----------------------------------------------------------------------------
-    def _http_api(self) -> apigwv2.HttpApi:
+    def _http_api(self, allowed_origins: tuple[str, ...]) -> apigwv2.HttpApi:
+        # CORS for the pages of a shop on its own domain: API Gateway answers the preflight itself
+        # (no OPTIONS route, the function never runs) and adds the allow-origin header to the
+        # function's answers, for these exact origins only; never credentials. None: no CORS at all.
+        cors = (
+            apigwv2.CorsPreflightOptions(
+                allow_origins=list(allowed_origins),
+                allow_methods=[apigwv2.CorsHttpMethod(m) for m in c.CORS_ALLOW_METHODS],
+                allow_headers=list(c.CORS_ALLOW_HEADERS),
+                allow_credentials=False,
+                max_age=Duration.seconds(c.CORS_MAX_AGE_S),
+            )
+            if allowed_origins
+            else None
+        )
         api = apigwv2.HttpApi(
             self,
             "Api",
             description=f"Clickstream ingest: POST {c.EVENTS_ROUTE}, reached through CloudFront",
             create_default_stage=False,
+            cors_preflight=cors,
         )
         (route,) = api.add_routes(
             path=c.EVENTS_ROUTE,
@@ -368,8 +387,10 @@ class Ingest(Construct):
         api_requests = cloudfront.OriginRequestPolicy(
             self,
             "ApiRequests",
-            comment="Ingest API: the viewer headers ingest reads, and the viewer's country",
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*c.INGEST_FORWARDED_HEADERS),
+            comment="Ingest API: the viewer headers ingest and its CORS answer read, and the viewer country",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                *c.INGEST_FORWARDED_HEADERS, *c.CORS_FORWARDED_HEADERS
+            ),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )

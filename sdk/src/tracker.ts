@@ -7,6 +7,8 @@
  * - sending: navigator.sendBeacon (application/json Blob); when the beacon is refused,
  *   fetch with retries, exponential backoff and jitter; when offline or out of retries,
  *   the batch waits in IndexedDB and is sent on the next 'online' event or page load.
+ *   To an endpoint on another origin (a shop on its own domain), fetch only, without
+ *   credentials: a beacon always carries them, and the API's CORS answer never allows them.
  * - privacy: the PII rule set that ingest and transform apply too (../docs/PRIVACY.md),
  *   bundled from clickstream/core/pii_rules.json: personal props keys and values (names,
  *   e-mails, phone and card numbers, ...) are dropped at any depth, as are such query
@@ -187,6 +189,12 @@ const idb = <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<
 
 export function createTracker(config: Config = {}): Tracker {
   const endpoint = config.endpoint || '/v1/events';
+  let crossOrigin = false;
+  try {
+    crossOrigin = new URL(endpoint, location.href).origin != new URL(location.href).origin;
+  } catch {
+    // no URL or no location: treat it as the page's own origin
+  }
   const batchSize = Math.min(config.batchSize || 20, MAX_EVENTS);
   const maxBytes = Math.min(config.maxBytes || MAX_BYTES, MAX_BYTES);
   const interval = config.flushInterval ?? 5000;
@@ -230,12 +238,15 @@ export function createTracker(config: Config = {}): Tracker {
   const deliver = async (batch: TrackedEvent[], unloading?: boolean): Promise<void> => {
     if (navigator.onLine === false) return save(batch);
     const body = JSON.stringify(batch);
+    const keepalive = body.length < 60000;
     try {
-      if (navigator.sendBeacon?.(endpoint, new Blob([body], { type: 'application/json' }))) return;
+      if (!crossOrigin && navigator.sendBeacon?.(endpoint, new Blob([body], { type: 'application/json' })))
+        return;
     } catch {
       // a beacon the browser refuses to queue: fetch below
     }
-    if (unloading) return save(batch); // the page is going: the next page load sends it
+    // The page is going: the next page load sends it (another origin: a keepalive fetch outlives the page).
+    if (unloading && !(crossOrigin && keepalive)) return save(batch);
     for (let i = 0; ; i++) {
       let wait = 0;
       try {
@@ -243,7 +254,8 @@ export function createTracker(config: Config = {}): Tracker {
           method: 'POST',
           body,
           headers: { 'content-type': 'application/json' },
-          keepalive: body.length < 60000,
+          keepalive,
+          credentials: 'omit',
         });
         // Accepted, or refused for good (400, 413): nothing to retry.
         if (r.status < 500 && r.status != 429 && r.status != 408) return;

@@ -12,6 +12,9 @@ export interface Sent {
   url: string;
   type: string;
   events: TrackedEvent[];
+  /** fetch only: its credentials mode and keepalive flag. */
+  credentials?: RequestCredentials;
+  keepalive?: boolean;
 }
 
 export type FetchReply = number | { status: number; headers?: Record<string, string> } | Error;
@@ -144,7 +147,8 @@ export function install(opts: BrowserOptions = {}): Browser {
     const { status, headers } = typeof reply == 'number' ? { status: reply, headers: {} } : reply;
     if (status >= 200 && status < 300) {
       const type = new Headers(init.headers).get('content-type') ?? '';
-      browser.sent.push({ via: 'fetch', url, type, events: JSON.parse(String(init.body)) });
+      const events = JSON.parse(String(init.body));
+      browser.sent.push({ via: 'fetch', url, type, events, credentials: init.credentials, keepalive: init.keepalive });
     }
     return new Response(null, { status, headers });
   });

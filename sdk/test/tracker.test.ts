@@ -254,7 +254,7 @@ describe('privacy', () => {
 describe('sending', () => {
   test('events are batched and sent with sendBeacon as an application/json Blob', async () => {
     const browser = install();
-    const cs = createTracker({ batchSize: 3, autoPageview: false, endpoint: 'https://api.example/v1/events' });
+    const cs = createTracker({ batchSize: 3, autoPageview: false, endpoint: 'https://shop.example/v1/events' });
     for (let i = 0; i < 7; i++) cs.track.click({ i });
     // Two full batches go at once; the seventh event waits for its batch or the flush timer.
     await browser.until(() => browser.sent.length == 2);
@@ -263,16 +263,37 @@ describe('sending', () => {
     assert.deepEqual(
       browser.sent.map((s) => [s.via, s.url, s.type, s.events.length]),
       [
-        ['beacon', 'https://api.example/v1/events', 'application/json', 3],
-        ['beacon', 'https://api.example/v1/events', 'application/json', 3],
-        ['beacon', 'https://api.example/v1/events', 'application/json', 1],
+        ['beacon', 'https://shop.example/v1/events', 'application/json', 3],
+        ['beacon', 'https://shop.example/v1/events', 'application/json', 3],
+        ['beacon', 'https://shop.example/v1/events', 'application/json', 1],
       ],
     );
     assert.deepEqual(
       browser.events().map((e) => e.props.i),
       [0, 1, 2, 3, 4, 5, 6],
     );
-    assert.equal(browser.sent[0]!.url, 'https://api.example/v1/events');
+  });
+
+  test('to an endpoint on another origin, batches go by fetch without credentials, never a beacon', async () => {
+    // A shop on its own domain posting to the API's (CORS): a beacon would carry the browser's
+    // credentials, which the API's CORS answer never allows, and be dropped without a word.
+    const api = 'https://d111111abcdef8.cloudfront.net/v1/events';
+    const browser = install({ href: 'https://www.myshop.example/product.html' });
+    const cs = createTracker({ batchSize: 2, autoPageview: false, endpoint: api });
+    cs.track.click({ i: 0 });
+    cs.track.click({ i: 1 });
+    await browser.until(() => browser.sent.length == 1);
+    assert.deepEqual(
+      browser.sent.map((s) => [s.via, s.url, s.type, s.credentials, s.keepalive, s.events.length]),
+      [['fetch', api, 'application/json', 'omit', true, 2]],
+    );
+    // and when the page goes, a keepalive fetch, not IndexedDB for a next page that may never come
+    cs.track.click({ i: 2 });
+    browser.document.visibilityState = 'hidden';
+    browser.document.dispatchEvent(new Event('visibilitychange'));
+    await browser.until(() => browser.sent.length == 2);
+    assert.equal(browser.sent[1]!.via, 'fetch');
+    assert.deepEqual(await browser.stored(), []);
   });
 
   test('the default endpoint is /v1/events and the flush timer sends a partial batch', async () => {

@@ -23,7 +23,6 @@ from clickstream.core.lake import (
     quarantine_key,
     rejects_key,
 )
-
 from tests.support.stack import RunningStack
 
 EXIT = {"ok": 0, "failed": 1, "refused": 2}

@@ -121,6 +121,63 @@ def test_the_api_has_one_anonymous_route_post_v1_events_to_the_function(template
     assert permission["SourceArn"].endswith(f":<Ingest/Api>/*/*{c.EVENTS_ROUTE}")
 
 
+SHOPS = ("https://shop.example.com", "https://www.shop.example.com")
+
+
+@pytest.fixture(scope="module")
+def cors_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """A shop on its own domains: -c clickstream:allowedOrigins=https://shop.example.com,https://www..."""
+    return synthesize(tmp_path_factory.mktemp("cdk-cors"), **{c.ALLOWED_ORIGINS_CONTEXT: ",".join(SHOPS)})
+
+
+def test_by_default_the_api_answers_no_cors_at_all(template: Template) -> None:
+    api = props(template, "AWS::ApiGatewayV2::Api", "Ingest/Api")
+    assert "CorsConfiguration" not in api
+
+
+def test_the_api_answers_cors_for_the_allowed_origins_only_and_never_with_credentials(
+    template: Template, cors_synth: Synth
+) -> None:
+    api = props(cors_synth.template, "AWS::ApiGatewayV2::Api", "Ingest/Api")
+    assert api["CorsConfiguration"] == {
+        "AllowOrigins": list(SHOPS),  # exact origins: API Gateway answers the preflight of these only
+        "AllowMethods": ["POST"],
+        "AllowHeaders": ["content-type"],
+        "AllowCredentials": False,
+        "MaxAge": 3600,
+    }
+    # the preflight is API Gateway's own answer: no OPTIONS route, no other change to the stack
+    routes = cors_synth.template.of_type("AWS::ApiGatewayV2::Route")
+    assert [cors_synth.template.resolve(r["Properties"])["RouteKey"] for r in routes.values()] == [
+        f"POST {c.EVENTS_ROUTE}"
+    ]
+    changed = {
+        path
+        for path in template.resources
+        if template.resources[path] != cors_synth.template.resources.get(path)
+    }
+    assert changed == {template.logical_id("Ingest/Api")}
+    assert nag_findings(cors_synth) == []
+    text = (cors_synth.outdir / f"{c.STACK_ID}.template.json").read_text()
+    matches = lint(text, config=ManualArgs(regions=[c.DEFAULT_REGION], ignore_checks=CFN_LINT_IGNORED))
+    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
+
+
+def test_allowed_origins_may_be_a_list_in_cdk_json(tmp_path: Path) -> None:
+    synth = synthesize(tmp_path, **{c.ALLOWED_ORIGINS_CONTEXT: list(SHOPS)})  # type: ignore[arg-type]
+    api = props(synth.template, "AWS::ApiGatewayV2::Api", "Ingest/Api")
+    assert api["CorsConfiguration"]["AllowOrigins"] == list(SHOPS)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("*", "wildcards"), ("https://*.example.com", "wildcards"), ("https://shop.example.com/", "no path")],
+)
+def test_anything_but_exact_origins_is_refused_at_synth(tmp_path: Path, value: str, says: str) -> None:
+    with pytest.raises(ValueError, match=rf"-c clickstream:allowedOrigins=.*{says}"):
+        synthesize(tmp_path, **{c.ALLOWED_ORIGINS_CONTEXT: value})
+
+
 def test_the_api_stage_is_throttled_and_access_logged_without_client_addresses(template: Template) -> None:
     stage = props(template, "AWS::ApiGatewayV2::Stage", "Ingest/ApiStage")
     assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
@@ -196,10 +253,18 @@ def test_v1_goes_to_the_http_api_uncached_with_the_viewer_country(template: Temp
     }
     policy = props(template, "AWS::CloudFront::OriginRequestPolicy", "Ingest/ApiRequests")
     policy = policy["OriginRequestPolicyConfig"]
-    # Never the Host header: API Gateway answers only to its own host name.
+    # Never the Host header: API Gateway answers only to its own host name. The last three are what
+    # API Gateway's CORS answer reads (a shop on its own domain); the function reads none of them.
     assert policy["HeadersConfig"] == {
         "HeaderBehavior": "whitelist",
-        "Headers": ["User-Agent", "Content-Type", "CloudFront-Viewer-Country"],
+        "Headers": [
+            "User-Agent",
+            "Content-Type",
+            "CloudFront-Viewer-Country",
+            "Origin",
+            "Access-Control-Request-Method",
+            "Access-Control-Request-Headers",
+        ],
     }
     assert policy["CookiesConfig"] == {"CookieBehavior": "none"}
     assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "none"}

@@ -222,3 +222,93 @@ def test_local_server_serves_the_storefront_and_the_tracker(server: IngestServer
     assert http(server.url + "/../pyproject.toml")[0] == 404
     assert http(server.url + "/%2e%2e/%2e%2e/pyproject.toml")[0] == 404
     assert http(server.url + "/sdk/../../pyproject.toml")[0] == 404
+
+
+# -- CORS: pages of another origin (a shop on its own domain) ---------------------------------------
+SHOP = "https://shop.example.com"
+
+
+@pytest.fixture
+def shop_server(bucket: Lake) -> Iterator[IngestServer]:
+    srv = serve("127.0.0.1", 0, bucket, settings=IngestSettings(), allowed_origins=[SHOP])
+    yield srv
+    srv.shutdown()
+
+
+def send(
+    url: str, method: str, headers: dict[str, str], data: bytes | None = None
+) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def preflight_from(server: IngestServer, origin: str) -> tuple[int, dict[str, str]]:
+    return send(
+        server.url + "/v1/events",
+        "OPTIONS",
+        {
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
+
+
+def cors(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.startswith("access-control-")}
+
+
+def test_local_server_answers_the_preflight_of_an_allowed_origin_only(shop_server: IngestServer) -> None:
+    status, headers = preflight_from(shop_server, SHOP)
+    assert status == 204
+    assert cors(headers) == {
+        "access-control-allow-origin": SHOP,
+        "access-control-allow-methods": "POST",
+        "access-control-allow-headers": "content-type",
+        "access-control-max-age": "3600",
+    }
+    assert headers["vary"] == "origin"
+
+    status, headers = preflight_from(shop_server, "https://elsewhere.example")
+    assert status == 204
+    assert cors(headers) == {}
+
+
+def test_local_server_post_from_an_allowed_origin_is_readable_by_it_without_credentials(
+    shop_server: IngestServer, bucket: Lake
+) -> None:
+    body = json.dumps([make_event()]).encode()
+    status, headers = send(
+        shop_server.url + "/v1/events", "POST", {"origin": SHOP, "content-type": "application/json"}, body
+    )
+    assert status == 202
+    assert cors(headers) == {"access-control-allow-origin": SHOP}
+    status, headers = send(
+        shop_server.url + "/v1/events",
+        "POST",
+        {"origin": "https://elsewhere.example", "content-type": "application/json"},
+        body,
+    )
+    assert status == 202  # CORS is the browser's to enforce; the answer just lets no other page read it
+    assert cors(headers) == {}
+    assert len(list(bucket.list("raw/"))) == 2
+
+
+def test_local_server_allows_no_other_origin_by_default_and_never_sends_credentials(
+    server: IngestServer,
+) -> None:
+    status, headers = preflight_from(server, SHOP)
+    assert status == 204 and cors(headers) == {}
+    status, headers = send(
+        server.url + "/v1/events", "POST", {"origin": SHOP, "content-type": "application/json"}, b"[]"
+    )
+    assert cors(headers) == {}
+
+
+def test_local_server_refuses_an_allow_list_with_a_wildcard(bucket: Lake) -> None:
+    with pytest.raises(ValueError, match="wildcards"):
+        serve("127.0.0.1", 0, bucket, settings=IngestSettings(), allowed_origins=["*"])

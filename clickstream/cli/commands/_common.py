@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -151,6 +152,19 @@ def seconds(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def cause_text(cause: str | None) -> str:
+    """An execution's cause as a person reads it: a Lambda error's message, not its JSON and stack."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return f"{parsed.get('errorType', 'Error')}: {parsed['errorMessage']}"
+    return cause
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:

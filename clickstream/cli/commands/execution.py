@@ -9,6 +9,7 @@ from clickstream.cli.commands._common import (
     add_aws_target,
     add_data_dir,
     add_lake_target,
+    cause_text,
     fail,
     operator,
     seconds,
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{report.name}  {report.status}  hour {report.hour}  took {seconds(report.seconds)}")
     if report.error:
-        print(f"error  {report.error}\ncause  {report.cause}")
+        print(f"error  {report.error}\ncause  {cause_text(report.cause)}")
     print()
     print(
         table(

@@ -16,6 +16,7 @@ from clickstream.cli.commands._common import (
     add_aws_target,
     add_data_dir,
     add_lake_target,
+    cause_text,
     exit_codes,
     fail,
     operator,
@@ -72,7 +73,7 @@ def finish(op: Operator, see: Sight, arn: str, timeout: float) -> int:
     for line in rejects_block(see, report.name, report.counts()):
         print(line)
     if description["status"] != "SUCCEEDED":
-        print(f"  error: {report.error}\n  cause: {report.cause}")
+        print(f"  error: {report.error}\n  cause: {cause_text(report.cause)}")
         print(f"  see: clickstream execution {report.name}")
         if report.hour:
             print(f"  once the cause is fixed: clickstream redrive --hour {report.hour[:13]}")
