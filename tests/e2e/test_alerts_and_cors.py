@@ -25,8 +25,7 @@ import pytest
 from clickstream.core.lake import floor_hour, partition_prefix
 from clickstream.local.alerts import Alert, read_alerts
 from clickstream.local.process import CLI, ROOT
-
-from .conftest import RunningStack, start_stack_process, stop_stack_process
+from tests.support.stack import RunningStack, start_stack_process, stop_stack_process
 
 SHOP = "https://shop.example.com"
 OTHER = "https://elsewhere.example.net"
