@@ -1,0 +1,15 @@
+-- grain: one row per raw object the run committed: the processed-object manifest
+-- (executemany: one set of parameters per object)
+insert into etl_processed_objects (
+    object_key,
+    etag,
+    size_bytes,
+    partition_hour,
+    execution_name,
+    lines_read,
+    loaded,
+    duplicates,
+    rejected,
+    is_quarantined
+)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
