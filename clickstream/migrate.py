@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import sql
+
 from clickstream import db
 from clickstream.core import sqlfiles
 from clickstream.errors import ClickstreamError
@@ -36,6 +38,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 # Repeatable definitions (functions, views) under SQL_DIR, applied again on every migrate.
 FUNCTIONS_DIR = "functions"
 MIGRATIONS_TABLE = "etl_schema_migrations"
+_TABLE = sql.Identifier(MIGRATIONS_TABLE)
 # pg_advisory_lock key of the migrator ("clickstream migrate", any fixed bigint would do).
 LOCK_KEY = 0x636C_6B6D_6967
 _FILE_NAME = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -93,7 +96,8 @@ def applied_versions(conn: db.Connection) -> dict[int, tuple[str, str]]:
     exists = conn.execute("select to_regclass(%s) is not null", (MIGRATIONS_TABLE,)).fetchone()
     if not exists or not exists[0]:
         return {}
-    rows = conn.execute(f"select version, name, checksum from {MIGRATIONS_TABLE} order by version").fetchall()
+    query = sql.SQL("select version, name, checksum from {} order by version").format(_TABLE)
+    rows = conn.execute(query).fetchall()
     return {int(v): (str(n), str(c)) for v, n, c in rows}
 
 
@@ -138,14 +142,16 @@ def apply_migrations(
             say("another migrator holds the lock; waiting for it")
             conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
-            conn.execute(sqlfiles.query("migrate/schema_migrations.sql", table=MIGRATIONS_TABLE))
+            conn.execute(sqlfiles.query("migrate/schema_migrations.sql", table=_TABLE))
             pending = check(migrations, applied_versions(conn))
             for migration in pending:
                 with conn.transaction():
                     # No parameters: psycopg sends the file as one simple query (many statements).
                     conn.execute(migration.text.encode("utf-8"))
                     conn.execute(
-                        f"insert into {MIGRATIONS_TABLE} (version, name, checksum) values (%s, %s, %s)",
+                        sql.SQL("insert into {} (version, name, checksum) values (%s, %s, %s)").format(
+                            _TABLE
+                        ),
                         (migration.version, migration.name, migration.checksum),
                     )
                 say(f"applied {migration.path.name}")

@@ -1,7 +1,8 @@
--- grain: one row per session of the raw files in $glob (DuckDB, bench/duckdb_reference.py)
--- The same unique events and sessions as the warehouse: a line received more than 72 hours after
--- its ts is rejected, the first copy of an event_id (by received_at) kept, and a visitor's events
+-- DuckDB (bench/duckdb_reference.py): the sessions of the raw files in $glob, with the same
+-- unique events and sessions as the warehouse: a line received more than 72 hours after its ts
+-- is rejected, the first copy of an event_id (by received_at) kept, and a visitor's events
 -- split at gaps over 30 minutes, ordered by ts then event_id.
+-- grain: one row per session
 create or replace temp table sessions as
 with lines as (
     select * from read_json(

@@ -1,4 +1,5 @@
--- grain: one row per migration file applied to this database (clickstream/migrate.py)
+-- The table of the migrations applied to this database (clickstream/migrate.py).
+-- grain: one row per migration file applied
 -- Slot: table (MIGRATIONS_TABLE).
 create table if not exists {table} (
     version integer primary key,

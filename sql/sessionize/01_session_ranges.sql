@@ -1,3 +1,4 @@
+-- The stretches of each visitor's time that the run sessionizes again (temp table session_ranges).
 -- grain: one row per visitor and stretch of time to sessionize again
 -- The seeds are the run's new events (stage_new) and, when the unsessionized slot is true, the
 -- stored events that never got a session (loaded before sql/004). A visitor's seeds with no gap

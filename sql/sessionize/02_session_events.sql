@@ -1,6 +1,7 @@
--- grain: one row per event of the recomputed sessions (the ranges' stored events and the new ones)
--- Every column a session or the aggregates need, numbered into sessions across the run;
--- stored_session_id is null for new (and unsessionized) events. Slot: gap (as in 01).
+-- The events of the ranges, stored and new, numbered into sessions (temp table session_events).
+-- grain: one row per event of the recomputed sessions
+-- Every column a session or the aggregates need; stored_session_id is null for new (and
+-- unsessionized) events. Slot: gap (as in 01).
 create temp table session_events on commit drop as
 with stored_events as (
     select

@@ -1,4 +1,5 @@
--- grain: one row per recomputed session: its id (uuid5, computed in Python and copied in)
+-- The temp table of the recomputed sessions' ids (uuid5, computed in Python and copied in).
+-- grain: one row per recomputed session
 create temp table session_keys (
     session_number bigint primary key,
     session_id uuid not null

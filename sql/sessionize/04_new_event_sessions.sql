@@ -1,4 +1,5 @@
--- grain: one row per new event: its session, for the insert into fact_events
+-- Each new event's session, for the insert into fact_events (temp table new_event_sessions).
+-- grain: one row per new event
 create temp table new_event_sessions on commit drop as
 select
     events.event_id,

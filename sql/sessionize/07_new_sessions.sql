@@ -1,5 +1,6 @@
--- grain: one row per recomputed session, as fact_sessions has it (sql/003), its columns in
--- the order of 08_insert_sessions.sql
+-- The recomputed sessions as fact_sessions has them (sql/003), its columns in the order of
+-- 08_insert_sessions.sql (temp table new_sessions).
+-- grain: one row per recomputed session
 create temp table new_sessions on commit drop as
 with session_totals as (
     select

@@ -1,4 +1,5 @@
--- grain: one row per (recomputed session, currency): its purchases, into fact_session_revenue
+-- The recomputed sessions' purchases into fact_session_revenue.
+-- grain: one row per (recomputed session, currency)
 insert into fact_session_revenue (
     session_id,
     currency,

@@ -1,5 +1,5 @@
--- grain: one row per (session_date, start_hour, device_type, country, channel)
 -- agg_daily_sessions of the session dates in the dates parameter (their rows deleted before).
+-- grain: one row per (session_date, start_hour, device_type, country, channel)
 insert into agg_daily_sessions (
     session_date,
     start_hour,

@@ -1,5 +1,5 @@
--- grain: one row per (session_date, device_type, country, channel, currency)
 -- agg_daily_revenue of the session dates in the dates parameter (their rows deleted before).
+-- grain: one row per (session_date, device_type, country, channel, currency)
 insert into agg_daily_revenue (
     session_date,
     device_type,

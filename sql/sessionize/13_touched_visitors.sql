@@ -1,4 +1,5 @@
--- grain: one row per touched visitor: its first touched date
+-- The visitors of those pairs with their first touched date (temp table touched_visitors).
+-- grain: one row per touched visitor
 create temp table touched_visitors on commit drop as
 select
     anonymous_id,

@@ -1,6 +1,7 @@
+-- The touched visitors' stored events since their first touched date (temp table), read once
+-- (by the visitor/ts index) for the per-visitor aggregates and the visitor's chains of days: a
+-- superset of the events of the touched (date, visitor) pairs.
 -- grain: one row per stored event of a touched visitor since its first touched date
--- Read once (by the visitor/ts index) for the per-visitor aggregates and the visitor's chains of
--- days: a superset of the events of the touched (date, visitor) pairs.
 create temp table touched_visitor_events on commit drop as
 select
     facts.anonymous_id,

@@ -1,5 +1,5 @@
--- grain: one row per (activity_date, anonymous_id, device_type, country, channel)
 -- agg_daily_visitors of the touched (date, visitor) pairs (their rows deleted before).
+-- grain: one row per (activity_date, anonymous_id, device_type, country, channel)
 -- Slot: visitor_day_events (the CTE of visitor_day_events.sql).
 insert into agg_daily_visitors (
     activity_date,

@@ -1,5 +1,5 @@
--- grain: one row per (event_date, anonymous_id, product_id, device_type, country, channel, currency)
 -- agg_daily_product_visitors of the touched (date, visitor) pairs (their rows deleted before).
+-- grain: one row per (event_date, anonymous_id, product_id, device_type, country, channel, currency)
 -- Slot: visitor_day_events (as in 16).
 insert into agg_daily_product_visitors (
     event_date,

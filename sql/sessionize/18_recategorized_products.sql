@@ -1,5 +1,6 @@
--- grain: one row per product whose category is not (or not yet) the one its days were counted under
--- (apply_categories, once dim_product has the run's products)
+-- The products whose category is not (or not yet) the one their days were counted under, once
+-- dim_product has the run's products (temp table recategorized_products).
+-- grain: one row per such product
 create temp table recategorized_products on commit drop as
 select
     products.product_id,

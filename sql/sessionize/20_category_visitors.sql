@@ -1,5 +1,7 @@
--- grain: one row per visitor whose category days are replaced: the touched visitors from their
--- first touched date, and every visitor of a recategorized product already counted from its first day
+-- The visitors whose category days are replaced (temp table category_visitors): the touched
+-- visitors from their first touched date, and every visitor of a recategorized product already
+-- counted from its first day.
+-- grain: one row per visitor
 create temp table category_visitors on commit drop as
 with visitors as (
     select

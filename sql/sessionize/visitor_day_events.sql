@@ -1,5 +1,6 @@
--- A CTE of 16_agg_daily_visitors.sql and 17_agg_daily_product_visitors.sql:
--- grain: one row per stored event of the touched (date, visitor) pairs
+-- A CTE of 16_agg_daily_visitors.sql and 17_agg_daily_product_visitors.sql: the stored events
+-- of the touched (date, visitor) pairs.
+-- grain: one row per such event
 visitor_day_events as (
     select
         events.event_date as activity_date,

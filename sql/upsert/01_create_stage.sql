@@ -1,4 +1,6 @@
--- grain: one row per staged line of the run: a fact_events row with its batch and source object
+-- The temp table the run's staged batches are copied into: fact_events' columns, the batch and
+-- the source object.
+-- grain: one row per staged line of the run
 create temp table stage_events (
     batch integer not null default 0,
     src integer not null,

@@ -1,5 +1,6 @@
--- grain: one row per event_id of the run that is not in the warehouse: its first copy by
--- (batch, src), picked on narrow rows (one sort in memory) and then read whole by its row id
+-- The run's rows that are not in the warehouse (temp table stage_new): each event_id's first
+-- copy by (batch, src), picked on narrow rows (one sort in memory), then read whole by row id.
+-- grain: one row per event_id of the run that is not in the warehouse
 create temp table stage_new on commit drop as
 with first_copies as (
     select distinct on (staged.event_id) staged.ctid as row_id

@@ -1,4 +1,5 @@
--- grain: one row per (batch, src, event_date): the new rows each object loaded
+-- The new rows each object loaded, by event date (the run's counts and dates).
+-- grain: one row per (batch, src, event_date)
 select
     batch,
     src,

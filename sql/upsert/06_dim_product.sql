@@ -1,5 +1,6 @@
--- grain: one row per product the run saw, merged into dim_product: first and last seen widened,
--- category, last_price, currency and last_event_id from the newest event (by ts, then event_id).
+-- The products the run saw, merged into dim_product: first and last seen widened; category,
+-- last_price, currency and last_event_id from the newest event (by ts, then event_id).
+-- grain: one row per product the run saw
 -- Slot: newer (newer_product_event.sql).
 with seen as (
     select

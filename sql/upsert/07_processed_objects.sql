@@ -1,5 +1,6 @@
--- grain: one row per raw object the run committed: the processed-object manifest
--- (executemany: one set of parameters per object)
+-- The processed-object manifest: every raw object the run committed (executemany, one set of
+-- parameters per object).
+-- grain: one row per raw object
 insert into etl_processed_objects (
     object_key,
     etag,

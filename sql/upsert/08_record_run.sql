@@ -1,5 +1,5 @@
--- grain: one row per execution: the run's row in etl_runs, UPSERTED with its counts (what a
--- re-run of the execution returns)
+-- The run's row in etl_runs, UPSERTED with its counts (what a re-run of the execution returns).
+-- grain: one row per execution
 insert into etl_runs (
     execution_name,
     hour,

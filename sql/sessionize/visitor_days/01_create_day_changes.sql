@@ -1,4 +1,5 @@
--- grain: one row per (kind, activity_date, item, gap_days) change: -1 for a day removed, +1 added
+-- The temp table of the changes to visitor_activity_days: -1 for a day removed, +1 added.
+-- grain: one row per (kind, activity_date, item, gap_days) change
 -- Slot: changes (the temp table's name).
 create temp table {changes} (
     kind text not null,

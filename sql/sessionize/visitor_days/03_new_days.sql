@@ -1,4 +1,5 @@
--- grain: one row per (visitor, kind, item, activity_date) since the visitor's first_date
+-- The visitors' days since their first_date, with their gaps (temp table).
+-- grain: one row per (visitor, kind, item, activity_date)
 -- After 02: a visitor's rows of these kinds left in visitor_activity_days are those before its
 -- first date, so the latest of them is the day before a chain's first day since.
 -- Slots: new_days (the temp table made), events (the visitors' events since their first date,

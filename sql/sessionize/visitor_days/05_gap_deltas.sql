@@ -1,3 +1,4 @@
+-- How the counts of agg_daily_visitor_gaps change: the removed and added days summed (temp table).
 -- grain: one row per (kind, activity_date, item, gap_days) whose count of visitors changes
 -- Slots: deltas (the temp table made), changes, new_days.
 create temp table {deltas} on commit drop as

@@ -1,4 +1,4 @@
--- The CTE days of 03_new_days.sql for the category kinds (CATEGORY_KINDS), by dim_product:
+-- The CTE days of 03_new_days.sql for the category kinds (CATEGORY_KINDS), by dim_product.
 -- grain: one row per (visitor, kind, category, activity_date)
 days as (
     select distinct

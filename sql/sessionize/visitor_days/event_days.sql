@@ -1,6 +1,6 @@
--- The CTE days of 03_new_days.sql for the kinds of the events alone (EVENT_KINDS):
--- grain: one row per (visitor, kind, item, activity_date): 'event', and per product event type,
--- of that product and of any product
+-- The CTE days of 03_new_days.sql for the kinds of the events alone (EVENT_KINDS): 'event', and
+-- per product event type, of that product and of any product.
+-- grain: one row per (visitor, kind, item, activity_date)
 days as (
     select distinct
         anonymous_id,
