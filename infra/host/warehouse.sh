@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The warehouse host's bootstrap: PostgreSQL installed, configured, its roles
-# and database created, and the migrations in sql/ applied in order with psql.
+# and database created, the migrations in sql/ applied in order with psql, and
+# the repeatable definitions of sql/functions/ applied again.
 #
 # Runs at every boot (cloud-init scripts-user, always), so every step is
 # idempotent: a deploy that ships new migrations stops and starts the host, and
@@ -119,11 +120,14 @@ SQL
 }
 
 migrations_script() {
-    # A psql script applying the NNN_name.sql files of directory $1 with the same
-    # bookkeeping as clickstream/core/migrate.py (`clickstream db migrate`): the table
-    # etl_schema_migrations (version, name, sha256 checksum), one transaction per
-    # file, an applied file that changed is refused, and the same advisory lock, so
-    # two migrators take turns. Objects belong to the pipeline role.
+    # A psql script applying the NNN_name.sql files of directory $1 (its top level
+    # only) with the same bookkeeping as clickstream/core/migrate.py
+    # (`clickstream db migrate`): the table etl_schema_migrations (version, name, sha256 checksum),
+    # one transaction per file, an applied file that changed is refused, and the
+    # same advisory lock, so two migrators take turns. Then, as migrate.py does on
+    # every run, each file of $1/functions/ (create or replace of a function or
+    # view) in name order, each in its own transaction, not recorded. Objects
+    # belong to the pipeline role.
     local dir=$1 file name version checksum
     echo "\\set ON_ERROR_STOP on"
     echo "select pg_advisory_lock(${lock_key});"
@@ -157,7 +161,20 @@ values (${version}, '${BASH_REMATCH[2]}', '${checksum}');
 commit;
 \\endif
 PSQL
-    done < <(find "${dir}" -maxdepth 1 -name '*.sql' | sort)
+    done < <(find "${dir}" -maxdepth 1 -type f -name '*.sql' | sort)
+    local functions=()
+    if [[ -d "${dir}/functions" ]]; then
+        mapfile -t functions < <(find "${dir}/functions" -maxdepth 1 -type f -name '*.sql' | sort)
+    fi
+    for file in "${functions[@]}"; do
+        cat <<PSQL
+begin;
+set local role ${pipeline_user};
+\\i ${file}
+commit;
+PSQL
+    done
+    echo "\\echo warehouse: ${#functions[@]} files of functions/ defined"
     echo "select pg_advisory_unlock(${lock_key});"
 }
 
