@@ -957,11 +957,14 @@ def cost_md_tables(measured: Measured, volumes: tuple[int, ...] = DOC_VOLUMES) -
         f"{usd(ten_m.group_total('fixed', 'pipeline'))} at 10M events/day (storage apart) |",
     ]
     options = []
-    for label, kwargs in (
-        ("The demo storefront's pages and shoppers (`--with-storefront`)", {"with_storefront": True}),
-        ("WAF web ACL (`-c ingest_waf=on`, `--waf`)", {"waf": True}),
+    for label, storefront, waf in (
+        ("The demo storefront's pages and shoppers (`--with-storefront`)", True, False),
+        ("WAF web ACL (`-c ingest_waf=on`, `--waf`)", False, True),
     ):
-        extra = [estimate(n, measured, **kwargs).total - b.total for n, b in zip(volumes, bills, strict=True)]
+        extra = [
+            estimate(n, measured, with_storefront=storefront, waf=waf).total - b.total
+            for n, b in zip(volumes, bills, strict=True)
+        ]
         options.append(f"| {label} | " + " | ".join(f"+{usd(x)}" for x in extra) + " |")
     options = [
         "| Options, on top of the whole stack | "
