@@ -669,8 +669,9 @@ class Ingest(Construct):
                 self.dead_letters.metric_approximate_number_of_messages_visible(
                     period=FIVE_MINUTES, statistic="Maximum"
                 ),
-                "Ingest could not write a batch to raw/ and dead-lettered it. Fix S3 access, then replay "
-                "the queue into raw/ (docs/DEPLOY.md, 'Replay dead-lettered events').",
+                "Firehose refused or could not take lines of a batch and ingest dead-lettered them. Fix "
+                "the stream (or its access), then replay the queue into raw/ (docs/DEPLOY.md, 'Replay "
+                "dead-lettered events').",
             ),
             (
                 "FunctionErrors",
