@@ -89,7 +89,15 @@ def test_a_fault_drill_gives_exactly_one_alert_with_what_the_e_mail_would_say(st
 
     # When SessionizeAndUpsert fails for good (the README's fault drill)
     stack.faults(
-        {"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "message": "role lacks INSERT"}]}
+        {
+            "load": [
+                {
+                    "error": "ConfigurationError",
+                    "action": "sessionize_and_upsert",
+                    "message": "role lacks INSERT",
+                }
+            ]
+        }
     )
     failed = stack.cli("run", "--hour", hour, check=False)
     assert failed.returncode == 1, failed.stdout + failed.stderr
