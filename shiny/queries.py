@@ -34,11 +34,13 @@ dates) and ``previous`` (as many days just before).
 from __future__ import annotations
 
 import decimal
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import pandas as pd
 import psycopg
@@ -51,6 +53,7 @@ STATEMENT_TIMEOUT = "60s"
 SHINY_SQL = Path(__file__).resolve().parent / "sql"
 
 Statement = str | sql.SQL | sql.Composed  # what Database runs: a file of SHINY_SQL filled in, or a string
+P = ParamSpec("P")
 
 
 def _file(name: str, **slots: str | sql.Composable) -> sql.Composed | sql.SQL:
@@ -58,15 +61,26 @@ def _file(name: str, **slots: str | sql.Composable) -> sql.Composed | sql.SQL:
     return sqlfiles.query(name, SHINY_SQL, **slots) if slots else sqlfiles.plain(name, SHINY_SQL)
 
 
+def _composed_once(build: Callable[P, sql.Composable]) -> Callable[P, sql.SQL]:
+    """``build`` composed and rendered once per process for each of its arguments (which filters are
+    set, the split): the text of a statement depends on them only, the values stay parameters."""
+
+    @functools.cache
+    def statement(*args: P.args, **kwargs: P.kwargs) -> sql.SQL:
+        return sql.SQL(build(*args, **kwargs).as_string())
+
+    return statement  # type: ignore[return-value]  # a functools.cache wrapper, called as build is
+
+
 def _slices() -> sql.Composable:
     """The device, country and channel filters (shiny/sql/common/slices.sql); NULL parameters mean all."""
     return _file("common/slices.sql")
 
 
-def _slices_if_set(f: Filters) -> sql.Composable:
+def _slices_if_set(sliced: bool) -> sql.Composable:
     """The slice filters when one is set, else no condition: the rollups read then (agg_hourly_sessions,
     agg_daily_landings_all, agg_daily_products) have no device, country or channel to filter."""
-    return _slices() if f.sliced else sql.SQL("true")
+    return _slices() if sliced else sql.SQL("true")
 
 
 # ----------------------------------------------------------------- filters and connections
@@ -213,13 +227,13 @@ def slice_values(db: Database, since: date) -> pd.DataFrame:
 # ----------------------------------------------------------------- traffic and engagement
 
 
-def _session_rows(f: Filters, by: str | None = None) -> sql.Composed | sql.SQL:
+def _session_rows(sliced: bool, by: str | None = None) -> sql.Composable:
     """Session counts by date and segment (device, channel or country; '' without ``by``), as a
     subquery: agg_daily_segments without slice filters (a few rows a day), else agg_daily_slices.
 
     ``by`` is one of SEGMENTS (checked by the callers), never user text.
     """
-    if not f.sliced:
+    if not sliced:
         return _file("common/segment_rows.sql", segment_by=sql.Literal(by or ""))
     segment = _file("common/segment.sql") if by else sql.Literal("")
     return _file("common/slice_rows.sql", segment=segment, slices=_slices())
@@ -230,17 +244,23 @@ def _measures() -> sql.Composable:
     return _file("common/session_measures.sql")
 
 
-def _segment_sessions(f: Filters, by: str) -> sql.Composable:
+def _segment_sessions(sliced: bool, by: str) -> sql.Composable:
     """Per segment over the selected dates: the session measures (shiny/sql/common/segment_sessions.sql)."""
     return _file(
-        "common/segment_sessions.sql", session_rows=_session_rows(f, by), session_measures=_measures()
+        "common/segment_sessions.sql", session_rows=_session_rows(sliced, by), session_measures=_measures()
     )
 
 
 def session_totals(db: Database, f: Filters) -> pd.DataFrame:
     """Per period: sessions, engagement, page views, duration and the funnel steps."""
-    query = _file("common/session_totals.sql", session_rows=_session_rows(f), session_measures=_measures())
-    return db.frame(query, f.params())
+    return db.frame(_session_totals(f.sliced), f.params())
+
+
+@_composed_once
+def _session_totals(sliced: bool) -> sql.Composable:
+    return _file(
+        "common/session_totals.sql", session_rows=_session_rows(sliced), session_measures=_measures()
+    )
 
 
 def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
@@ -250,14 +270,18 @@ def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
     day in the period: the one whose previous day with an event is before it);
     with them, the distinct visitors of agg_daily_visitors in the selected slices.
     """
-    if not f.sliced:
-        query = _file(
-            "traffic/visitor_totals_rollups.sql",
-            current=_visitors_in_period("current", "start", "end"),
-            previous=_visitors_in_period("previous", "prev_start", "prev_end"),
-        )
-        return db.frame(query, f.params())
-    return db.frame(_file("traffic/visitor_totals_sliced.sql", slices=_slices()), f.params())
+    return db.frame(_visitor_totals(f.sliced), f.params())
+
+
+@_composed_once
+def _visitor_totals(sliced: bool) -> sql.Composable:
+    if sliced:
+        return _file("traffic/visitor_totals_sliced.sql", slices=_slices())
+    return _file(
+        "traffic/visitor_totals_rollups.sql",
+        current=_visitors_in_period("current", "start", "end"),
+        previous=_visitors_in_period("previous", "prev_start", "prev_end"),
+    )
 
 
 def _visitors_in_period(period: str, start: str, end: str) -> sql.Composable:
@@ -280,23 +304,37 @@ def active_users_daily(db: Database, f: Filters) -> pd.DataFrame:
     previous active day comes with it (sql/005's gaps, counted by day and gap),
     so no visitor is read at all.
     """
-    if not f.sliced:
-        activity = _file("traffic/active_users_rollups.sql")
-    else:
+    return db.frame(_active_users_daily(f.sliced), f.params())
+
+
+@_composed_once
+def _active_users_daily(sliced: bool) -> sql.Composable:
+    if sliced:
         activity = _file("traffic/active_users_sliced.sql", slices=_slices())
-    return db.frame(_file("traffic/active_users_daily.sql", activity=activity), f.params())
+    else:
+        activity = _file("traffic/active_users_rollups.sql")
+    return _file("traffic/active_users_daily.sql", activity=activity)
 
 
 def sessions_daily(db: Database, f: Filters) -> pd.DataFrame:
     """Per day of the selected dates: sessions, engaged sessions, page views, duration."""
-    return db.frame(_file("traffic/sessions_daily.sql", session_rows=_session_rows(f)), f.params())
+    return db.frame(_sessions_daily(f.sliced), f.params())
+
+
+@_composed_once
+def _sessions_daily(sliced: bool) -> sql.Composable:
+    return _file("traffic/sessions_daily.sql", session_rows=_session_rows(sliced))
 
 
 def sessions_by_weekday_hour(db: Database, f: Filters) -> pd.DataFrame:
     """Sessions by ISO weekday (1 = Monday) and UTC start hour over the selected dates."""
-    sessions = "agg_daily_sessions" if f.sliced else "agg_hourly_sessions"
-    query = _file("traffic/sessions_by_weekday_hour.sql", sessions=sessions, slices=_slices_if_set(f))
-    return db.frame(query, f.params())
+    return db.frame(_sessions_by_weekday_hour(f.sliced), f.params())
+
+
+@_composed_once
+def _sessions_by_weekday_hour(sliced: bool) -> sql.Composable:
+    sessions = "agg_daily_sessions" if sliced else "agg_hourly_sessions"
+    return _file("traffic/sessions_by_weekday_hour.sql", sessions=sessions, slices=_slices_if_set(sliced))
 
 
 # ----------------------------------------------------------------- funnel
@@ -307,12 +345,20 @@ SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country"}
 
 def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
     """Sessions at each funnel step of the selected dates, split by device, channel or country."""
+    params = _split_params(f, by)
+    return db.frame(_funnel_by_segment(f.sliced, by), params)
+
+
+def _split_params(f: Filters, by: str) -> dict[str, Any]:
+    """The parameters of a statement split by ``by``, one of SEGMENTS (else ValueError)."""
     if by not in SEGMENTS:
         raise ValueError(f"unknown segment {by!r}")
-    return db.frame(
-        _file("funnel/funnel_by_segment.sql", segment_sessions=_segment_sessions(f, by)),
-        {**f.params(), "by": by},
-    )
+    return {**f.params(), "by": by}
+
+
+@_composed_once
+def _funnel_by_segment(sliced: bool, by: str) -> sql.Composable:
+    return _file("funnel/funnel_by_segment.sql", segment_sessions=_segment_sessions(sliced, by))
 
 
 # ----------------------------------------------------------------- revenue
@@ -320,7 +366,12 @@ def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
 
 def revenue_totals(db: Database, f: Filters) -> pd.DataFrame:
     """Per period and currency: orders, units, revenue (currencies are never added together)."""
-    return db.frame(_file("common/revenue_totals.sql", slices=_slices()), f.params())
+    return db.frame(_revenue_totals(), f.params())
+
+
+@_composed_once
+def _revenue_totals() -> sql.Composable:
+    return _file("common/revenue_totals.sql", slices=_slices())
 
 
 # ----------------------------------------------------------------- products
@@ -331,14 +382,18 @@ def product_totals(db: Database, f: Filters) -> pd.DataFrame:
 
     Without slice filters from agg_daily_products and the 'any_' gaps of sql/005.
     """
-    if not f.sliced:
-        return db.frame(_file("products/product_totals_rollups.sql"), f.params())
-    query = _file(
+    return db.frame(_product_totals(f.sliced), f.params())
+
+
+@_composed_once
+def _product_totals(sliced: bool) -> sql.Composable:
+    if not sliced:
+        return _file("products/product_totals_rollups.sql")
+    return _file(
         "products/product_totals_sliced.sql",
         slices=_slices(),
         counts=_file("products/counts_sliced.sql", key="period"),
     )
-    return db.frame(query, f.params())
 
 
 def product_table(db: Database, f: Filters) -> pd.DataFrame:
@@ -348,10 +403,8 @@ def product_table(db: Database, f: Filters) -> pd.DataFrame:
     the product / visitors who viewed it. Without slice filters from
     agg_daily_products and the per-product gaps of sql/005.
     """
-    return db.frame(
-        _item_table("products/product_table.sql", "products/product_rows.sql", "product_id", "", f),
-        f.params(),
-    )
+    query = _item_table("products/product_table.sql", "products/product_rows.sql", "product_id", "", f.sliced)
+    return db.frame(query, f.params())
 
 
 def category_table(db: Database, f: Filters) -> pd.DataFrame:
@@ -361,21 +414,22 @@ def category_table(db: Database, f: Filters) -> pd.DataFrame:
     (whose categories follow dim_product's, as the join here does).
     """
     query = _item_table(
-        "products/category_table.sql", "products/category_rows.sql", "category", "category_", f
+        "products/category_table.sql", "products/category_rows.sql", "category", "category_", f.sliced
     )
     return db.frame(query, f.params())
 
 
-def _item_table(name: str, rows: str, key: str, kinds: str, f: Filters) -> sql.Composed | sql.SQL:
+@_composed_once
+def _item_table(name: str, rows: str, key: str, kinds: str, sliced: bool) -> sql.Composable:
     """The Products table ``name`` per ``key`` (a column of ``rows``), its rows, counts and revenue filled:
     the _rollups.sql fragments without slice filters, the _sliced.sql ones with them.
 
     ``kinds`` is the prefix of the key's kinds of day in sql/005's gaps ('' for a product).
     """
-    if not f.sliced:
+    if not sliced:
         return _file(
             name,
-            rows=_file(rows, facts="agg_daily_products", slices=_slices_if_set(f)),
+            rows=_file(rows, facts="agg_daily_products", slices=_slices_if_set(sliced)),
             counts=_file(
                 "products/counts_rollups.sql",
                 key=key,
@@ -387,7 +441,7 @@ def _item_table(name: str, rows: str, key: str, kinds: str, f: Filters) -> sql.C
         )
     return _file(
         name,
-        rows=_file(rows, facts="agg_daily_product_visitors", slices=_slices_if_set(f)),
+        rows=_file(rows, facts="agg_daily_product_visitors", slices=_slices_if_set(sliced)),
         counts=_file("products/counts_sliced.sql", key=key),
         revenue=_file("products/revenue_sliced.sql", key=key),
     )
@@ -398,22 +452,25 @@ def _item_table(name: str, rows: str, key: str, kinds: str, f: Filters) -> sql.C
 
 def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
     """Per channel, device or country over the selected dates: sessions, conversion, revenue."""
-    if by not in SEGMENTS:
-        raise ValueError(f"unknown segment {by!r}")
-    query = _file(
+    params = _split_params(f, by)
+    return db.frame(_acquisition_breakdown(f.sliced, by), params)
+
+
+@_composed_once
+def _acquisition_breakdown(sliced: bool, by: str) -> sql.Composable:
+    return _file(
         "acquisition/acquisition_breakdown.sql",
-        segment_sessions=_segment_sessions(f, by),
+        segment_sessions=_segment_sessions(sliced, by),
         segment=_file("common/segment.sql"),
         slices=_slices(),
     )
-    return db.frame(query, {**f.params(), "by": by})
 
 
-def _landing_rows(f: Filters) -> sql.Composable:
+def _landing_rows(sliced: bool) -> sql.Composable:
     """Sessions by date, channel, referrer and UTM tags: agg_daily_landings_all without slice filters
     (twenty times fewer rows), else agg_daily_landings in the selected slices."""
-    landings = "agg_daily_landings" if f.sliced else "agg_daily_landings_all"
-    return _file("acquisition/landing_rows.sql", landings=landings, slices=_slices_if_set(f))
+    landings = "agg_daily_landings" if sliced else "agg_daily_landings_all"
+    return _file("acquisition/landing_rows.sql", landings=landings, slices=_slices_if_set(sliced))
 
 
 def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
@@ -422,14 +479,22 @@ def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
     From agg_daily_landings (fact_sessions summed by date, slice, referrer and UTM
     tags; agg_daily_landings_all without slice filters) and agg_daily_landing_revenue.
     """
-    query = _file("acquisition/referrer_table.sql", landing_rows=_landing_rows(f), slices=_slices())
-    return db.frame(query, f.params())
+    return db.frame(_referrer_table(f.sliced), f.params())
+
+
+@_composed_once
+def _referrer_table(sliced: bool) -> sql.Composable:
+    return _file("acquisition/referrer_table.sql", landing_rows=_landing_rows(sliced), slices=_slices())
 
 
 def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
     """Per UTM campaign, source, medium and channel (untagged sessions left out), from agg_daily_landings."""
-    query = _file("acquisition/campaign_table.sql", landing_rows=_landing_rows(f), slices=_slices())
-    return db.frame(query, f.params())
+    return db.frame(_campaign_table(f.sliced), f.params())
+
+
+@_composed_once
+def _campaign_table(sliced: bool) -> sql.Composable:
+    return _file("acquisition/campaign_table.sql", landing_rows=_landing_rows(sliced), slices=_slices())
 
 
 # ----------------------------------------------------------------- pipeline health
