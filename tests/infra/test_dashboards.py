@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra import constants as c
-from tests.support.cdk import DASHBOARD_CERTIFICATE, DASHBOARD_DOMAIN, synthesize
+from tests.support.cdk import DASHBOARD_CERTIFICATE, DASHBOARD_DOMAIN, Synth, synthesize
 from tests.support.template import Template
 
 
@@ -102,3 +104,15 @@ def test_turning_public_dashboards_on_never_replaces_the_warehouse(
             public_template.one("AWS::EC2::Subnet", path)["Properties"]["CidrBlock"]
             == (subnet["Properties"]["CidrBlock"])
         )
+
+
+def test_the_dashboards_bundle_ships_the_queries_sql_files(default_synth: Synth) -> None:
+    # Given the staged dashboards bundle (the asset that holds shiny/app.py)
+    manifest = json.loads((default_synth.outdir / f"{c.STACK_ID}.assets.json").read_text())
+    sources = {default_synth.outdir / f["source"]["path"] for f in manifest["files"].values()}
+    (bundle,) = [path for path in sources if (path / "shiny" / "app.py").is_file()]
+    # Then every statement of shiny/sql/ is in it, as it is in the repository
+    statements = sorted(p.relative_to(c.SHINY_DIR).as_posix() for p in (c.SHINY_DIR / "sql").rglob("*.sql"))
+    assert statements
+    for name in statements:
+        assert (bundle / "shiny" / name).read_bytes() == (c.SHINY_DIR / name).read_bytes(), name

@@ -1,0 +1,13 @@
+-- per period and currency: orders, units and revenue (currencies are never added together)
+-- grain: one row per (period, currency) with revenue rows
+select
+    case when session_date >= %(start)s then 'current' else 'previous' end as period,
+    currency,
+    sum(orders)::bigint as orders,
+    sum(units)::bigint as units,
+    sum(revenue) as revenue
+from agg_daily_revenue
+where session_date between %(prev_start)s and %(end)s
+    and {slices}
+group by 1, 2
+order by 1, 2
