@@ -82,7 +82,9 @@ _FAMILY_TRIM = re.compile(r"[\s/;:(),+_.-]+$")
 
 _DESKTOP = "desktop"
 _MOBILE_OSES = frozenset({"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Symbian OS"})
-_TABLET_HINT = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (?:7|9)|sm-t|sm-x|kf[a-z]{2,4}\b", re.IGNORECASE)
+_TABLET_HINT = re.compile(
+    r"ipad|tablet|kindle|silk/|playbook|nexus (?:7|9)|sm-t|sm-x|kf[a-z]{2,4}\b", re.IGNORECASE
+)
 _MAX_UA = 512  # longer user agents are not cached (clickstream.pipeline.normalize._CACHED_TEXT)
 
 

@@ -564,7 +564,8 @@ def _record(
         "sessions_written": changes.sessions_written,
         "events_resessioned": changes.events_resessioned,
     }
-    if counts["lines_read"] != counts["loaded"] + counts["duplicates"] + counts["rejected"] + counts["filtered"]:
+    accounted = counts["loaded"] + counts["duplicates"] + counts["rejected"] + counts["filtered"]
+    if counts["lines_read"] != accounted:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     cur.execute(
         sqlfiles.plain("upsert/08_record_run.sql"),

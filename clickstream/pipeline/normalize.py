@@ -196,6 +196,7 @@ _cached_page_context = lru_cache(maxsize=1 << 14)(_page_context)
 
 # ---------------------------------------------------------------- device type
 
+
 def device_from_user_agent(user_agent: str) -> str:
     """mobile, tablet or desktop from a user agent string.
 

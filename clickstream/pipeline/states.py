@@ -169,7 +169,7 @@ class TransformPartitionResult(StateModel):
     rejected: Count
     """Lines rejected, each kept with its reason under rejects/."""
     filtered: Count
-    """Valid lines filtered as bot or spam traffic (docs/BOTS.md), counted by reason and family in the manifest."""
+    """Valid lines filtered as bot or spam traffic (docs/BOTS.md), by reason and family in the manifest."""
     objects: Count
     """Raw objects read."""
     quarantined: Count
