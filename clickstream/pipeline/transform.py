@@ -10,9 +10,11 @@ Counting, per object (and so per batch):
 - ``lines_read = staged + duplicates + rejected + filtered``,
   ``rejected = sum(rejects.values())`` and ``filtered`` = the sum of
   ``filters`` ({reason: {family: lines}}), always. A *filtered* line is a
-  valid, first-seen event that a bot or spam rule of
-  clickstream.pipeline.bots says no human sent (docs/BOTS.md): it is
-  counted, not staged.
+  valid event that a bot or spam rule of clickstream.pipeline.bots says no
+  human sent (docs/BOTS.md): it is counted, not staged. The rules run before
+  dedupe, so every copy of a bot's line is filtered (never a duplicate),
+  whichever batch or run it arrives in: a filtered event is never in the
+  warehouse to be a duplicate of.
 - A line is the bytes between two newlines. Blank lines (empty or only
   whitespace, e.g. a trailing newline or CRLF leftovers) carry no event: they
   are skipped and not counted at all, but ``line_no`` in reject records counts
@@ -788,16 +790,16 @@ class BatchTransformer:
                         detail = f"ts {event.ts.isoformat()} is more than 72 h before received_at"
                         reject(TOO_LATE, detail, line)
                         continue
-                    if event.event_id in seen:
-                        duplicates += 1
-                        continue
-                    seen[event.event_id] = None
                     rule = event_filter(event)
-                    if rule is not None:
+                    if rule is not None:  # before dedupe: every copy of a bot's line is filtered
                         families = filters.setdefault(rule[0], {})
                         families[rule[1]] = families.get(rule[1], 0) + 1
                         filtered += 1
                         continue
+                    if event.event_id in seen:
+                        duplicates += 1
+                        continue
+                    seen[event.event_id] = None
                     rows.append(event_line(src, event, clamped, key, line))
                     staged += 1
                 if rows:

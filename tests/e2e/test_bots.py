@@ -2,7 +2,7 @@
 
 Every count reconciles (lines read = loaded + duplicates + rejected + filtered, per
 object and per run), the filtered lines are exactly the crawlers' first-seen valid
-lines the generator wrote, no crawler is in any fact or session, and the warehouse
+lines the generator wrote (every copy), no crawler is in any fact or session, and the warehouse
 equals the from-scratch reference computed over the loaded (human) events.
 """
 

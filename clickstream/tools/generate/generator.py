@@ -90,7 +90,7 @@ class GeneratorConfig(BaseModel):
     violation_rate: float = Field(default=0.0, ge=0, le=1)
     pii_rate: float = Field(default=0.0, ge=0, le=1)
     # Share of new visitors that are crawlers with real crawler user agents (traffic.CRAWLER_USER_AGENTS):
-    # their valid first-seen lines are filtered by the transform (docs/BOTS.md), Truth.filtered_lines.
+    # their valid lines (every copy) are filtered by the transform (docs/BOTS.md), Truth.filtered_lines.
     crawler_rate: float = Field(default=0.0, ge=0, le=1)
     max_object_lines: int = Field(default=5_000, ge=1)
     max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
@@ -154,8 +154,9 @@ class Truth(BaseModel):
     5. **valid**: everything else. Of the valid lines with the same event_id the
        first loads and the others are **duplicates** (copies differ at most in
        received_at). A duplicate of a rejected line is rejected for the same reason.
-    6. **filtered**: a first-seen valid line of a crawler visitor (``crawler_rate``);
-       the transform's bot filter counts it and does not load it.
+    6. **filtered** (checked before duplicates): a valid line of a crawler visitor
+       (``crawler_rate``), every copy of it; the transform's bot filter counts it
+       and does not load it.
 
     So ``lines_written == unique_valid_events + duplicate_lines + rejected_lines + filtered_lines``, and
     the pipeline's own count reconciles as
@@ -171,7 +172,7 @@ class Truth(BaseModel):
     objects_written: int = 0
     unique_valid_events: int = 0
     duplicate_lines: int = 0
-    filtered_lines: int = 0  # valid first-seen lines of crawlers (crawler_rate): counted, never loaded
+    filtered_lines: int = 0  # valid lines of crawlers, every copy (crawler_rate): counted, never loaded
     rejected_lines: int = 0
     rejects: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(REJECT_REASONS, 0))
     reject_details: dict[str, int] = Field(default_factory=dict)
@@ -471,13 +472,13 @@ class TrafficGenerator:
                 tally.future_ts_lines += 1
             elif late:
                 tally.late_lines += 1
+            if serial in crawler_serials:  # every copy: the transform filters before dedupe
+                filtered += 1
+                continue
             if seen[serial]:
                 duplicates += 1
                 continue
             seen[serial] = 1
-            if serial in crawler_serials:
-                filtered += 1
-                continue
             unique += 1
             tally.by_type[code] += 1
             if code == _PURCHASE and serial in revenue:
