@@ -156,7 +156,7 @@ class Stager:
 LOADED_TABLES = (
     "fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
     " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
-    " etl_processed_objects, etl_watermark, etl_runs,"
+    " etl_filtered, etl_processed_objects, etl_watermark, etl_runs,"
     " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
     " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
     " agg_daily_landings_all, agg_daily_landing_revenue"
