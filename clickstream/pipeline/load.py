@@ -5,12 +5,13 @@ dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 
 - SessionizeAndUpsert is ONE transaction, serialised across executions by an advisory
   lock: facts, sessions and the daily aggregates (clickstream/pipeline/sessionize.py),
-  products, the processed-object manifest, reject counts and the run's row
+  products, the processed-object manifest, reject and filtered counts and the run's row
   commit together or not at all. A re-run after the commit
   returns the recorded result and changes nothing. An object already in
   ``etl_processed_objects`` (another execution's, or a redelivered batch) is
   skipped, and so is the second copy of an object listed twice in one run.
-- Per object ``lines_read = loaded + duplicates + rejected`` holds exactly:
+- Per object ``lines_read = loaded + duplicates + rejected + filtered`` holds exactly
+  (``filtered``: the bot and spam lines transform counted, docs/BOTS.md):
   ``loaded`` counts the rows this object actually inserted, ``duplicates`` its
   in-batch duplicates (from transform) plus its staged rows whose event_id was
   already in the warehouse or came first from an earlier batch or object of
@@ -550,7 +551,7 @@ def _record(
         "insert into etl_rejects (object_key, reason, count_lines, partition_hour) values (%s, %s, %s, %s)",
         rejects,
     )
-    cur.executemany(sqlfiles.plain("upsert/07_filtered.sql"), filtered)
+    cur.executemany(sqlfiles.plain("upsert/08_filtered.sql"), filtered)
     counts = {
         "objects": len(committed),
         "lines_read": sum(p.obj.lines_read for p in committed),
@@ -568,7 +569,7 @@ def _record(
     if counts["lines_read"] != accounted:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     cur.execute(
-        sqlfiles.plain("upsert/08_record_run.sql"),
+        sqlfiles.plain("upsert/09_record_run.sql"),
         {
             "execution": execution,
             "hour": floor_hour(hour),
