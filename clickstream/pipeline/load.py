@@ -5,12 +5,13 @@ dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 
 - SessionizeAndUpsert is ONE transaction, serialised across executions by an advisory
   lock: facts, sessions and the daily aggregates (clickstream/pipeline/sessionize.py),
-  products, the processed-object manifest, reject counts and the run's row
+  products, the processed-object manifest, reject and filtered counts and the run's row
   commit together or not at all. A re-run after the commit
   returns the recorded result and changes nothing. An object already in
   ``etl_processed_objects`` (another execution's, or a redelivered batch) is
   skipped, and so is the second copy of an object listed twice in one run.
-- Per object ``lines_read = loaded + duplicates + rejected`` holds exactly:
+- Per object ``lines_read = loaded + duplicates + rejected + filtered`` holds exactly
+  (``filtered``: the bot and spam lines transform counted, docs/BOTS.md):
   ``loaded`` counts the rows this object actually inserted, ``duplicates`` its
   in-batch duplicates (from transform) plus its staged rows whose event_id was
   already in the warehouse or came first from an earlier batch or object of
@@ -66,6 +67,7 @@ from clickstream.core.lake import floor_hour, hour_iso, last_closed_hour
 from clickstream.core.observability import logger
 from clickstream.core.storage import Lake
 from clickstream.pipeline import sessionize as sessions
+from clickstream.pipeline.bots import RULES_VERSION
 from clickstream.pipeline.staged import STAGED_COLUMNS
 
 STAGED = "STAGED"
@@ -113,6 +115,8 @@ class StagedObject(BaseModel):
     duplicates: int = Field(ge=0)
     rejected: int = Field(ge=0)
     rejects: dict[str, int] = Field(default_factory=dict)
+    filtered: int = Field(default=0, ge=0)
+    filters: dict[str, dict[str, int]] = Field(default_factory=dict)  # reason -> family -> lines
     quarantined: bool = False
 
 
@@ -125,6 +129,7 @@ class BatchManifest(BaseModel):
     batch_key: str
     staged_key: str
     rows: int = Field(ge=0)
+    rules_version: str | None = None  # clickstream.pipeline.bots.RULES_VERSION of the transform
     objects: list[StagedObject]
 
 
@@ -153,10 +158,15 @@ def read_worklist(lake: Lake, worklist_key: str | None) -> list[str]:
 
 def _check_manifest(manifest: BatchManifest, where: str) -> None:
     for obj in manifest.objects:
-        if obj.lines_read != obj.staged + obj.duplicates + obj.rejected:
+        if obj.lines_read != obj.staged + obj.duplicates + obj.rejected + obj.filtered:
             raise ContractViolation(
                 f"{where}: {obj.key} has lines_read {obj.lines_read} != staged {obj.staged} "
-                f"+ duplicates {obj.duplicates} + rejected {obj.rejected}"
+                f"+ duplicates {obj.duplicates} + rejected {obj.rejected} + filtered {obj.filtered}"
+            )
+        by_family = [n for families in obj.filters.values() for n in families.values()]
+        if sum(by_family) != obj.filtered or any(n < 0 for n in by_family):
+            raise ContractViolation(
+                f"{where}: {obj.key} filters {obj.filters} do not add up to {obj.filtered}"
             )
         if sum(obj.rejects.values()) != obj.rejected or any(n < 0 for n in obj.rejects.values()):
             raise ContractViolation(
@@ -202,6 +212,7 @@ _RUN_COLUMNS = (
     "loaded",
     "duplicates",
     "rejected",
+    "filtered",
     "quarantined",
     "skipped_objects",
     "dates_touched",
@@ -230,6 +241,7 @@ def _payload(counts: dict[str, Any], dates: list[date], replayed: bool) -> dict[
         "loaded": int(counts["loaded"]),
         "duplicates": int(counts["duplicates"]),
         "rejected": int(counts["rejected"]),
+        "filtered": int(counts.get("filtered") or 0),
         "quarantined": int(counts["quarantined"]),
         "skipped_objects": int(counts["skipped_objects"]),
         "sessions_replaced": int(counts["sessions_replaced"]),
@@ -515,8 +527,16 @@ def _record(
                 p.duplicates,
                 p.obj.rejected,
                 p.obj.quarantined,
+                p.obj.filtered,
             )
             for p in committed
+        ]
+        filtered = [
+            (p.obj.key, reason, family, n, p.obj.partition_hour)
+            for p in committed
+            for reason, families in sorted(p.obj.filters.items())
+            for family, n in sorted(families.items())
+            if n > 0
         ]
         rejects = [
             (p.obj.key, reason, n, p.obj.partition_hour)
@@ -531,23 +551,33 @@ def _record(
         "insert into etl_rejects (object_key, reason, count_lines, partition_hour) values (%s, %s, %s, %s)",
         rejects,
     )
+    cur.executemany(sqlfiles.plain("upsert/08_filtered.sql"), filtered)
     counts = {
         "objects": len(committed),
         "lines_read": sum(p.obj.lines_read for p in committed),
         "loaded": sum(p.loaded for p in committed),
         "duplicates": sum(p.duplicates for p in committed),
         "rejected": sum(p.obj.rejected for p in committed),
+        "filtered": sum(p.obj.filtered for p in committed),
         "quarantined": sum(p.obj.quarantined for p in committed),
         "skipped_objects": skipped_objects,
         "sessions_replaced": changes.sessions_replaced,
         "sessions_written": changes.sessions_written,
         "events_resessioned": changes.events_resessioned,
     }
-    if counts["lines_read"] != counts["loaded"] + counts["duplicates"] + counts["rejected"]:
+    accounted = counts["loaded"] + counts["duplicates"] + counts["rejected"] + counts["filtered"]
+    if counts["lines_read"] != accounted:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     cur.execute(
-        sqlfiles.plain("upsert/08_record_run.sql"),
-        {"execution": execution, "hour": floor_hour(hour), "status": UPSERTED, "dates": dates, **counts},
+        sqlfiles.plain("upsert/09_record_run.sql"),
+        {
+            "execution": execution,
+            "hour": floor_hour(hour),
+            "status": UPSERTED,
+            "dates": dates,
+            "rules_version": RULES_VERSION,
+            **counts,
+        },
     )
     return counts
 

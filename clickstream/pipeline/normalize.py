@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from clickstream.core.pii import clean_url, looks_like_pii, strip_props
+from clickstream.pipeline.bots import parse_user_agent
 from clickstream.pipeline.channels import channel_of
 
 # ---------------------------------------------------------------- clock checks
@@ -195,23 +196,17 @@ _cached_page_context = lru_cache(maxsize=1 << 14)(_page_context)
 
 # ---------------------------------------------------------------- device type
 
-_TABLET_MARKERS = ("ipad", "tablet", "kindle", "silk/", "playbook", "nexus 7", "nexus 9", "sm-t")
-_MOBILE_MARKERS = ("mobi", "iphone", "ipod", "android", "windows phone", "blackberry", "opera mini", "bb10")
 
-
-@lru_cache(maxsize=1 << 12)
 def device_from_user_agent(user_agent: str) -> str:
     """mobile, tablet or desktop from a user agent string.
 
-    Tablets first (an Android tablet says "Android" without "Mobile"), then
-    phones; anything else that names itself is a desktop browser.
+    ua-parser (uap-core's maintained regexes) names the OS and browser
+    (clickstream.pipeline.bots.parse_user_agent, cached per distinct user
+    agent): an Android user agent without "Mobile" and the known tablet
+    models are tablets, iOS/Android phones and "Mobi" user agents are
+    phones, and anything else is a desktop browser.
     """
-    ua = user_agent.lower()
-    if any(marker in ua for marker in _TABLET_MARKERS) or ("android" in ua and "mobile" not in ua):
-        return "tablet"
-    if any(marker in ua for marker in _MOBILE_MARKERS):
-        return "mobile"
-    return "desktop"
+    return parse_user_agent(user_agent).device
 
 
 def device_type(declared: str | None, user_agent: str | None) -> str:

@@ -16,7 +16,16 @@ SUBJECT_LIMIT = 100  # SNS subject limit
 
 
 def _counts_lines(counts: dict[str, Any]) -> list[str]:
-    keys = ("objects", "lines_read", "loaded", "duplicates", "rejected", "quarantined", "sessions")
+    keys = (
+        "objects",
+        "lines_read",
+        "loaded",
+        "duplicates",
+        "rejected",
+        "filtered",
+        "quarantined",
+        "sessions",
+    )
     return [f"  {k:<12} {counts[k]:>12,}" for k in keys if isinstance(counts.get(k), int)]
 
 

@@ -154,7 +154,7 @@ class TransformPartitionInput(StateModel):
 class TransformPartitionResult(StateModel):
     """TransformPartition's output: the batch's counts (the rows and the manifest are in S3).
 
-    Per batch ``lines_read = staged + duplicates + rejected``. The Map keeps only
+    Per batch ``lines_read = staged + duplicates + rejected + filtered``. The Map keeps only
     how many items ran (``$.transform.partitions``).
     """
 
@@ -168,6 +168,8 @@ class TransformPartitionResult(StateModel):
     """Lines whose event_id came earlier in the batch."""
     rejected: Count
     """Lines rejected, each kept with its reason under rejects/."""
+    filtered: Count
+    """Valid lines filtered as bot or spam traffic (docs/BOTS.md), by reason and family in the manifest."""
     objects: Count
     """Raw objects read."""
     quarantined: Count
@@ -221,7 +223,7 @@ class SessionizeAndUpsertInput(StateModel):
 class SessionizeAndUpsertResult(StateModel):
     """SessionizeAndUpsert's output, at ``$.upsert``: what the run's one transaction committed.
 
-    ``lines_read = loaded + duplicates + rejected`` over the committed objects.
+    ``lines_read = loaded + duplicates + rejected + filtered`` over the committed objects.
     """
 
     objects: Count
@@ -234,6 +236,8 @@ class SessionizeAndUpsertResult(StateModel):
     """Lines whose event_id was in the batch, the run or the warehouse already."""
     rejected: Count
     """Lines rejected by transform."""
+    filtered: Count
+    """Lines filtered as bot or spam traffic by transform (etl_filtered has them by reason and family)."""
     quarantined: Count
     """Objects quarantined as corrupt."""
     skipped_objects: Count

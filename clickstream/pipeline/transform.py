@@ -7,8 +7,14 @@ work file and the raw objects through a ``Lake``, feeds them to a
 
 Counting, per object (and so per batch):
 
-- ``lines_read = staged + duplicates + rejected`` and
-  ``rejected = sum(rejects.values())``, always.
+- ``lines_read = staged + duplicates + rejected + filtered``,
+  ``rejected = sum(rejects.values())`` and ``filtered`` = the sum of
+  ``filters`` ({reason: {family: lines}}), always. A *filtered* line is a
+  valid event that a bot or spam rule of clickstream.pipeline.bots says no
+  human sent (docs/BOTS.md): it is counted, not staged. The rules run before
+  dedupe, so every copy of a bot's line is filtered (never a duplicate),
+  whichever batch or run it arrives in: a filtered event is never in the
+  warehouse to be a duplicate of.
 - A line is the bytes between two newlines. Blank lines (empty or only
   whitespace, e.g. a trailing newline or CRLF leftovers) carry no event: they
   are skipped and not counted at all, but ``line_no`` in reject records counts
@@ -68,6 +74,7 @@ from clickstream.core.errors import ContractViolation
 from clickstream.core.observability import logger
 from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
+from clickstream.pipeline.bots import RULES_VERSION, filter_reason
 from clickstream.pipeline.normalize import (
     PageContext,
     check_clock,
@@ -547,6 +554,13 @@ def event_line(src: int, event: Event, clamped: bool, hmac_key: bytes, line: byt
     return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL))  # type: ignore[arg-type]
 
 
+def event_filter(event: Event) -> tuple[str, str] | None:
+    """(reason, family) when a bot or spam rule filters the event (clickstream.pipeline.bots), else None."""
+    referrer = event.referrer
+    host = page_context(event.page_url, referrer).referrer_host if referrer else None
+    return filter_reason(event.user_agent, host)
+
+
 # ---------------------------------------------------------------- raw objects
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -646,6 +660,8 @@ class ObjectResult:
     duplicates: int = 0
     rejected: int = 0
     rejects: dict[str, int] = field(default_factory=dict)
+    filtered: int = 0
+    filters: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> family -> lines
     quarantined: bool = False
     rejects_body: bytes | None = None  # gzipped NDJSON reject records
 
@@ -660,6 +676,8 @@ class ObjectResult:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "rejects": dict(self.rejects),
+            "filtered": self.filtered,
+            "filters": {reason: dict(families) for reason, families in self.filters.items()},
             "quarantined": self.quarantined,
         }
 
@@ -741,7 +759,8 @@ class BatchTransformer:
         compress = gz.compress
         out = self._out
         counts = result.rejects
-        line_no = read = staged = duplicates = 0
+        filters = result.filters
+        line_no = read = staged = duplicates = filtered = 0
 
         def reject(reason: str, detail: str, line: bytes) -> None:
             counts[reason] = counts.get(reason, 0) + 1
@@ -771,6 +790,12 @@ class BatchTransformer:
                         detail = f"ts {event.ts.isoformat()} is more than 72 h before received_at"
                         reject(TOO_LATE, detail, line)
                         continue
+                    rule = event_filter(event)
+                    if rule is not None:  # before dedupe: every copy of a bot's line is filtered
+                        families = filters.setdefault(rule[0], {})
+                        families[rule[1]] = families.get(rule[1], 0) + 1
+                        filtered += 1
+                        continue
                     if event.event_id in seen:
                         duplicates += 1
                         continue
@@ -786,6 +811,7 @@ class BatchTransformer:
             result.lines_read = read
             result.staged = staged
             result.duplicates = duplicates
+            result.filtered = filtered
             result.rejected = sum(counts.values())
 
     def _quarantined(self, source: SourceObject, lines_before: int, detail: str) -> ObjectResult:
@@ -900,6 +926,7 @@ def transform_work_item(
         "batch_key": batch_key,
         "staged_key": staged_key,
         "rows": batch.rows,
+        "rules_version": RULES_VERSION,
         "objects": [r.manifest_entry() for r in results],
     }
     lake.put_json(f"{batch_key}.json", manifest)
@@ -910,6 +937,7 @@ def transform_work_item(
         "staged": sum(r.staged for r in results),
         "duplicates": sum(r.duplicates for r in results),
         "rejected": sum(r.rejected for r in results),
+        "filtered": sum(r.filtered for r in results),
         "objects": len(results),
         "quarantined": sum(r.quarantined for r in results),
     }
@@ -923,6 +951,7 @@ def transform_work_item(
         staged=summary["staged"],
         duplicates=summary["duplicates"],
         rejected=summary["rejected"],
+        filtered=summary["filtered"],
         quarantined=summary["quarantined"],
         seconds=round(seconds, 3),
     )

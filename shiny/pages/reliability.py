@@ -1,5 +1,6 @@
 """Reliability: is the data fresh and complete? Executions by hour, failed hours and their redrive,
-the watermark's age, raw partitions waiting, rejected lines by reason, and every raw object no
+the watermark's age, raw partitions waiting, rejected lines by reason, lines filtered as bot or
+spam traffic by reason and bot family (docs/BOTS.md), and every raw object no
 execution committed (by partition, with who takes it; late ones in red with the command that
 takes them) and every quarantined object.
 
@@ -23,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from htmltools import Tag, TagList, tags
 from shiny import module, reactive, render, ui
 
+import bots
 import charts
 import formatting as fmt
 import pipeline
@@ -301,6 +303,13 @@ def page_ui() -> Tag:
             table_card("Rejects", "rejects", "Lines that broke the event contract, by reason."),
             col_widths=(6, 6),
         ),
+        table_card(
+            "Filtered bot and spam lines",
+            "filtered",
+            "Valid lines kept out of every session, funnel, product and acquisition number because a bot "
+            "or referrer-spam rule matched (docs/BOTS.md), by reason and bot family. "
+            "Lines read = loaded + duplicates + rejected + filtered.",
+        ),
         class_="page",
     )
 
@@ -339,6 +348,11 @@ def page_server(
     def rejects() -> pd.DataFrame:
         input.refresh(), tick()
         return rejects_frame(queries.rejects_by_reason(ctx.db, *hour_range(ctx.filters())))
+
+    @reactive.calc
+    def filtered() -> pd.DataFrame:
+        input.refresh(), tick()
+        return bots.filtered_frame(bots.filtered_by_family(ctx.db, *hour_range(ctx.filters())))
 
     @render.ui
     def kpis() -> Tag:
@@ -391,6 +405,7 @@ def page_server(
 
     register_table(output, "executions", executions, lambda: file_stem(ctx.filters(), "executions"))
     register_table(output, "rejects", rejects, lambda: file_stem(ctx.filters(), "rejects"))
+    register_table(output, "filtered", filtered, lambda: file_stem(ctx.filters(), "filtered"))
 
     @reactive.effect
     @reactive.event(input.redrive_request)

@@ -11,6 +11,7 @@ insert into etl_processed_objects (
     loaded,
     duplicates,
     rejected,
-    is_quarantined
+    is_quarantined,
+    filtered
 )
-values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import bots
 import pandas as pd
+import psycopg
 import pytest
 
 import pipeline
@@ -338,3 +340,42 @@ def test_waiting_and_quarantined_objects_show_late_ones_loudly(lake: Lake, sampl
     calm = str(reliability.lake_state_view(inventory.Waiting(), [], None))
     assert "late-objects" not in calm and "Every raw object in the lake is processed" in calm
     assert "The lake is not available" in str(reliability.lake_state_view(None, [], "no LAKE_BUCKET"))
+
+
+def test_filtered_bot_and_spam_lines_by_reason_and_family(sample_url: str) -> None:
+    # Given filtered lines recorded for the sample's objects on D2 (as the load writes them)
+    with psycopg.connect(sample_url) as conn, conn.cursor() as cur:
+        objects = cur.execute(
+            "select object_key, partition_hour from etl_processed_objects order by partition_hour"
+        ).fetchall()
+        rows = [
+            (objects[0][0], "bot_user_agent", "Googlebot", 3, objects[0][1]),
+            (objects[1][0], "bot_user_agent", "Googlebot", 2, objects[1][1]),
+            (objects[1][0], "bot_user_agent", "HeadlessChrome", 1, objects[1][1]),
+            (objects[2][0], "referrer_spam", "semalt.com", 1, objects[2][1]),
+        ]
+        cur.executemany(
+            "insert into etl_filtered (object_key, reason, family, count_lines, partition_hour)"
+            " values (%s, %s, %s, %s, %s)",
+            rows,
+        )
+        cur.execute(
+            "update etl_processed_objects set filtered = f.n, lines_read = lines_read + f.n"
+            " from (select object_key, sum(count_lines) as n from etl_filtered group by 1) as f"
+            " where f.object_key = etl_processed_objects.object_key"
+        )
+
+    # When the Reliability page reads the selected dates (and a day without any)
+    first, last = reliability.hour_range(queries.Filters(D2, D2))
+    table = bots.filtered_frame(bots.filtered_by_family(Database(sample_url), first, last))
+    before = reliability.hour_range(queries.Filters(D2 - timedelta(days=1), D2 - timedelta(days=1)))
+
+    # Then the lines are counted by reason and family, largest first, with their share of lines read
+    lines_read = 13 + 7 + 12 + 7  # the sample's three objects, plus the 7 filtered lines
+    assert table[["Reason", "Bot or spam source", "Filtered lines", "Objects"]].values.tolist() == [
+        ["Bot user agent", "Googlebot", 5, 2],
+        ["Bot user agent", "HeadlessChrome", 1, 1],
+        ["Referrer spam", "semalt.com", 1, 1],
+    ]
+    assert table["Share of lines read (%)"].tolist() == [round(100 * n / lines_read, 2) for n in (5, 1, 1)]
+    assert bots.filtered_frame(bots.filtered_by_family(Database(sample_url), *before)).empty

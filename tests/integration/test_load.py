@@ -15,6 +15,7 @@ from clickstream.core import db
 from clickstream.core.errors import ContractViolation, StagedDataMissing
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
+from clickstream.pipeline.bots import RULES_VERSION
 from clickstream.pipeline.sessionize import session_uuid
 from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
@@ -74,14 +75,20 @@ ids = Ids()
 def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
     database_url: str, lake: Lake, stager: Stager
 ) -> None:
-    # Given one batch of two objects, with in-batch duplicates and rejects, and an empty batch
+    # Given one batch of two objects, with in-batch duplicates, rejects and filtered bot and spam
+    # lines, and an empty batch
     first = StagedObjectSpec(
         raw_key("one"),
         [staged_event(ids.a), staged_event(ids.b, ts=HOUR - timedelta(days=1))],
         duplicates=2,
         rejects={"invalid_json": 1, "missing_event_id": 2},
     )
-    second = StagedObjectSpec(raw_key("two"), [staged_event(ids.c)], rejects={"bad_ts": 1})
+    second = StagedObjectSpec(
+        raw_key("two"),
+        [staged_event(ids.c)],
+        rejects={"bad_ts": 1},
+        filters={"bot_user_agent": {"Googlebot": 2}, "referrer_spam": {"semalt.com": 1}},
+    )
     quarantined = StagedObjectSpec(raw_key("three"), [], rejects={"corrupt_gzip": 5}, quarantined=True)
     batches = [stager.batch("exec-1", 0, [first, second]), stager.batch("exec-1", 1, [quarantined])]
     worklist = stager.worklist("exec-1", batches)
@@ -94,10 +101,11 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
     assert staged == {"status": "STAGED", "batches": 2, "objects": 3, "rows": 3, "checked": True}
     assert result == {
         "objects": 3,
-        "lines_read": 14,
+        "lines_read": 17,
         "loaded": 3,
         "duplicates": 2,
         "rejected": 9,
+        "filtered": 3,
         "quarantined": 1,
         "skipped_objects": 0,
         "sessions_replaced": 0,
@@ -110,7 +118,7 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
     assert scalar(database_url, "select count(*) from fact_events") == 3
     assert objects(database_url) == {
         raw_key("one"): (7, 2, 2, 3),
-        raw_key("two"): (2, 1, 0, 1),
+        raw_key("two"): (5, 1, 0, 1),
         raw_key("three"): (5, 0, 0, 5),
     }
     with psycopg.connect(database_url) as conn:
@@ -121,6 +129,13 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
             "select status, objects, lines_read, loaded, duplicates, rejected, quarantined,"
             " upserted_at is not null from etl_runs"
         ).fetchone()
+        filtered = conn.execute(
+            "select object_key, reason, family, count_lines from etl_filtered order by 1, 2, 3"
+        ).fetchall()
+        run_filtered = conn.execute("select filtered, rules_version from etl_runs").fetchone()
+        object_filtered = conn.execute(
+            "select object_key, filtered from etl_processed_objects order by 1"
+        ).fetchall()
         quarantine_flag = conn.execute(
             "select is_quarantined from etl_processed_objects where object_key = %s", (raw_key("three"),)
         ).fetchone()
@@ -130,7 +145,13 @@ def test_upsert_loads_rows_records_objects_and_rejects_and_reconciles(
         (raw_key("three"), "corrupt_gzip", 5),
         (raw_key("two"), "bad_ts", 1),
     ]
-    assert run == ("UPSERTED", 3, 14, 3, 2, 9, 1, True)
+    assert run == ("UPSERTED", 3, 17, 3, 2, 9, 1, True)
+    assert filtered == [
+        (raw_key("two"), "bot_user_agent", "Googlebot", 2),
+        (raw_key("two"), "referrer_spam", "semalt.com", 1),
+    ]
+    assert run_filtered == (3, RULES_VERSION)
+    assert object_filtered == [(raw_key("one"), 0), (raw_key("three"), 0), (raw_key("two"), 3)]
     assert quarantine_flag == (True,)
 
 

@@ -129,6 +129,8 @@ def test_handler_stages_a_work_item(s3: Any) -> None:
         "duplicates": 1,
         "rejected": 2,
         "rejects": {"invalid_json": 1, "unknown_event_type": 1},
+        "filtered": 0,
+        "filters": {},
         "quarantined": False,
     }
     assert by_key[PLAIN]["partition_hour"] == "2025-10-18T12:00:00Z"

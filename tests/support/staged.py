@@ -73,22 +73,28 @@ class StagedObjectSpec:
     events: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0  # in-batch duplicates transform dropped
     rejects: dict[str, int] = field(default_factory=dict)
+    filters: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # bot and spam lines: reason -> family -> n
     quarantined: bool = False
     etag: str | None = None
     partition_hour: datetime = BASE_TS
 
     def manifest_entry(self) -> dict[str, Any]:
         rejected = sum(self.rejects.values())
+        filtered = sum(n for families in self.filters.values() for n in families.values())
         return {
             "key": self.key,
             "etag": self.etag or f"etag-{self.key}",
             "size": 100 + len(self.events),
             "partition_hour": self.partition_hour.strftime("%Y-%m-%dT%H:00:00Z"),
-            "lines_read": len(self.events) + self.duplicates + rejected,
+            "lines_read": len(self.events) + self.duplicates + rejected + filtered,
             "staged": len(self.events),
             "duplicates": self.duplicates,
             "rejected": rejected,
             "rejects": dict(self.rejects),
+            "filtered": filtered,
+            "filters": {reason: dict(families) for reason, families in self.filters.items()},
             "quarantined": self.quarantined,
         }
 
@@ -150,7 +156,7 @@ class Stager:
 LOADED_TABLES = (
     "fact_events, fact_sessions, fact_session_revenue, agg_daily_sessions,"
     " agg_daily_revenue, agg_daily_visitors, agg_daily_product_visitors, dim_product, etl_rejects,"
-    " etl_processed_objects, etl_watermark, etl_runs,"
+    " etl_filtered, etl_processed_objects, etl_watermark, etl_runs,"
     " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
     " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
     " agg_daily_landings_all, agg_daily_landing_revenue"

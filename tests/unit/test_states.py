@@ -152,6 +152,7 @@ SAMPLE_TRANSFORM = {
     "staged": 7,
     "duplicates": 2,
     "rejected": 1,
+    "filtered": 0,
     "objects": 3,
     "quarantined": 0,
 }
@@ -162,6 +163,7 @@ SAMPLE_UPSERT = {
     "loaded": 14,
     "duplicates": 4,
     "rejected": 2,
+    "filtered": 0,
     "quarantined": 0,
     "skipped_objects": 0,
     "sessions_replaced": 1,

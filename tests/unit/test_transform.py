@@ -18,6 +18,7 @@ from clickstream.core.errors import ContractViolation, TransientStorageError
 from clickstream.core.lake import rejects_key
 from clickstream.core.settings import Settings
 from clickstream.pipeline import transform
+from clickstream.pipeline.bots import RULES_VERSION
 from clickstream.pipeline.transform import (
     REASONS,
     BatchTransformer,
@@ -545,6 +546,7 @@ def test_transform_work_item_writes_batch_manifest_and_rejects() -> None:
         "staged": 3,
         "duplicates": 1,
         "rejected": 1,
+        "filtered": 0,
         "objects": 3,
         "quarantined": 1,
     }
@@ -552,6 +554,7 @@ def test_transform_work_item_writes_batch_manifest_and_rejects() -> None:
     assert manifest["execution"] == "hour-2025-10-18T14"
     assert manifest["staged_key"] == "staged/hour-2025-10-18T14/batches/00003.tsv.gz"
     assert manifest["rows"] == 3
+    assert manifest["rules_version"] == RULES_VERSION
     assert manifest["objects"][0] == {
         "key": k1,
         "etag": "etag-0",
@@ -562,6 +565,8 @@ def test_transform_work_item_writes_batch_manifest_and_rejects() -> None:
         "duplicates": 0,
         "rejected": 1,
         "rejects": {"invalid_json": 1},
+        "filtered": 0,
+        "filters": {},
         "quarantined": False,
     }
     assert manifest["objects"][1]["partition_hour"] == "2025-10-18T12:00:00Z"

@@ -56,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     mix = ", ".join(f"{k.removesuffix('_rate')} {v}" for k, v in FAULT_MIX.items())
     parser.add_argument("--faults", action="store_true", help=f"turn on a sensible mix of faults ({mix})")
+    parser.add_argument(
+        "--crawler-rate",
+        type=_rate,
+        default=0.0,
+        metavar="R",
+        help="share of new visitors that are crawlers with real crawler user agents, filtered by the "
+        "transform (docs/BOTS.md; default 0)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
@@ -65,7 +73,12 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         if value is None:
             rates[name] = FAULT_MIX[name] if args.faults else 0.0
     return GeneratorConfig(
-        seed=args.seed, start=args.start, hours=hours, events_per_day=args.events_per_day, **rates
+        seed=args.seed,
+        start=args.start,
+        hours=hours,
+        events_per_day=args.events_per_day,
+        crawler_rate=getattr(args, "crawler_rate", 0.0) or 0.0,
+        **rates,
     )
 
 
@@ -88,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         f"rejects {truth.rejected_lines:,} "
         + str({k: v for k, v in truth.rejects.items() if v})
         + (f", pii lines {truth.pii_lines:,}" if truth.pii_lines else "")
+        + (f", crawler lines (filtered) {truth.filtered_lines:,}" if truth.filtered_lines else "")
     )
     print(f"  truth: {out / TRUTH_FILE}")
     return 0

@@ -89,6 +89,9 @@ class GeneratorConfig(BaseModel):
     malformed_rate: float = Field(default=0.0, ge=0, le=1)
     violation_rate: float = Field(default=0.0, ge=0, le=1)
     pii_rate: float = Field(default=0.0, ge=0, le=1)
+    # Share of new visitors that are crawlers with real crawler user agents (traffic.CRAWLER_USER_AGENTS):
+    # their valid lines (every copy) are filtered by the transform (docs/BOTS.md), Truth.filtered_lines.
+    crawler_rate: float = Field(default=0.0, ge=0, le=1)
     max_object_lines: int = Field(default=5_000, ge=1)
     max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     gzip_level: int = Field(default=1, ge=1, le=9)  # ingest favours speed; 1 gives about 7x
@@ -151,8 +154,11 @@ class Truth(BaseModel):
     5. **valid**: everything else. Of the valid lines with the same event_id the
        first loads and the others are **duplicates** (copies differ at most in
        received_at). A duplicate of a rejected line is rejected for the same reason.
+    6. **filtered** (checked before duplicates): a valid line of a crawler visitor
+       (``crawler_rate``), every copy of it; the transform's bot filter counts it
+       and does not load it.
 
-    So ``lines_written == unique_valid_events + duplicate_lines + rejected_lines``, and
+    So ``lines_written == unique_valid_events + duplicate_lines + rejected_lines + filtered_lines``, and
     the pipeline's own count reconciles as
     ``lines_read == lines_written - quarantined_lines_unread``.
     Valid lines include PII (``pii_lines``: e-mail/phone/name in props, or an e-mail
@@ -166,6 +172,7 @@ class Truth(BaseModel):
     objects_written: int = 0
     unique_valid_events: int = 0
     duplicate_lines: int = 0
+    filtered_lines: int = 0  # valid lines of crawlers, every copy (crawler_rate): counted, never loaded
     rejected_lines: int = 0
     rejects: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(REJECT_REASONS, 0))
     reject_details: dict[str, int] = Field(default_factory=dict)
@@ -202,7 +209,8 @@ class TrafficGenerator:
         self.trng = random.Random(f"{config.seed}:traffic")
         self.frng = random.Random(f"{config.seed}:faults")
         self.krng = random.Random(f"{config.seed}:keys")
-        self.traffic = Traffic(self.trng)
+        self.traffic = Traffic(self.trng, crawler_rate=config.crawler_rate)
+        self.crawler_serials: set[int] = set()  # serials of crawlers' events
         self.iso = IsoMs()
         self.limits = Limits(max_lines=config.max_object_lines, max_bytes=config.max_object_bytes,
                              gzip_level=config.gzip_level)  # fmt: skip
@@ -306,6 +314,8 @@ class TrafficGenerator:
             visitor.last_ts = ts
             serial = self.serial
             self.serial += 1
+            if visitor.is_crawler:
+                self.crawler_serials.add(serial)
             if ecom is not None and event_type == "purchase":
                 self.revenue[serial] = (ecom["currency"], round(ecom["price"] * 100) * ecom["qty"])
             minute, rest = divmod(ts, 60_000)
@@ -448,7 +458,8 @@ class TrafficGenerator:
         tally, seen, revenue = self.tally, self.seen, self.revenue
         if len(seen) < self.serial:
             seen.extend(bytes(self.serial - len(seen)))
-        unique = duplicates = 0
+        unique = duplicates = filtered = 0
+        crawler_serials = self.crawler_serials
         for _, _, _, (kind, serial, detail, late, code, ts) in chunk:
             if kind >= MALFORMED:
                 reason = _REJECT_NAMES[kind]
@@ -461,6 +472,9 @@ class TrafficGenerator:
                 tally.future_ts_lines += 1
             elif late:
                 tally.late_lines += 1
+            if serial in crawler_serials:  # every copy: the transform filters before dedupe
+                filtered += 1
+                continue
             if seen[serial]:
                 duplicates += 1
                 continue
@@ -474,6 +488,7 @@ class TrafficGenerator:
                 tally.see_ts(ts)
         tally.unique_valid_events += unique
         tally.duplicate_lines += duplicates
+        tally.filtered_lines += filtered
 
     def _finish(self) -> None:
         t = self.tally
@@ -481,10 +496,11 @@ class TrafficGenerator:
         partitions = {h: PartitionCount(objects=o, lines=n) for h, (o, n) in sorted(t.partitions.items())}
         self.truth = Truth(
             config=self.config,
-            lines_written=t.unique_valid_events + t.duplicate_lines + rejected,
+            lines_written=t.unique_valid_events + t.duplicate_lines + rejected + t.filtered_lines,
             objects_written=sum(p.objects for p in partitions.values()),
             unique_valid_events=t.unique_valid_events,
             duplicate_lines=t.duplicate_lines,
+            filtered_lines=t.filtered_lines,
             rejected_lines=rejected,
             rejects=t.rejects,
             reject_details=dict(sorted(t.reject_details.items())),
@@ -510,6 +526,7 @@ class _Tally:
     def __init__(self) -> None:
         self.unique_valid_events = 0
         self.duplicate_lines = 0
+        self.filtered_lines = 0
         self.future_ts_lines = 0
         self.late_lines = 0
         self.rejects = dict.fromkeys(REJECT_REASONS, 0)

@@ -125,6 +125,25 @@ DEVICE_WEIGHT = {"mobile": 55, "desktop": 38, "tablet": 7}
 # Share of visitors whose (older) tracker sends only the user agent, not device.type.
 UA_ONLY_SHARE = 0.1
 
+# Real crawler, tool and headless-browser user agents (instances listed by the
+# crawler-user-agents package, which the transform's bot filter uses: docs/BOTS.md),
+# for the visitors that GeneratorConfig.crawler_rate turns into crawlers. They run
+# the tracker like a browser, so their events are valid and must be filtered.
+CRAWLER_USER_AGENTS: tuple[str, ...] = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/41.0.2272.96 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/120.0.6099.109 Safari/537.36",
+    "Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+    "python-requests/2.31.0",
+)
+
 ORGANIC_SEARCH = (("https://www.google.com/", 80), ("https://www.bing.com/", 12),
                   ("https://duckduckgo.com/", 6), ("https://search.yahoo.com/", 2))  # fmt: skip
 SOCIAL = (("https://www.facebook.com/", 20), ("https://l.facebook.com/", 10),
@@ -203,8 +222,8 @@ class Hit(NamedTuple):
 class Visitor:
     """A browser: a stable anonymous_id and what the tracker keeps between events."""
 
-    __slots__ = ("anonymous_id", "busy_until", "device", "geo", "is_regular", "last_ts", "session_id",
-                 "user_id", "visits")  # fmt: skip
+    __slots__ = ("anonymous_id", "busy_until", "device", "geo", "is_crawler", "is_regular", "last_ts",
+                 "session_id", "user_id", "visits")  # fmt: skip
 
     def __init__(
         self, anonymous_id: str, user_id: str | None, device: dict[str, str], geo: dict[str, str | None]
@@ -214,6 +233,7 @@ class Visitor:
         self.device = device  # shared by all of the visitor's events (never mutated)
         self.geo = geo
         self.is_regular = False
+        self.is_crawler = False  # a crawler's user agent (GeneratorConfig.crawler_rate): filtered
         self.visits = 0
         self.busy_until = -1  # client time of the visitor's last event
         self.session_id: str | None = None  # the tracker's current session
@@ -250,7 +270,8 @@ def _picker(pairs: Sequence[tuple[Any, float]]) -> _Picker:
 class Traffic:
     """Draws visitors and visits. One instance per generator run; all randomness comes from ``rng``."""
 
-    def __init__(self, rng: random.Random, *, return_share: float = 0.38) -> None:
+    def __init__(self, rng: random.Random, *, return_share: float = 0.38, crawler_rate: float = 0.0) -> None:
+        self.crawler_rate = crawler_rate
         self.rng = rng
         self.return_share = return_share
         self.visitors: list[Visitor] = []
@@ -281,6 +302,12 @@ class Traffic:
 
     def _new_visitor(self) -> Visitor:
         rng = self.rng
+        if self.crawler_rate and rng.random() < self.crawler_rate:  # no draw when off: same traffic
+            crawler = Visitor(uuid4_text(rng), None, {"user_agent": rng.choice(CRAWLER_USER_AGENTS)},
+                              {"country": "US", "city": None})  # fmt: skip
+            crawler.is_crawler = True
+            self.visitors.append(crawler)
+            return crawler
         regular = rng.random() < 0.2
         has_account = rng.random() < (0.5 if regular else 0.2)
         kind = self.device_picker(rng)

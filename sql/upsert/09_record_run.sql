@@ -9,6 +9,8 @@ insert into etl_runs (
     loaded,
     duplicates,
     rejected,
+    filtered,
+    rules_version,
     quarantined,
     skipped_objects,
     dates_touched,
@@ -19,7 +21,7 @@ insert into etl_runs (
 )
 values (
     %(execution)s, %(hour)s, %(status)s, %(objects)s, %(lines_read)s, %(loaded)s,
-    %(duplicates)s, %(rejected)s, %(quarantined)s, %(skipped_objects)s, %(dates)s,
+    %(duplicates)s, %(rejected)s, %(filtered)s, %(rules_version)s, %(quarantined)s, %(skipped_objects)s, %(dates)s,
     %(sessions_replaced)s, %(sessions_written)s, %(events_resessioned)s, now()
 )
 on conflict (execution_name) do update
@@ -31,6 +33,8 @@ set
     loaded = excluded.loaded,
     duplicates = excluded.duplicates,
     rejected = excluded.rejected,
+    filtered = excluded.filtered,
+    rules_version = excluded.rules_version,
     quarantined = excluded.quarantined,
     skipped_objects = excluded.skipped_objects,
     dates_touched = excluded.dates_touched,
