@@ -29,6 +29,8 @@ from botocore.exceptions import ClientError
 from clickstream.core import lake as layout
 from clickstream.core.errors import HourNotClosed
 
+# What the failure branch added to the document; not part of the failed state's input proper.
+RESUME_DROPPED = frozenset({"error", "notice", "failed_state", "resume_at", "notify_error"})
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -235,7 +237,32 @@ class Operator:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] not in {"ExecutionNotRedrivable", "ExecutionLimitExceeded"}:
                     raise
-        return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour))
+        resume = self.resume_input(report.arn) if report.status == "FAILED" else None
+        return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour), resume)
+
+    def resume_input(self, arn: str) -> dict[str, Any] | None:
+        """The input of a new execution that resumes a failed one where it failed, or None.
+
+        The failed state is the one AwaitRedrive was waiting to resume (``$.failed_state``); the
+        new execution starts there (the ASL's Start choice reads ``resume_at``) with the input
+        that state had, read from the history, so the states that succeeded are not rerun and
+        the run keeps its name (``$.run``: etl_runs, the staged batches). None when the
+        execution did not fail through the failure branch (aborted, timed out, or older).
+        """
+        events = sorted(self.history(arn), key=lambda e: e["id"])
+        entered = [e["stateEnteredEventDetails"] for e in events if e.get("stateEnteredEventDetails")]
+        waiting = [d for d in entered if d.get("name") == "AwaitRedrive"]
+        if not waiting:
+            return None
+        state = json.loads(waiting[-1].get("input") or "{}").get("failed_state")
+        inputs = [d for d in entered if d.get("name") == state]
+        if not state or not inputs:
+            return None
+        document = json.loads(inputs[-1].get("input") or "{}")
+        if not isinstance(document, dict) or "run" not in document:
+            return None
+        kept = {k: v for k, v in document.items() if k not in RESUME_DROPPED and k != "hour"}
+        return {**kept, "resume_at": state}
 
     def rerun(self, hour: datetime, since: datetime | None = None) -> str:
         """Run a closed hour again under the next -rN name; ``since`` widens its listing back to there.

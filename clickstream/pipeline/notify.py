@@ -41,7 +41,8 @@ def failed_state(history_events: list[dict[str, Any]]) -> str | None:
         name = details.get("name")
         if name == "NotifyFailure":
             return last
-        last = name
+        if not str(name).startswith("Caught"):  # the Catch's Pass state that names the failed one
+            last = name
     return last
 
 
@@ -107,3 +108,30 @@ def format_success(
         "partition of the raw object it came from.",
     ]
     return {"publish": publish, "subject": subject, "message": "\n".join(body), "reject_ratio": ratio}
+
+
+class AwaitingRedrive(Exception):
+    """Raised under the original error's name: the execution fails at AwaitRedrive with it."""
+
+
+def original_error(error: dict[str, Any]) -> Exception:
+    """An exception whose class name is the original error's and whose message is its cause.
+
+    Lambda reports an uncaught exception's class name as ``errorType``, which Step
+    Functions reports as the task's (and the execution's) error.
+    """
+    name = str(error.get("Error") or "Unknown")
+    cls = type(name, (AwaitingRedrive,), {})
+    return cls(_cause_text(error.get("Cause", "")) or name)
+
+
+def await_redrive(state: str, recorded: int, now: int, error: dict[str, Any]) -> str:
+    """AwaitRedrive: the state to resume at when the execution was redriven since the failure.
+
+    ``recorded`` is the execution's redriveCount when the failure was caught,
+    ``now`` what DescribeExecution says now. Unchanged: raise the original error,
+    so the execution fails at this Task, which a Redrive reruns.
+    """
+    if now > recorded:
+        return state
+    raise original_error(error)
