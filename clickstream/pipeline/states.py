@@ -94,6 +94,8 @@ class ExecutionInput(BaseModel):
     """Option: list the partitions from this hour on, instead of the watermark minus the lookback."""
     lookback_hours: int | None = Field(default=None, ge=0, le=72)
     """Option: this execution's lookback (default: the LOOKBACK_HOURS setting)."""
+    continuation: int | None = Field(default=None, ge=2)
+    """Set by the execution that started this one (``hour-H-cN``) to take what its budget left."""
     run: RunRef | None = None
     """``$.run``, set by the Begin state: the run's name (etl_runs, ``staged/<run>/``). A resume keeps
     the failed execution's."""
@@ -147,7 +149,14 @@ class ListNewResult(StateModel):
     """Where AdvanceWatermark moves it: the hour, or before the first partition left out when
     ``truncated`` (None: do not move it)."""
     truncated: bool
-    """The backlog needed more items than the cap: the next execution takes the rest."""
+    """The backlog needed more items than the cap, or more bytes than one execution's budget
+    (clickstream/core/limits.py): this execution's continuation takes the rest at once."""
+    bytes: Count = 0
+    """Raw (gzipped) bytes of the objects in the items."""
+    left_objects: Count = 0
+    """New raw objects left for the continuation (0 unless ``truncated``)."""
+    left_bytes: Count = 0
+    """Their raw bytes."""
 
 
 # ----------------------------------------------------------------- TransformPartitions (the Map)
@@ -375,12 +384,37 @@ class AwaitRedriveInput(StateModel):
     """``$.error``: the original error, with which AwaitRedrive fails until a redrive."""
 
 
-NotifyInput = NotifySuccessInput | NotifyFailureInput | AwaitRedriveInput
+class StartContinuationInput(StateModel):
+    """StartContinuation's Parameters: ListNew left a backlog; start the execution that takes it."""
+
+    outcome: Literal["continue"]
+    """Which action of the notify function this is."""
+    hour: Hour
+    """``$.hour``: the continuation closes the same hour."""
+    execution: str = Field(min_length=1)
+    """``$$.Execution.Name``: ``hour-H`` (or ``-rN``) starts ``hour-H-c2``; ``hour-H-cN`` starts ``-cN+1``."""
+    execution_arn: str = Field(min_length=1)
+    """``$$.Execution.Id``: the state machine's ARN is read from it."""
+    left_objects: Count
+    """``$.list.left_objects``: what the continuation has to take (logged)."""
+
+
+class ContinuationStarted(StateModel):
+    """StartContinuation's output, at ``$.continuation_started``."""
+
+    name: str
+    """The continuation's execution name, ``hour-H-cN``."""
+    execution_arn: str
+    """Its ARN."""
+
+
+NotifyInput = NotifySuccessInput | NotifyFailureInput | AwaitRedriveInput | StartContinuationInput
 
 NOTIFY_INPUTS: dict[str, type[NotifyInput]] = {
     "success": NotifySuccessInput,
     "failure": NotifyFailureInput,
     "await_redrive": AwaitRedriveInput,
+    "continue": StartContinuationInput,
 }
 
 

@@ -18,8 +18,10 @@ from clickstream.core.settings import get_settings
 from clickstream.pipeline import notify
 from clickstream.pipeline.states import (
     AwaitRedriveInput,
+    ContinuationStarted,
     FailureNotice,
     NotifySuccessInput,
+    StartContinuationInput,
     SuccessNotice,
     notify_input,
 )
@@ -52,6 +54,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | s
             settings.reject_alert_ratio,
         )
         return SuccessNotice.model_validate(success).model_dump(mode="json")
+    if isinstance(task, StartContinuationInput):
+        name, arn = notify.start_continuation(
+            boto3.client("stepfunctions"), task.execution_arn, task.execution, hour_iso(task.hour)
+        )
+        logger.info("backlog left: continuation started", execution=name, left_objects=task.left_objects)
+        return ContinuationStarted(name=name, execution_arn=arn).model_dump(mode="json")
     if isinstance(task, AwaitRedriveInput):
         now = redrive_count(task.execution_arn)
         resume_at = notify.await_redrive(task.state, task.redrive_count, now, task.error.model_dump())

@@ -31,6 +31,7 @@ OUTER = [
     "AdvanceWatermark",
     "NotifySuccess",
     "ShouldPublishSuccess",
+    "ShouldContinue",  # a backlog left: StartContinuation first
     "Succeeded",
 ]
 INNER = ["TransformPartition"]

@@ -58,6 +58,7 @@ INPUTS: dict[str, type[BaseModel]] = {
     "NotifySuccess": NotifySuccessInput,
     "NotifyFailure": NotifyFailureInput,
     "AwaitRedrive": states.AwaitRedriveInput,
+    "StartContinuation": states.StartContinuationInput,
 }
 
 
@@ -104,6 +105,7 @@ def test_parameters_keys_are_the_input_model_fields(name: str) -> None:
         "NotifySuccess",
         "NotifyFailure",
         "AwaitRedrive",
+        "StartContinuation",
     ],
 )
 def test_the_constant_parameter_picks_the_states_model(name: str) -> None:
@@ -151,6 +153,9 @@ def sample_list(items: int = 2) -> dict[str, Any]:
         "watermark": "2025-10-18T12:00:00Z",
         "watermark_to": "2025-10-18T13:00:00Z",
         "truncated": False,
+        "bytes": 123456,
+        "left_objects": 0,
+        "left_bytes": 0,
     }
 
 
