@@ -339,6 +339,45 @@ class Operator:
         rows = [latest[h] for h in sorted(latest)]
         return [r for r in rows if status is None or r["status"] == status.upper()]
 
+    def catch_ups(self) -> list[dict[str, Any]]:
+        """Hours catching up a backlog: their latest execution is a continuation (``-cN``) still
+        running, or one whose ListNew left a backlog; with what its last listing left.
+
+        Each: {"hour", "execution", "status", "executions" (so far), "left_objects", "left_bytes"}.
+        """
+        found = []
+        for hour, latest in sorted(latest_by_hour(self.list_executions()).items()):
+            name = latest["name"]
+            if "-c" not in name[18:] and latest["status"] != "RUNNING":
+                continue
+            listed = self.last_listing(latest["executionArn"])
+            if listed is None and "-c" not in name[18:]:
+                continue  # a plain hour still before its ListNew: not known to be a catch-up
+            listed = listed or {}
+            if latest["status"] != "RUNNING" and not listed.get("truncated"):
+                continue  # the chain ended: caught up
+            found.append(
+                {
+                    "hour": hour,
+                    "execution": name,
+                    "status": latest["status"],
+                    "executions": len(self.hour_executions(layout.parse_hour(hour))),
+                    "left_objects": listed.get("left_objects"),
+                    "left_bytes": listed.get("left_bytes"),
+                }
+            )
+        return found
+
+    def last_listing(self, arn: str) -> dict[str, Any] | None:
+        """ListNew's result in the execution (from its history: also while it runs), or None."""
+        for event in sorted(self.history(arn), key=lambda e: e["id"], reverse=True):
+            exited = event.get("stateExitedEventDetails")
+            if exited and exited.get("name") == "ListNew":
+                output = json.loads(exited.get("output") or "{}")
+                listed = output.get("list") if isinstance(output, dict) else None
+                return listed if isinstance(listed, dict) else None
+        return None
+
     def failed_hours(self) -> list[str]:
         """Hours whose latest execution failed (an hour redriven to success is not failed)."""
         latest = latest_by_hour(self.list_executions())

@@ -7,6 +7,7 @@ objects (MAX_BYTES_PER_EXECUTION), a small fraction of the backlog put here.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -72,9 +73,15 @@ def test_a_backlog_drains_through_chained_executions_and_matches_the_reference(
     assert total > 4 * int(BUDGET_BYTES)
     last = parse_hour(max(truth.partitions))  # late arrivals land in partitions after the six hours
 
-    # When the last hour runs once
+    # When the last hour runs once (the continuations' staged checks held a little, to watch them)
+    stack.faults({"load": [{"sleep": 2, "action": "check_staged_batches", "times": 6}]})
     first = stack.cli("run", "--hour", hour_label(last), check=False)
     assert first.returncode == 0, first.stdout + first.stderr
+
+    # `clickstream executions` shows the catch-up in progress and what is left
+    listed = stack.cli("executions").stdout
+    assert f"catching up hour {hour_label(last)}: {execution_name(last)}-c" in listed, listed
+    assert "left after it" in listed or "; listing." in listed
 
     # Then it chains continuations (hour-H-c2, -c3, ...) until the backlog is gone, none fails
     rows = wait_caught_up(stack, last)
@@ -89,7 +96,7 @@ def test_a_backlog_drains_through_chained_executions_and_matches_the_reference(
         assert listed["bytes"] <= int(BUDGET_BYTES) or listed["partitions"] == 1
     # one execution of the hour works at a time: each continuation started after the one before
     # it had committed and advanced the watermark (its last state, StartContinuation, starts it)
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         states = {st.name: st for st in stack.op.report(before["executionArn"]).states}
         advanced = states["AdvanceWatermark"].exited
         assert advanced is not None and after["startDate"] >= advanced
@@ -102,6 +109,7 @@ def test_a_backlog_drains_through_chained_executions_and_matches_the_reference(
     assert stack.scalar("select watermark_hour from etl_watermark") == last
     assert stack.cli("executions", "--status", "FAILED").returncode in (0, 2)
     assert stack.op.failed_hours() == []
+    assert "catching up" not in stack.cli("executions").stdout
 
 
 def test_a_task_past_its_functions_timeout_is_killed_fails_as_on_lambda_and_redrives(
