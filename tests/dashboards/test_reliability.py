@@ -338,3 +338,19 @@ def test_waiting_and_quarantined_objects_show_late_ones_loudly(lake: Lake, sampl
     calm = str(reliability.lake_state_view(inventory.Waiting(), [], None))
     assert "late-objects" not in calm and "Every raw object in the lake is processed" in calm
     assert "The lake is not available" in str(reliability.lake_state_view(None, [], "no LAKE_BUCKET"))
+
+
+def test_a_catch_up_in_progress_says_how_much_is_left() -> None:
+    row = {
+        "hour": "2025-10-14T09",
+        "execution": "hour-2025-10-14T09-c3",
+        "status": "RUNNING",
+        "executions": 3,
+        "left_objects": 1234,
+        "left_bytes": 5 * 2**20,
+    }
+    html = str(reliability.catch_up_notice(row))
+    assert "Catching up hour 2025-10-14T09" in html
+    assert "hour-2025-10-14T09-c3 RUNNING (execution 3 of the hour)" in html
+    assert "1,234 raw objects (5.0 MiB) left after it" in html
+    assert "listing what is left" in str(reliability.catch_up_notice({**row, "left_objects": None}))
