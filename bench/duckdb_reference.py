@@ -22,41 +22,10 @@ from typing import Any
 import duckdb
 import orjson
 
-COLUMNS = (
-    "{event_id: 'VARCHAR', anonymous_id: 'VARCHAR', event_type: 'VARCHAR',"
-    " ts: 'TIMESTAMPTZ', received_at: 'TIMESTAMPTZ'}"
-)
+from clickstream.core import sqlfiles
 
-QUERY = """
-create or replace temp table sessions as
-with lines as (
-    select * from read_json(
-        $glob, format = 'newline_delimited', compression = 'gzip', columns = {columns},
-        ignore_errors = true, maximum_object_size = 65536
-    )
-    where event_id is not null and anonymous_id is not null and ts is not null
-      and received_at - ts <= interval 72 hours
-),
-events as (
-    select event_id, anonymous_id, ts from lines
-    qualify row_number() over (partition by event_id order by received_at) = 1
-),
-marked as (
-    select anonymous_id, ts, event_id,
-           case when ts - lag(ts) over w > interval 30 minutes or lag(ts) over w is null
-                then 1 else 0 end as starts
-    from events
-    window w as (partition by anonymous_id order by ts, event_id)
-),
-numbered as (
-    select anonymous_id, ts,
-           sum(starts) over (partition by anonymous_id order by ts, event_id rows unbounded preceding) as n
-    from marked
-)
-select anonymous_id, n, min(ts) as session_start, max(ts) as session_end, count(*) as events
-from numbered
-group by anonymous_id, n
-"""
+# One query: dedupe and sessionize (sql/bench/duckdb_sessions.sql, DuckDB's dialect).
+QUERY = sqlfiles.text("bench/duckdb_sessions.sql")
 
 
 def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = print) -> dict[str, Any]:
@@ -68,7 +37,7 @@ def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = p
     for _ in range(repeat):
         with duckdb.connect(config={"threads": threads}) as con:
             began = time.perf_counter()
-            con.execute(QUERY.replace("{columns}", COLUMNS), {"glob": glob})
+            con.execute(QUERY, {"glob": glob})
             times.append(time.perf_counter() - began)
             row = con.execute("select count(*), sum(events) from sessions").fetchone()
             counts = row if row else (0, 0)

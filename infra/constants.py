@@ -38,6 +38,14 @@ DASHBOARD_CERTIFICATE_CONTEXT = "dashboard_certificate_arn"  # ACM, same region
 DASHBOARD_AUTH_PREFIX_CONTEXT = "dashboard_auth_domain_prefix"  # Cognito hosted UI prefix
 WAREHOUSE_INSTANCE_TYPE_CONTEXT = "warehouse_instance_type"
 WAREHOUSE_VOLUME_GB_CONTEXT = "warehouse_volume_gb"  # set at the first deploy only (see DEPLOY.md)
+# How the host reaches Session Manager: "public-ip" (default: a public IPv4 address, no inbound
+# rule, $3.65 a month) or "endpoints" (an isolated subnet and the ssm + ssmmessages interface
+# endpoints, $14.60 a month). docs/COST.md weighs the two.
+WAREHOUSE_ACCESS_CONTEXT = "warehouse_access"
+WAREHOUSE_ACCESS_PUBLIC_IP = "public-ip"
+WAREHOUSE_ACCESS_ENDPOINTS = "endpoints"
+WAREHOUSE_ACCESS_MODES = (WAREHOUSE_ACCESS_PUBLIC_IP, WAREHOUSE_ACCESS_ENDPOINTS)
+WAREHOUSE_ACCESS_DEFAULT = WAREHOUSE_ACCESS_PUBLIC_IP
 PIPELINE_PASSWORD_VERSION_CONTEXT = "pipeline_password_version"  # after a manual rotation
 # Origins whose pages may post events (CORS), e.g. -c clickstream:allowedOrigins=https://shop.example.com
 # (several: separated by commas; or a list in cdk.json). Exact origins only; none by default.
@@ -55,7 +63,9 @@ ACCESS_LOG_EXPIRY_DAYS = 90
 INCOMPLETE_UPLOAD_DAYS = 7
 # Object-key patterns the functions' IAM policies are written in (S3 "*" spans "/"), as
 # clickstream.pipeline.listing and clickstream.pipeline.transform write them:
-RAW_OBJECTS = f"{RAW_PREFIX}*"  # raw/year=.../hour=HH/events-<uuid>.ndjson.gz
+# raw/year=.../hour=HH/<stream>-1-<time>-<uuid>.ndjson.gz (Firehose) or events-<uuid>.ndjson.gz
+RAW_OBJECTS = f"{RAW_PREFIX}*"
+RAW_STREAM_ERROR_OBJECTS = f"{ingest.RAW_STREAM_ERROR_PREFIX.split('!', 1)[0]}*"  # firehose-errors/*
 REJECT_FILES = f"{REJECTS_PREFIX}*"  # rejects/<partition>/<name>.rejects.ndjson.gz, .quarantined.gz
 WORK_FILES = f"{STAGED_PREFIX}*/work/*"  # staged/<execution>/work/00000.json (list_new -> transform)
 WORKLIST_FILES = f"{STAGED_PREFIX}*/worklist.json"  # staged/<execution>/worklist.json (list_new -> load)
@@ -114,7 +124,7 @@ NUMBERS = {"MapMaxConcurrency": MAP_MAX_CONCURRENCY}
 # -- warehouse -----------------------------------------------------------------
 VPC_CIDR = "10.42.0.0/16"
 MAX_AZS = 2  # Lambda ENIs in two AZs; an ALB needs two as well
-WAREHOUSE_INSTANCE_TYPE = "t4g.small"  # 2 vCPU, 2 GiB, Graviton
+WAREHOUSE_INSTANCE_TYPE = "t4g.micro"  # 2 vCPU, 1 GiB, Graviton ($6.13 a month; t4g.small: 2 GiB, $12.26)
 WAREHOUSE_VOLUME_GB = 20
 POSTGRES_MAJOR = 16
 DB_NAME = "clickstream"
@@ -145,7 +155,7 @@ EVENTS_ROUTE = ingest.EVENTS_PATH  # "/v1/events", what the tracker POSTs to
 API_PATH_PATTERN = "/v1/*"
 INGEST_FUNCTION = "ingest"  # functions/ingest/handler.py
 INGEST_MEMORY_MB = 512
-INGEST_TIMEOUT_S = 10  # a request is one S3 PUT (or one SQS send); API Gateway waits up to 30 s
+INGEST_TIMEOUT_S = 10  # a request is one PutRecordBatch (or one SQS send); API Gateway waits up to 30 s
 # Headers the ingest reads (clickstream.pipeline.ingest.process): the user agent when an event has
 # none, and the country CloudFront resolves from the viewer's IP address.
 INGEST_FORWARDED_HEADERS = ("User-Agent", "Content-Type", "CloudFront-Viewer-Country")
@@ -158,7 +168,14 @@ API_THROTTLE_RATE_RPS = 500  # the HTTP API stage: a backstop behind WAF's per-I
 API_THROTTLE_BURST = 1000
 STOREFRONT_MAX_AGE_S = 300  # Cache-Control of the storefront's files: a deploy shows within 5 min
 INGEST_DLQ_RETENTION_DAYS = 14  # SQS maximum; DEPLOY.md says how to replay
-INGEST_WAF_CONTEXT = "ingest_waf"  # "on" (default) or "off"
+# The raw/ Firehose stream (clickstream.pipeline.ingest: the local stack's moto stream uses the same).
+RAW_STREAM_PREFIX = ingest.RAW_STREAM_PREFIX  # raw/year=!{timestamp:yyyy}/.../hour=!{timestamp:HH}/
+RAW_STREAM_ERROR_PREFIX = ingest.RAW_STREAM_ERROR_PREFIX
+RAW_STREAM_EXTENSION = ingest.RAW_STREAM_EXTENSION  # .ndjson.gz
+RAW_STREAM_BUFFER_S = ingest.RAW_STREAM_BUFFER_S
+RAW_STREAM_BUFFER_MB = ingest.RAW_STREAM_BUFFER_MB
+INGEST_WAF_CONTEXT = "ingest_waf"  # "off" (default) or "on"
+INGEST_WAF_DEFAULT = "off"
 WAF_REGION = "us-east-1"  # a CLOUDFRONT-scope web ACL exists only there
 WAF_RATE_LIMIT_PER_IP = 2000  # requests per IP in 5 minutes, pages and event batches together
 WAF_RATE_WINDOW_S = 300

@@ -28,7 +28,15 @@ class ClickstreamStack(Stack):
                 f"-c {c.DASHBOARD_CERTIFICATE_CONTEXT}=..., or neither"
             )
         waf = context(c.INGEST_WAF_CONTEXT)
-        waf = "on" if waf is None or waf is True else "off" if waf is False else str(waf)
+        waf = (
+            c.INGEST_WAF_DEFAULT
+            if waf is None
+            else "on"
+            if waf is True
+            else "off"
+            if waf is False
+            else str(waf)
+        )
         if waf not in ("on", "off"):
             raise ValueError(f"-c {c.INGEST_WAF_CONTEXT}= takes on or off, not {waf!r}")
         if waf == "on" and self.region != c.WAF_REGION:
@@ -63,6 +71,7 @@ class ClickstreamStack(Stack):
             public_subnets=bool(domain),
             instance_type=str(context(c.WAREHOUSE_INSTANCE_TYPE_CONTEXT) or c.WAREHOUSE_INSTANCE_TYPE),
             volume_gb=int(context(c.WAREHOUSE_VOLUME_GB_CONTEXT) or c.WAREHOUSE_VOLUME_GB),
+            access=str(context(c.WAREHOUSE_ACCESS_CONTEXT) or c.WAREHOUSE_ACCESS_DEFAULT),
         )
         self.pipeline = Pipeline(
             self,
@@ -76,7 +85,6 @@ class ClickstreamStack(Stack):
             self,
             "Alarms",
             state_machine=self.pipeline.state_machine,
-            functions={**self.pipeline.functions, "start_hour": self.pipeline.start_hour},
             topic=self.pipeline.topic,
         )
         self.dashboards = Dashboards(

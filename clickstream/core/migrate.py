@@ -8,6 +8,14 @@ edited, a new numbered file is added instead. A session advisory lock makes
 concurrent migrators (two ``clickstream up``, a deploy and an operator) take
 turns; the second one then finds nothing to do.
 
+Then, on every run and inside the same lock, the repeatable definitions in
+``sql/functions/`` (``NN_name.sql``, each ``create or replace`` of a function
+or view) are applied again in name order, each in its own transaction: they
+are not recorded, so a change to one takes effect at the next migrate without
+a new numbered file. A definition whose signature or return type changes, or
+that goes away, is dropped by a numbered migration. Numbered migrations run
+first, so they cannot rely on a definition that is new in the same release.
+
 Files must not contain transaction control (begin/commit) or statements that
 cannot run in a transaction block (create index concurrently, vacuum).
 """
@@ -20,24 +28,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream.core import db
+from psycopg import sql
+
+from clickstream.core import db, sqlfiles
 from clickstream.core.errors import ClickstreamError
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+# Repeatable definitions (functions, views) under SQL_DIR, applied again on every migrate.
+FUNCTIONS_DIR = "functions"
 MIGRATIONS_TABLE = "etl_schema_migrations"
+_TABLE = sql.Identifier(MIGRATIONS_TABLE)
 # pg_advisory_lock key of the migrator ("clickstream migrate", any fixed bigint would do).
 LOCK_KEY = 0x636C_6B6D_6967
 _FILE_NAME = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
-
-_CREATE_TABLE = """
--- one row per migration file applied to this database
-create table if not exists etl_schema_migrations (
-    version integer primary key,
-    name text not null,
-    checksum text not null,             -- sha256 of the file's bytes, hex
-    applied_at timestamptz not null default now()
-)
-"""
 
 
 class MigrationError(ClickstreamError):
@@ -82,12 +85,18 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
+def repeatable(sql_dir: Path = SQL_DIR) -> list[Path]:
+    """The files of sql_dir/functions/, in name order ([] when there is none)."""
+    return sorted((sql_dir / FUNCTIONS_DIR).glob("*.sql"))
+
+
 def applied_versions(conn: db.Connection) -> dict[int, tuple[str, str]]:
     """version -> (name, checksum) of what this database has applied ({} before the first run)."""
     exists = conn.execute("select to_regclass(%s) is not null", (MIGRATIONS_TABLE,)).fetchone()
     if not exists or not exists[0]:
         return {}
-    rows = conn.execute(f"select version, name, checksum from {MIGRATIONS_TABLE} order by version").fetchall()
+    query = sql.SQL("select version, name, checksum from {} order by version").format(_TABLE)
+    rows = conn.execute(query).fetchall()
     return {int(v): (str(n), str(c)) for v, n, c in rows}
 
 
@@ -115,7 +124,11 @@ def apply_migrations(
     sql_dir: Path = SQL_DIR,
     log: Callable[[str], None] | None = None,
 ) -> list[Migration]:
-    """Apply the pending migrations on an idle connection; returns those applied (in order)."""
+    """Apply the pending migrations, then sql/functions/, on an idle connection.
+
+    Returns the numbered migrations applied (in order); the repeatable definitions are applied
+    every time and not returned.
+    """
     say = log or (lambda _message: None)
     migrations = discover(sql_dir)
     if conn.info.transaction_status != conn.info.transaction_status.IDLE:
@@ -128,17 +141,25 @@ def apply_migrations(
             say("another migrator holds the lock; waiting for it")
             conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
-            conn.execute(_CREATE_TABLE)
+            conn.execute(sqlfiles.query("migrate/schema_migrations.sql", table=_TABLE))
             pending = check(migrations, applied_versions(conn))
             for migration in pending:
                 with conn.transaction():
                     # No parameters: psycopg sends the file as one simple query (many statements).
                     conn.execute(migration.text.encode("utf-8"))
                     conn.execute(
-                        f"insert into {MIGRATIONS_TABLE} (version, name, checksum) values (%s, %s, %s)",
+                        sql.SQL("insert into {} (version, name, checksum) values (%s, %s, %s)").format(
+                            _TABLE
+                        ),
                         (migration.version, migration.name, migration.checksum),
                     )
                 say(f"applied {migration.path.name}")
+            definitions = repeatable(sql_dir)
+            for path in definitions:
+                with conn.transaction():
+                    conn.execute(path.read_bytes())
+            if definitions:
+                say(f"defined the functions of {sql_dir.name}/{FUNCTIONS_DIR}/ ({len(definitions)} files)")
             return pending
         finally:
             if not conn.closed:
@@ -153,6 +174,9 @@ def migrate(
     sql_dir: Path = SQL_DIR,
     log: Callable[[str], None] | None = None,
 ) -> list[Migration]:
-    """Connect, apply the pending migrations, return those applied ([] when up to date)."""
+    """Connect, apply the pending migrations and sql/functions/, return the migrations applied.
+
+    [] when the numbered migrations were up to date (sql/functions/ is applied all the same).
+    """
     with db.connect(database_url, application_name="clickstream-migrate") as conn:
         return apply_migrations(conn, sql_dir, log)

@@ -1,7 +1,7 @@
 """SQL statements kept in .sql files, loaded by name and filled in safely.
 
 Every statement longer than a few lines lives in a file under ``sql/`` (the
-pipeline's, e.g. ``sql/upsert/10_pick_new.sql``) or ``shiny/sql/`` (the
+pipeline's, e.g. ``sql/upsert/03_new_rows.sql``) or ``shiny/sql/`` (the
 dashboards'). Slots are written ``{name}`` in the file; a string value fills
 its slot as an identifier (``psycopg.sql.Identifier``: a table or column
 name, quoted), any ``psycopg.sql.Composable`` (``sql.Literal``,
@@ -9,7 +9,8 @@ name, quoted), any ``psycopg.sql.Composable`` (``sql.Literal``,
 are written ``{{`` and ``}}``; psycopg's ``%s`` / ``%(name)s`` parameters are
 untouched, so values still travel as parameters.
 
-    cur.execute(sqlfiles.query("upsert/10_pick_new.sql", stage="stage_new"), params)
+    cur.execute(sqlfiles.query("sessionize/visitor_days/02_remove_days.sql", visitors="touched_visitors",
+                               changes="event_day_changes"), {"kinds": kinds})
 
 The files are read once per process (the Lambda's cold start, a worker's first
 call) and cached.

@@ -41,6 +41,7 @@ from clickstream.pipeline.ingest import (
     MAX_BODY_BYTES,
     DeadLetterQueue,
     IngestSettings,
+    RawStream,
     handle_api_event,
 )
 
@@ -76,6 +77,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     lake: Lake
     dead_letters: DeadLetterQueue | None
+    stream: RawStream | None
     hmac_key: bytes
     retry_after_s: int
     static_dirs: list[Path]
@@ -158,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         response = handle_api_event(
             event,
             lake=srv.lake,
+            stream=srv.stream,
             dead_letters=srv.dead_letters,
             hmac_key=srv.hmac_key,
             retry_after_s=srv.retry_after_s,
@@ -206,13 +209,16 @@ def serve(
     *,
     settings: IngestSettings | None = None,
     dead_letters: DeadLetterQueue | None = None,
+    stream: RawStream | None = None,
     tracker_dir: str | Path = TRACKER_DIR,
     allowed_origins: Sequence[str] = (),
 ) -> IngestServer:
     """Start the server in a background thread; ``port=0`` picks a free port (see ``.url``).
 
     ``lake`` defaults to the settings' bucket; ``static_dirs`` to the storefront; the
-    dead-letter queue to ``INGEST_DLQ_URL`` when set. ``allowed_origins``: other origins
+    dead-letter queue to ``INGEST_DLQ_URL`` when set. With a ``stream`` (the local stack's
+    moto Firehose stream, as deployed: clickstream/local/firehose.py) accepted lines go there,
+    else one object per request into ``lake``. ``allowed_origins``: other origins
     whose pages may post events (exact origins, see ``clickstream.core.origins``).
     """
     settings = settings or IngestSettings()
@@ -221,6 +227,7 @@ def serve(
     httpd = _Server((host, port), _Handler)
     httpd.lake = lake if lake is not None else Lake(settings.lake_bucket)
     httpd.dead_letters = dead_letters
+    httpd.stream = stream
     httpd.hmac_key = settings.user_id_hmac_key.get_secret_value().encode()
     httpd.retry_after_s = settings.ingest_retry_after_s
     httpd.static_dirs = [Path(d) for d in (static_dirs if static_dirs is not None else [STOREFRONT_DIR])]

@@ -287,18 +287,23 @@ def start_stack(
     )["stateMachineArn"]
 
     # 4. The ingest API (the same logic as functions/ingest) and the demo storefront.
+    # Accepted events go through a Firehose stream (moto's, writing raw/ as AWS's does), as deployed.
     from clickstream.core.storage import Lake
+    from clickstream.local.firehose import create_raw_stream
     from clickstream.local.ingest_server import serve
-    from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
+    from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings, RawStream
 
     sqs = session.client("sqs", endpoint_url=endpoint)
     dlq_url = sqs.create_queue(QueueName=INGEST_DLQ_NAME)["QueueUrl"]
+    firehose = session.client("firehose", endpoint_url=endpoint)
+    stream_name = create_raw_stream(firehose, LAKE_BUCKET, account=ACCOUNT)
     ingest = serve(
         "127.0.0.1",
         ingest_port or 0,
         Lake(LAKE_BUCKET, s3),
         settings=IngestSettings(lake_bucket=LAKE_BUCKET),
         dead_letters=DeadLetterQueue(dlq_url, sqs),
+        stream=RawStream(stream_name, firehose),
         allowed_origins=allowed_origins,
     )
     stops.append(ingest.shutdown)

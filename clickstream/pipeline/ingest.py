@@ -1,4 +1,4 @@
-"""Ingest (DESIGN.md, "The data flow"): POST /v1/events -> one gzipped NDJSON object in raw/.
+"""Ingest (DESIGN.md, "The data flow"): POST /v1/events -> raw/, gzipped NDJSON by receive hour.
 
 ``process`` is the pure logic: request body bytes and headers in; status, response body and
 the accepted raw lines out. Each event is validated with ``TrackedEvent`` and enriched:
@@ -12,10 +12,21 @@ the accepted raw lines out. Each event is validated with ``TrackedEvent`` and en
   parameters of ``page_url`` and ``referrer`` (the rules of clickstream.core.pii,
   docs/PRIVACY.md); fields outside the contract are dropped.
 
-``handle_api_event`` wires it to an API Gateway HTTP API (payload v2) event, a ``Lake`` and
-the dead-letter queue. The Lambda handler (functions/ingest/handler.py) and the local server
-(clickstream/local/ingest_server.py) both call it, so there is one code path. An accepted event is
-never lost: when the raw write fails, the batch goes to the dead-letter queue (SQS) and the
+``handle_api_event`` wires it to an API Gateway HTTP API (payload v2) event, the raw writer
+and the dead-letter queue. The Lambda handler (functions/ingest/handler.py) and the local server
+(clickstream/local/ingest_server.py) both call it, so there is one code path.
+
+The raw writer, deployed and locally (``clickstream up``), is ``RawStream``: the request's lines
+go to an Amazon Data Firehose stream (``PutRecordBatch``, newline-delimited), which buffers them
+and writes one gzipped NDJSON object per buffer to
+``raw/year=YYYY/month=MM/day=DD/hour=HH/<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>.ndjson.gz``,
+by the receive time of the object's oldest record (``RAW_STREAM_PREFIX``): a few objects a
+minute instead of one S3 PUT per request. Given a ``Lake`` instead (no stream configured:
+tests, ``DeadLetterQueue.replay``), it writes one ``events-<uuid>.ndjson.gz`` object per request
+into the same partitions. ListNew and TransformPartition read both names alike.
+
+An accepted event is never lost: the answer is 202 only once Firehose (or S3) has taken every
+line; when the write fails, the lines it did not take go to the dead-letter queue (SQS) and the
 client is told 503 with Retry-After, so it retries too (the pipeline removes duplicates).
 """
 
@@ -57,12 +68,30 @@ MAX_EVENTS = 500
 MAX_BODY_BYTES = 1_000_000
 RETRY_AFTER_S = 5
 
+# The Firehose stream that writes raw/ (infra/capabilities/ingest.py creates it with these; the
+# local runtime's moto evaluates them the same way, clickstream/local/firehose.py). The timestamp
+# is the approximate arrival time of the oldest record in the object, in UTC: the receive hour.
+RAW_STREAM_PREFIX = (
+    "raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+)
+# Where Firehose puts what it could not deliver (outside raw/: never listed as events).
+RAW_STREAM_ERROR_PREFIX = "firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+RAW_STREAM_EXTENSION = ".ndjson.gz"  # Firehose compresses with GZIP; the extension says what it is
+RAW_STREAM_BUFFER_S = 60  # an object at least every minute with traffic: the last run of an hour waits little
+RAW_STREAM_BUFFER_MB = 64  # or sooner at 64 MB of NDJSON (about 10 MB gzipped)
+# PutRecord takes records up to 1,000 KiB and PutRecordBatch up to 500 records and 4 MiB.
+FIREHOSE_RECORD_BYTES = 1_000 * 1024
+FIREHOSE_BATCH_BYTES = 4 * 1024 * 1024
+FIREHOSE_BATCH_RECORDS = 500
+
 
 class IngestSettings(Settings):
     """The shared settings plus the ingest's own (environment: INGEST_DLQ_URL, ...)."""
 
     # SQS queue that receives a batch whose raw write failed; empty: no queue (local runs).
     ingest_dlq_url: str = ""
+    # The Firehose stream that writes raw/ (INGEST_STREAM_NAME); empty: one S3 PUT per request.
+    ingest_stream_name: str = ""
     ingest_retry_after_s: int = RETRY_AFTER_S
 
 
@@ -186,6 +215,63 @@ def ndjson_gz(lines: list[bytes]) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
+# The raw writer: Amazon Data Firehose.
+
+
+class RawStream:
+    """raw/ through a Firehose stream: the lines of a request as newline-terminated records.
+
+    ``put_lines`` sends them in as few ``PutRecordBatch`` calls as the limits allow (records of
+    at most ~1,000 KiB, whole lines each), retries once the records Firehose reports as failed,
+    and returns the lines it still could not put (empty: all taken). A call that fails
+    outright raises (``ClientError``, ``BotoCoreError``).
+    """
+
+    def __init__(self, stream_name: str, client: Any | None = None, retries: int = 1) -> None:
+        self.stream_name = stream_name
+        self.client = client if client is not None else boto3.client("firehose")
+        self.retries = retries
+
+    def put_lines(self, lines: list[bytes]) -> list[bytes]:
+        pending = [
+            (b"".join(line + b"\n" for line in chunk), chunk)
+            for chunk in _chunks(lines, FIREHOSE_RECORD_BYTES)
+        ]
+        failed: list[tuple[bytes, list[bytes]]] = []
+        for attempt in range(self.retries + 1):
+            failed = []
+            for batch in _record_batches(pending):
+                response = self.client.put_record_batch(
+                    DeliveryStreamName=self.stream_name, Records=[{"Data": record} for record, _ in batch]
+                )
+                if response.get("FailedPutCount", 0):
+                    answers = response.get("RequestResponses", [])
+                    failed.extend(
+                        item for item, answer in zip(batch, answers, strict=False) if answer.get("ErrorCode")
+                    )
+            if not failed:
+                return []
+            logger.warning(
+                "firehose refused records", stream=self.stream_name, records=len(failed), attempt=attempt
+            )
+            pending = failed
+        return [line for _, chunk in failed for line in chunk]
+
+
+def _record_batches(records: list[tuple[bytes, list[bytes]]]) -> Iterator[list[tuple[bytes, list[bytes]]]]:
+    batch: list[tuple[bytes, list[bytes]]] = []
+    size = 0
+    for item in records:
+        if batch and (len(batch) >= FIREHOSE_BATCH_RECORDS or size + len(item[0]) > FIREHOSE_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item[0])
+    if batch:
+        yield batch
+
+
+# ---------------------------------------------------------------------------------------------
 # The dead-letter queue and the API Gateway wiring.
 
 # Under SQS's 256 KiB message limit, with room for the attributes.
@@ -277,13 +363,19 @@ def api_response(
 def handle_api_event(
     event: Mapping[str, Any],
     *,
-    lake: Lake,
+    lake: Lake | None = None,
+    stream: RawStream | None = None,
     dead_letters: DeadLetterQueue | None,
     hmac_key: bytes,
     now: datetime | None = None,
     retry_after_s: int = RETRY_AFTER_S,
 ) -> dict[str, Any]:
-    """POST /v1/events as an API Gateway HTTP API (payload v2) event -> its response."""
+    """POST /v1/events as an API Gateway HTTP API (payload v2) event -> its response.
+
+    The accepted lines go to ``stream`` (Firehose) when given, else to ``lake`` as one object.
+    """
+    if stream is None and lake is None:
+        raise ValueError("handle_api_event needs a raw stream or a lake")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     try:
         body = request_body(event)
@@ -294,11 +386,23 @@ def handle_api_event(
         logger.info("ingest request", status=result.status, accepted=0, rejected=result.body.get("rejected"))
         return api_response(result.status, result.body)
 
-    key = new_raw_key(now)
-    try:
-        lake.put_bytes(key, ndjson_gz(result.lines), "application/gzip")
-    except (ClickstreamError, ClientError, BotoCoreError) as exc:
-        _dead_letter(result.lines, now, f"{type(exc).__name__}: {exc}", dead_letters, key)
+    if stream is not None:
+        key = f"firehose:{stream.stream_name}"
+        try:
+            lost = stream.put_lines(result.lines)
+            reason = "Firehose refused records after a retry"
+        except (ClientError, BotoCoreError) as exc:
+            lost, reason = result.lines, f"{type(exc).__name__}: {exc}"
+    else:
+        assert lake is not None
+        key = new_raw_key(now)
+        lost = []
+        try:
+            lake.put_bytes(key, ndjson_gz(result.lines), "application/gzip")
+        except (ClickstreamError, ClientError, BotoCoreError) as exc:
+            lost, reason = result.lines, f"{type(exc).__name__}: {exc}"
+    if lost:
+        _dead_letter(lost, now, reason, dead_letters, key)
         return api_response(
             503,
             {"error": "the event store is unavailable; retry later", "retry_after_s": retry_after_s},

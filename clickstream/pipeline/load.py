@@ -33,6 +33,9 @@ Before the insert, ``sessionize.plan`` gives every new row its session (so no
 new row is ever updated); afterwards ``sessionize.apply`` moves the few stored
 events whose session changed and replaces the sessions and aggregate rows the
 new events touched.
+
+Upsert's statements are in sql/upsert/, numbered in the order it runs them
+(those of the other two states in sql/load/).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from clickstream.core import sqlfiles
 from clickstream.core.errors import (
     ClickstreamError,
     ContractViolation,
@@ -84,7 +88,6 @@ COPY_CHUNK_BYTES = 1 << 20
 # a 2 GiB host (t4g.small) running one load at a time can afford.
 SORT_WORK_MEM = "256MB"
 MAX_DATES = 400  # dates returned in the state's payload (all of them are kept in etl_runs)
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 FACT_COLUMNS: tuple[str, ...] = tuple(c for c in STAGED_COLUMNS if c != "src")
 
@@ -268,15 +271,7 @@ def check_staged_batches(
             raise StagedDataMissing(f"staged rows of {batch.key} are missing: {batch.manifest.staged_key}")
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
-            """
-            insert into etl_runs (execution_name, hour, status)
-            values (%s, %s, %s)
-            on conflict (execution_name) do update
-            set hour = excluded.hour
-            where etl_runs.status = %s
-            returning status
-            """,
-            (execution, floor_hour(hour), STAGED, STAGED),
+            sqlfiles.plain("load/record_staged_run.sql"), (execution, floor_hour(hour), STAGED, STAGED)
         )
         row = cur.fetchone()
     result = {
@@ -329,15 +324,6 @@ def _plan(cur: psycopg.Cursor[Any], batches: list[Batch]) -> list[_Planned]:
     return planned
 
 
-_CREATE_STAGE = """
-create temp table stage_events (
-    batch integer not null default 0,
-    src integer not null,
-    like fact_events including defaults
-) on commit drop
-"""
-
-
 def _copy_batch(cur: psycopg.Cursor[Any], lake: Lake, batch: Batch) -> None:
     """Stream one staged batch (gzipped text COPY) into stage_events, tagged with its ordinal."""
     key = batch.manifest.staged_key
@@ -377,124 +363,9 @@ def _check_staged_counts(cur: psycopg.Cursor[Any], planned: list[_Planned], copi
             )
 
 
-_NEW_ROWS = """
-create temp table stage_new on commit drop as
--- one row per event_id of the run that is not in the warehouse: its first copy by (batch, src),
--- picked on narrow rows (one sort in memory) and then read whole by its row id
-with first_copies as (
-    select distinct on (staged.event_id) staged.ctid as row_id
-    from stage_events as staged
-    where not exists (
-        select
-        from fact_events as facts
-        where facts.event_id = staged.event_id
-    )
-    order by
-        staged.event_id,
-        staged.batch,
-        staged.src
-)
-
-select staged.*
-from stage_events as staged
-where staged.ctid = any(array(select row_id from first_copies))
-"""
-
-# The new rows with the session sessions.plan gave each, a visitor's events together (see the
-# docstring).
-_INSERT_FACTS = sql.SQL(
-    """
-insert into fact_events ({columns}, session_id)
-select
-    {staged_columns},
-    sessions.session_id
-from stage_new as staged
-inner join new_event_sessions as sessions on sessions.event_id = staged.event_id
-order by staged.anonymous_id collate "C", staged.ts, staged.event_id
-"""
-).format(
-    columns=sql.SQL(", ").join(map(sql.Identifier, FACT_COLUMNS)),
-    staged_columns=sql.SQL(",\n    ").join(sql.Identifier("staged", c) for c in FACT_COLUMNS),
-)
-
-_LOADED = """
-select
-    batch,
-    src,
-    event_date,
-    count(*) as count_loaded
-from stage_new
-group by
-    batch,
-    src,
-    event_date
-"""
-
-_DIM_PRODUCT = """
-with seen as (
-    select
-        product_id,
-        min(ts) as first_seen_at,
-        max(ts) as last_seen_at
-    from stage_new
-    where product_id is not null
-    group by product_id
-),
-
--- the newest event of each product: its latest ts, then the greatest event_id (hash join, no big sort)
-newest as (
-    select distinct on (staged.product_id)
-        staged.product_id,
-        staged.category,
-        staged.price as last_price,
-        staged.currency,
-        staged.event_id as last_event_id
-    from stage_new as staged
-    inner join seen
-        on
-            seen.product_id = staged.product_id
-            and seen.last_seen_at = staged.ts
-    order by
-        staged.product_id,
-        staged.event_id desc
-),
-
-products as (
-    select
-        seen.product_id,
-        newest.category,
-        newest.last_price,
-        newest.currency,
-        seen.first_seen_at,
-        seen.last_seen_at,
-        newest.last_event_id
-    from seen
-    inner join newest on newest.product_id = seen.product_id
-)
-
-insert into dim_product (
-    product_id,
-    category,
-    last_price,
-    currency,
-    first_seen_at,
-    last_seen_at,
-    last_event_id
-)
-select * from products
-on conflict (product_id) do update
-set
-    first_seen_at = least(dim_product.first_seen_at, excluded.first_seen_at),
-    last_seen_at = greatest(dim_product.last_seen_at, excluded.last_seen_at),
-    category = case when {newer} then excluded.category else dim_product.category end,
-    last_price = case when {newer} then excluded.last_price else dim_product.last_price end,
-    currency = case when {newer} then excluded.currency else dim_product.currency end,
-    last_event_id = case when {newer} then excluded.last_event_id else dim_product.last_event_id end
-""".format(
-    # the incoming newest event is newer than the one that set the current attributes
-    newer="(excluded.last_seen_at, excluded.last_event_id)"
-    f" > (dim_product.last_seen_at, coalesce(dim_product.last_event_id, '{NIL_UUID}'::uuid))",
-)
+# The insert of the new rows (sql/upsert/04_insert_facts.sql): fact_events' staged columns.
+_FACT_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, FACT_COLUMNS))
+_STAGED_COLUMNS = sql.SQL(",\n    ").join(sql.Identifier("staged", c) for c in FACT_COLUMNS)
 
 
 def upsert(
@@ -554,7 +425,7 @@ def upsert(
         planned = _plan(cur, batches)
         to_copy = {p.batch for p in planned if p.skip is None and p.obj.staged}
         cur.execute(sql.SQL("set local work_mem = {}").format(sql.Literal(SORT_WORK_MEM)))
-        cur.execute(_CREATE_STAGE)
+        cur.execute(sqlfiles.plain("upsert/01_create_stage.sql"))
         for batch in batches:
             if batch.ordinal in to_copy:
                 _copy_batch(cur, lake, batch)
@@ -563,23 +434,21 @@ def upsert(
         skipped = [p for p in planned if p.skip is not None and p.batch in to_copy]
         if skipped:
             cur.execute(
-                """
-                delete from stage_events
-                where (batch, src) in (
-                    select skipped.batch, skipped.src
-                    from unnest(%s::integer[], %s::integer[]) as skipped (batch, src)
-                )
-                """,
+                sqlfiles.plain("upsert/02_drop_skipped_objects.sql"),
                 ([p.batch for p in skipped], [p.src for p in skipped]),
             )
         # Row estimates for the anti-join's plan; a small sample is enough and costs ~nothing.
         cur.execute("set local default_statistics_target = 10")
         cur.execute("analyze stage_events")
-        cur.execute(_NEW_ROWS)
+        cur.execute(sqlfiles.plain("upsert/03_new_rows.sql"))
         lap("dedupe")
         sessions.plan(cur)
         lap("sessionize")
-        cur.execute(_INSERT_FACTS)
+        cur.execute(
+            sqlfiles.query(
+                "upsert/04_insert_facts.sql", columns=_FACT_COLUMNS, staged_columns=_STAGED_COLUMNS
+            )
+        )
         inserted = cur.rowcount
         lap("insert")
         changes = sessions.apply(cur)
@@ -587,10 +456,13 @@ def upsert(
 
         by_object: dict[tuple[int, int], int] = defaultdict(int)
         dates: set[date] = set()
-        for batch_no, src, event_date, count_loaded in cur.execute(_LOADED).fetchall():
+        for batch_no, src, event_date, count_loaded in cur.execute(
+            sqlfiles.plain("upsert/05_loaded.sql")
+        ).fetchall():
             by_object[(batch_no, src)] += count_loaded
             dates.add(event_date)
-        cur.execute(_DIM_PRODUCT)
+        newer = sqlfiles.plain("upsert/newer_product_event.sql")
+        cur.execute(sqlfiles.query("upsert/06_dim_product.sql", newer=newer))
         sessions.apply_categories(cur)  # sql/005's category days follow dim_product
         lap("products")
 
@@ -654,24 +526,7 @@ def _record(
         ]
     finally:
         gc.enable()
-    cur.executemany(
-        """
-        insert into etl_processed_objects (
-            object_key,
-            etag,
-            size_bytes,
-            partition_hour,
-            execution_name,
-            lines_read,
-            loaded,
-            duplicates,
-            rejected,
-            is_quarantined
-        )
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        objects,
-    )
+    cur.executemany(sqlfiles.plain("upsert/07_processed_objects.sql"), objects)
     cur.executemany(
         "insert into etl_rejects (object_key, reason, count_lines, partition_hour) values (%s, %s, %s, %s)",
         rejects,
@@ -691,46 +546,7 @@ def _record(
     if counts["lines_read"] != counts["loaded"] + counts["duplicates"] + counts["rejected"]:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     cur.execute(
-        """
-        insert into etl_runs (
-            execution_name,
-            hour,
-            status,
-            objects,
-            lines_read,
-            loaded,
-            duplicates,
-            rejected,
-            quarantined,
-            skipped_objects,
-            dates_touched,
-            sessions_replaced,
-            sessions_written,
-            events_resessioned,
-            upserted_at
-        )
-        values (
-            %(execution)s, %(hour)s, %(status)s, %(objects)s, %(lines_read)s, %(loaded)s,
-            %(duplicates)s, %(rejected)s, %(quarantined)s, %(skipped_objects)s, %(dates)s,
-            %(sessions_replaced)s, %(sessions_written)s, %(events_resessioned)s, now()
-        )
-        on conflict (execution_name) do update
-        set
-            hour = excluded.hour,
-            status = excluded.status,
-            objects = excluded.objects,
-            lines_read = excluded.lines_read,
-            loaded = excluded.loaded,
-            duplicates = excluded.duplicates,
-            rejected = excluded.rejected,
-            quarantined = excluded.quarantined,
-            skipped_objects = excluded.skipped_objects,
-            dates_touched = excluded.dates_touched,
-            sessions_replaced = excluded.sessions_replaced,
-            sessions_written = excluded.sessions_written,
-            events_resessioned = excluded.events_resessioned,
-            upserted_at = excluded.upserted_at
-        """,
+        sqlfiles.plain("upsert/08_record_run.sql"),
         {"execution": execution, "hour": floor_hour(hour), "status": UPSERTED, "dates": dates, **counts},
     )
     return counts
@@ -767,22 +583,7 @@ def advance_watermark(
             )
         if hour is not None:
             cur.execute(
-                """
-                insert into etl_watermark (id, watermark_hour, execution_name, updated_at)
-                values (true, %(hour)s, %(execution)s, now())
-                on conflict (id) do update
-                set
-                    watermark_hour = greatest(etl_watermark.watermark_hour, excluded.watermark_hour),
-                    execution_name = case
-                        when excluded.watermark_hour > etl_watermark.watermark_hour
-                            then excluded.execution_name
-                        else etl_watermark.execution_name
-                    end,
-                    updated_at = case
-                        when excluded.watermark_hour > etl_watermark.watermark_hour then now()
-                        else etl_watermark.updated_at
-                    end
-                """,
+                sqlfiles.plain("load/advance_watermark.sql"),
                 {"hour": floor_hour(hour), "execution": execution},
             )
         cur.execute(

@@ -7,7 +7,8 @@ section of ``docs/PERFORMANCE.md`` are this module's output::
     bills = [estimate(n, measured) for n in (10_000, 100_000, 1_000_000, 10_000_000)]
     print(render_markdown(bills))
 
-The model is the default stack (``cdk deploy`` without options, see docs/DEPLOY.md):
+The model is the default stack (``cdk deploy`` without options, see docs/DEPLOY.md; its
+fixed lines are checked against the synthesized template by tests/infra/test_cost_model.py):
 one hourly execution of ``statemachine/pipeline.asl.json``, 720 a month, on
 on-demand us-east-1 list prices (``PRICES``), no free tier (``Line.free_usd``
 says what the always-free tier would take off). Volumes follow from events per
@@ -44,11 +45,14 @@ class Price:
 # us-east-1 on-demand list prices in USD, as docs/COST.md lists them.
 PRICES_CHECKED = "2026-11-22"  # when they were read off the AWS pricing pages; they change
 PRICES: dict[str, Price] = {
+    "ec2_t4g_micro": Price(0.0084, "hour", "EC2 t4g.micro, Linux, on demand"),
     "ec2_t4g_small": Price(0.0168, "hour", "EC2 t4g.small, Linux, on demand"),
     "ec2_t4g_large": Price(0.0672, "hour", "EC2 t4g.large, Linux, on demand"),
     "ebs_gp3": Price(0.08, "GB-month", "EBS gp3 volume"),
     "ebs_snapshot": Price(0.05, "GB-month", "EBS snapshot storage"),
     "interface_endpoint": Price(0.01, "hour per AZ", "VPC interface endpoint"),
+    "public_ipv4": Price(0.005, "hour", "public IPv4 address, in use"),
+    "firehose_gb": Price(0.029, "GB, records rounded up to 5 KB", "Data Firehose Direct PUT ingestion"),
     "sfn_transition": Price(0.025 / 1000, "state transition", "Step Functions standard"),
     "lambda_gb_s": Price(0.0000133334, "GB-second", "Lambda arm64 duration"),
     "lambda_request": Price(0.20 / 1e6, "request", "Lambda requests"),
@@ -279,9 +283,19 @@ def _walk(machine: Mapping[str, Any], *, per_item: bool) -> list[StateVisit]:
 class Assumptions:
     """Everything the bill assumes besides prices and measured compute (see docs/COST.md)."""
 
-    # The tracker flushes every 5 s, at 20 events and on pagehide: ~10 events per request,
-    # and ingest writes one gzipped raw object per request.
-    events_per_object: float = 10
+    # The tracker flushes every 5 s, at 20 events and on pagehide: ~10 events per request.
+    events_per_request: float = 10
+    # Ingest puts each request's lines into the raw/ Firehose stream as one record, which
+    # writes an object per buffer: at most one a minute (RAW_STREAM_BUFFER_S) or per 64 MB of
+    # NDJSON, so objects an hour = min(requests an hour, 60) + NDJSON an hour / 64 MB.
+    stream_buffer_s: int = 60
+    stream_buffer_mb: int = 64
+    raw_line_bytes: float = 700  # an enriched NDJSON line, what a Firehose record holds
+    firehose_record_unit_bytes: int = 5 * 1024  # Firehose bills each record rounded up to 5 KB
+    # The warehouse host: instance type (infra WAREHOUSE_INSTANCE_TYPE) and how Session Manager
+    # reaches it (WAREHOUSE_ACCESS_DEFAULT: "public-ip", one public IPv4 address).
+    instance: str = "t4g.micro"
+    warehouse_access: str = "public-ip"
     raw_bytes_per_event: float = 300  # gzipped NDJSON in raw/
     staged_bytes_per_event: float = 100  # gzipped COPY data in staged/, kept 7 days
     staged_days: int = 7
@@ -315,10 +329,15 @@ class Assumptions:
     log_retention_months: float = 1.0
     s3_access_log_bytes: float = 1000  # per S3 request, stored a month
     flow_log_gb: float = 0.03  # VPC flow logs a month
-    alarm_metrics: int = 11  # 10 alarms, the reject rate is metric math over 2 metrics
-    custom_metrics: int = 5
+    # executions failed / timed out / throttled, freshness, the reject rate (math over 2 metrics)
+    alarm_metrics: int = 6
+    # FreshnessMinutes, emitted by every execution; EventsStaged, LinesRead and RejectedLines,
+    # emitted by TransformPartition, so only in hours with new objects (CloudWatch bills a custom
+    # metric by the hours it receives data).
+    custom_metrics_always: int = 1
+    custom_metrics_with_events: int = 3
     secrets: int = 2
-    interface_endpoints: int = 2  # ssm + ssmmessages, one AZ
+    interface_endpoints: int = 2  # ssm + ssmmessages, one AZ, with warehouse_access="endpoints"
     alert_emails: int = 30  # a month
     cross_az_share: float = 0.5  # functions in two AZs, the host in one
     # Ingest API and storefront (--with-ingest).
@@ -327,8 +346,10 @@ class Assumptions:
     page_view_bytes: float = 3750
     request_bytes: float = 6000  # a batch, to the origin
     response_bytes: float = 500
-    ingest_s: float = 0.08  # functions/ingest per request, one S3 PUT, cold starts included
-    ingest_log_bytes: float = 1500  # function + API access log per request
+    ingest_s: float = 0.08  # functions/ingest per request, one PutRecordBatch, cold starts included
+    # per request: the API's access log line and the function's metric (EMF) line; the function
+    # logs at WARNING, without Lambda's START/END/REPORT lines (system log level WARN)
+    ingest_log_bytes: float = 600
     events_per_signed_in_shopper: float = 200  # Cognito MAU = events a day / this
     waf_rules: int = 4
     cloudfront_log_bytes_per_request: float = 50  # gzipped
@@ -414,9 +435,18 @@ def estimate(
     *,
     assumptions: Assumptions | None = None,
     with_ingest: bool = False,
+    with_storefront: bool = False,
+    waf: bool = False,
     asl_path: Path = ASL_PATH,
 ) -> Bill:
-    """A month of the default stack at ``events_per_day``, line by line."""
+    """A month of the default stack at ``events_per_day``, line by line.
+
+    ``with_ingest``: the event ingest (CloudFront, the HTTP API, functions/ingest, Firehose),
+    for a shop whose pages are served elsewhere. ``with_storefront`` adds the demo
+    storefront's page traffic and its shoppers signing in (Cognito); ``waf`` the opt-in web
+    ACL (``-c ingest_waf=on``). Both imply ``with_ingest``.
+    """
+    with_ingest = with_ingest or with_storefront or waf
     if events_per_day <= 0:
         raise ValueError(f"events per day must be positive, not {events_per_day}")
     a = assumptions or Assumptions()
@@ -429,7 +459,13 @@ def estimate(
     # -- volumes
     e = float(events_per_day)
     events_per_execution = e / 24
-    objects_per_hour = e / 24 / a.events_per_object
+    requests_per_hour = e / 24 / a.events_per_request
+    ndjson_mb_per_hour = e / 24 * a.raw_line_bytes / 1e6
+    objects_per_hour = (
+        min(requests_per_hour, 3600 / a.stream_buffer_s) + ndjson_mb_per_hour / a.stream_buffer_mb
+    )
+    # the share of hours in which something arrives (a Poisson guess at low volume)
+    hours_with_events = 1 - math.exp(-requests_per_hour)
     items = max(1, math.ceil(objects_per_hour / a.max_objects_per_item))
     if items > MAX_ITEMS:
         notes.append(
@@ -493,8 +529,8 @@ def estimate(
 
     # -- the pipeline and the warehouse
     add(
-        "EC2 t4g.small, on demand, 730 h",
-        price("ec2_t4g_small") * HOURS_PER_MONTH,
+        f"EC2 {a.instance}, on demand, 730 h",
+        price(f"ec2_{a.instance.replace('.', '_')}") * HOURS_PER_MONTH,
         "1 instance",
         "fixed",
     )
@@ -514,12 +550,20 @@ def estimate(
         "~" + _gb(snapshot_gb),
         "storage",
     )
-    add(
-        f"VPC interface endpoints ({a.interface_endpoints}: ssm, ssmmessages), 1 AZ",
-        a.interface_endpoints * price("interface_endpoint") * HOURS_PER_MONTH,
-        f"{a.interface_endpoints * HOURS_PER_MONTH:,} endpoint-hours",
-        "fixed",
-    )
+    if a.warehouse_access == "endpoints":
+        add(
+            f"VPC interface endpoints ({a.interface_endpoints}: ssm, ssmmessages), 1 AZ",
+            a.interface_endpoints * price("interface_endpoint") * HOURS_PER_MONTH,
+            f"{a.interface_endpoints * HOURS_PER_MONTH:,} endpoint-hours",
+            "fixed",
+        )
+    else:
+        add(
+            "Public IPv4 address of the host (Session Manager; no inbound rule)",
+            price("public_ipv4") * HOURS_PER_MONTH,
+            f"{HOURS_PER_MONTH} h",
+            "fixed",
+        )
     sfn_month = transitions * EXECUTIONS_PER_MONTH
     add(
         "Step Functions standard (state transitions)",
@@ -573,12 +617,13 @@ def estimate(
         "fixed",
         free_usd=10 * price("cw_alarm_metric"),
     )
+    metric_months = a.custom_metrics_always + a.custom_metrics_with_events * hours_with_events
     add(
-        f"CloudWatch custom metrics ({a.custom_metrics})",
-        a.custom_metrics * price("cw_custom_metric"),
-        f"{a.custom_metrics}",
+        f"CloudWatch custom metrics ({a.custom_metrics_always + a.custom_metrics_with_events})",
+        metric_months * price("cw_custom_metric"),
+        f"{metric_months:,.2f} metric-months",
         "fixed",
-        free_usd=min(a.custom_metrics, 10) * price("cw_custom_metric"),
+        free_usd=min(metric_months, 10) * price("cw_custom_metric"),
     )
     logs_usd = log_gb * (price("cw_logs_ingest") + a.log_retention_months * price("cw_logs_storage"))
     add(
@@ -614,10 +659,10 @@ def estimate(
         "pipeline",
     )
 
-    # -- the ingest API and the storefront
-    batches = e / a.events_per_object * DAYS_PER_MONTH
+    # -- the ingest API (and, with_storefront, the demo storefront)
+    batches = e / a.events_per_request * DAYS_PER_MONTH
     if with_ingest:
-        page_views = e * a.page_views_per_event * DAYS_PER_MONTH
+        page_views = e * a.page_views_per_event * DAYS_PER_MONTH if with_storefront else 0.0
         page_requests = page_views * a.requests_per_page_view
         add(
             "CloudFront requests, event batches",
@@ -626,13 +671,14 @@ def estimate(
             "ingest",
             free_usd=min(batches, 10e6) * price("cloudfront_request"),
         )
-        add(
-            "CloudFront requests, storefront pages",
-            page_requests * price("cloudfront_request"),
-            _n(page_requests),
-            "ingest",
-            free_usd=max(0.0, min(page_requests, 10e6 - batches)) * price("cloudfront_request"),
-        )
+        if with_storefront:
+            add(
+                "CloudFront requests, storefront pages",
+                page_requests * price("cloudfront_request"),
+                _n(page_requests),
+                "ingest",
+                free_usd=max(0.0, min(page_requests, 10e6 - batches)) * price("cloudfront_request"),
+            )
         out_gb = (page_views * a.page_view_bytes + batches * a.response_bytes) / GB
         origin_gb = batches * a.request_bytes / GB
         transfer = out_gb * price("cloudfront_out") + origin_gb * price("cloudfront_origin")
@@ -652,18 +698,19 @@ def estimate(
             "ingest",
         )
         add("API Gateway HTTP API requests", batches * price("http_api_request"), _n(batches), "ingest")
-        add(
-            f"WAF web ACL + {a.waf_rules} rules",
-            price("waf_acl") + a.waf_rules * price("waf_rule"),
-            "",
-            "ingest",
-        )
-        add(
-            "WAF requests inspected (batches + pages)",
-            cf_requests * price("waf_request"),
-            _n(cf_requests),
-            "ingest",
-        )
+        if waf:
+            add(
+                f"WAF web ACL + {a.waf_rules} rules (-c ingest_waf=on)",
+                price("waf_acl") + a.waf_rules * price("waf_rule"),
+                "",
+                "ingest",
+            )
+            add(
+                "WAF requests inspected" + (" (batches + pages)" if with_storefront else ""),
+                cf_requests * price("waf_request"),
+                _n(cf_requests),
+                "ingest",
+            )
         ingest_gb_s = batches * a.ingest_s * MEMORY_MB["ingest"] / 1024
         add(
             f"Lambda ingest, arm64 {MEMORY_MB['ingest']} MB (requests + GB-s)",
@@ -673,30 +720,47 @@ def estimate(
             # the free Lambda allowance is shared with the pipeline's functions
             free_usd=max(0.0, lambda_free - sum(x.free_usd for x in lines if x.name.startswith("Lambda"))),
         )
-        add("S3 PUT, one raw object per request", batches * price("s3_put"), _n(batches), "ingest")
-        misses = min(
-            page_requests, a.storefront_cache_misses_base + a.storefront_cache_miss_share * page_requests
+        record_bytes = math.ceil(a.events_per_request * a.raw_line_bytes / a.firehose_record_unit_bytes) * (
+            a.firehose_record_unit_bytes
         )
+        firehose_gb = batches * record_bytes / 2**30
         add(
-            "S3 GET, storefront files on CloudFront cache misses",
-            misses * price("s3_get"),
-            _n(misses),
+            "Data Firehose, raw/ stream (records billed in 5 KB steps)",
+            firehose_gb * price("firehose_gb"),
+            f"{_gb(firehose_gb)} billed",
             "ingest",
         )
-        mau = e / a.events_per_signed_in_shopper
+        stream_objects = objects_per_hour * 24 * DAYS_PER_MONTH
         add(
-            "Cognito user pool, Lite (monthly active shoppers)",
-            mau * price("cognito_lite_mau"),
-            _n(mau),
+            "S3 PUT, raw/ objects Firehose writes (one a minute at most)",
+            stream_objects * price("s3_put"),
+            _n(stream_objects),
             "ingest",
-            free_usd=min(mau, 10_000) * price("cognito_lite_mau"),
         )
+        if with_storefront:
+            misses = min(
+                page_requests, a.storefront_cache_misses_base + a.storefront_cache_miss_share * page_requests
+            )
+            add(
+                "S3 GET, storefront files on CloudFront cache misses",
+                misses * price("s3_get"),
+                _n(misses),
+                "ingest",
+            )
+            mau = e / a.events_per_signed_in_shopper
+            add(
+                "Cognito user pool, Lite (monthly active shoppers)",
+                mau * price("cognito_lite_mau"),
+                _n(mau),
+                "ingest",
+                free_usd=min(mau, 10_000) * price("cognito_lite_mau"),
+            )
         add("SQS dead-letter queue (empty unless raw writes fail)", 0.0, "", "ingest")
         ingest_log_gb = batches * a.ingest_log_bytes / GB
         add(
             "CloudWatch: 2 alarms, 1 custom metric, ingest logs",
             2 * price("cw_alarm_metric")
-            + price("cw_custom_metric")
+            + hours_with_events * price("cw_custom_metric")
             + ingest_log_gb * (price("cw_logs_ingest") + price("cw_logs_storage")),
             _gb(ingest_log_gb),
             "ingest",
@@ -729,6 +793,10 @@ PROPOSAL_ASSUMED = (
     "PUTs and 1,000 GETs, 10,000 CloudFront and API requests, one Cognito user, Lambda inside the free tier"
 )
 AWS_SOLUTION_USD = (74.0, 242.0)
+# The ingest of AWS's Clickstream Analytics solution at about that rate (issue 18's anchor).
+AWS_SOLUTION_INGEST_USD = 132.0
+# Plausible Analytics' cloud plan for small traffic (10k monthly pageviews), about this a month.
+PLAUSIBLE_USD = 9.0
 AWS_SOLUTION_REQUESTS_PER_S = 10
 # 864,000 requests a day, ~8.6M events at the ~10 events a request our tracker sends
 AWS_SOLUTION_EVENTS_PER_DAY = AWS_SOLUTION_REQUESTS_PER_S * 86_400 * 10
@@ -801,33 +869,39 @@ def render_markdown(bills: list[Bill], anchors: bool = True) -> str:
 def _anchors(bills: list[Bill]) -> list[str]:
     smallest = min(bills, key=lambda b: b.events_per_day)
     fixed = smallest.group_total("fixed")
-    endpoints = sum(line.usd for line in smallest.lines if line.name.startswith("VPC interface"))
     instance = sum(line.usd for line in smallest.lines if line.name.startswith("EC2"))
+    address = sum(line.usd for line in smallest.lines if line.name.startswith("Public IPv4"))
     out = [
         "How this compares:",
         "",
         f"- **The proposal** estimated about {usd(PROPOSAL_USD)} a month for a tiny shop, assuming "
         f"{PROPOSAL_ASSUMED}. At {events_label(smallest.events_per_day)} events a day this stack costs "
         f"{usd(smallest.total)}, {smallest.total / PROPOSAL_USD:.0f} times that, and nearly all of the "
-        f"difference is fixed: {usd(fixed)} a month whatever the traffic, mostly the two interface "
-        f"endpoints that keep the database host in a private subnet ({usd(endpoints)}) and the "
-        f"instance on demand ({usd(instance)}, against 1.68 USD on a savings plan), then alarms, "
-        "custom metrics, two secrets and a KMS key, which the proposal has no line for. What grows "
-        f"with the events is {usd(smallest.group_total('pipeline'))} at this volume.",
+        f"difference is fixed: {usd(fixed)} a month whatever the traffic, mostly the instance on demand "
+        f"({usd(instance)}, against 1.68 USD on a savings plan) and the host's public IPv4 address "
+        f"({usd(address)}) through which Session Manager reaches it, then a KMS key, two secrets, alarms "
+        "and custom metrics, which the proposal has no line for. What grows with the events is "
+        f"{usd(smallest.group_total('pipeline'))} at this volume.",
+        f"- **Plausible Analytics** (hosted) starts at about {usd(PLAUSIBLE_USD)} a month for small "
+        "traffic and grows with page views; this stack idles at about $15 with the ingest API "
+        "(docs/COST.md), and keeps every raw event in the shop's own account.",
     ]
     low, high = AWS_SOLUTION_USD
     near = min(bills, key=lambda b: abs(math.log(b.events_per_day / AWS_SOLUTION_EVENTS_PER_DAY)))
     if 0.33 <= near.events_per_day / AWS_SOLUTION_EVENTS_PER_DAY <= 3:
         processing = near.group_total("fixed", "pipeline")
-        larger = (price("ec2_t4g_large") - price("ec2_t4g_small")) * HOURS_PER_MONTH
+        larger = (price("ec2_t4g_large") - price(f"ec2_{Assumptions().instance.replace('.', '_')}")) * (
+            HOURS_PER_MONTH
+        )
         out.append(
             f"- **Clickstream Analytics on AWS** publishes about {usd(low)} to {usd(high)} a month for "
             f"processing and modelling alone at {AWS_SOLUTION_REQUESTS_PER_S} requests per second (about "
-            f"{AWS_SOLUTION_EVENTS_PER_DAY / 1e6:.1f}M events a day at ~10 events a request). At "
+            f"{AWS_SOLUTION_EVENTS_PER_DAY / 1e6:.1f}M events a day at ~10 events a request), and about "
+            f"{usd(AWS_SOLUTION_INGEST_USD)} for its ingest. At "
             f"{events_label(near.events_per_day)} events a day the pipeline, the instance and the fixed "
             f"lines here (everything but storage) come to {usd(processing)}, "
-            f"{_against(processing, low, high)}. One t4g.small (2 GiB) is likely too small for the "
-            f"dashboards' queries over months of data at that volume; with a t4g.large (+{usd(larger)}) "
+            f"{_against(processing, low, high)}. The default instance is too small for the dashboards' "
+            f"queries over months of data at that volume; with a t4g.large (+{usd(larger)}) "
             f"it is {usd(processing + larger)}, {_against(processing + larger, low, high)}. Storage is "
             f"another {usd(near.group_total('storage'))} here, mostly a disk sized for a year of data "
             f"({near.volumes['volume_gb']:,.0f} GB; gp3 grows online, so a smaller start is possible), "
@@ -849,26 +923,67 @@ DOC_VOLUMES = (10_000, 100_000, 1_000_000, 10_000_000)
 
 
 def cost_md_tables(measured: Measured, volumes: tuple[int, ...] = DOC_VOLUMES) -> str:
-    """docs/COST.md's three tables: the whole stack, the pipeline and warehouse, the ingest API."""
+    """docs/COST.md's tables: the whole stack (idle too), the anchors, the pipeline and warehouse,
+    the ingest API (pages served elsewhere), and what the storefront and WAF options add."""
     bills = [estimate(n, measured, with_ingest=True) for n in volumes]
-    header = "| The whole stack | " + " | ".join(f"{events_label(n)} events/day" for n in volumes) + " |"
-    rows = [
-        ("Pipeline and warehouse (first table)", [b.group_total(*PIPELINE_GROUPS) for b in bills]),
-        ("Ingest API and storefront (second table)", [b.group_total("ingest") for b in bills]),
-    ]
-    summary = [header, "|---|" + "---:|" * len(bills)]
-    summary += [f"| {name} | " + " | ".join(usd(v) for v in values) + " |" for name, values in rows]
-    summary.append("| **Total** | " + " | ".join(f"**{usd(b.total)}**" for b in bills) + " |")
-    summary.append(
-        "| With the always-free tier | " + " | ".join(usd(b.total_with_free_tier) for b in bills) + " |"
+    idle = estimate(1, measured, with_ingest=True)
+    header = (
+        "| The whole stack | idle | " + " | ".join(f"{events_label(n)} events/day" for n in volumes) + " |"
     )
+    rows = [
+        ("Pipeline and warehouse (third table)", [b.group_total(*PIPELINE_GROUPS) for b in [idle, *bills]]),
+        ("Ingest API, pages elsewhere (fourth table)", [b.group_total("ingest") for b in [idle, *bills]]),
+    ]
+    summary = [header, "|---|" + "---:|" * (len(bills) + 1)]
+    summary += [f"| {name} | " + " | ".join(usd(v) for v in values) + " |" for name, values in rows]
+    summary.append("| **Total** | " + " | ".join(f"**{usd(b.total)}**" for b in [idle, *bills]) + " |")
+    summary.append(
+        "| With the always-free tier | "
+        + " | ".join(usd(b.total_with_free_tier) for b in [idle, *bills])
+        + " |"
+    )
+    low, high = AWS_SOLUTION_USD
+    ten_m = estimate(10_000_000, measured, with_ingest=True)
+    anchors = [
+        "| Anchor | A month | This stack |",
+        "|---|---:|---:|",
+        f"| The proposal, a tiny shop | {usd(PROPOSAL_USD)} | {usd(idle.total)} idle, "
+        f"{usd(bills[0].total)} at {events_label(volumes[0])} events/day |",
+        f"| Plausible Analytics, hosted, small traffic | about {usd(PLAUSIBLE_USD)} | "
+        f"{usd(idle.total)} idle |",
+        f"| Clickstream Analytics on AWS, ingest at ~10 requests/s | about {usd(AWS_SOLUTION_INGEST_USD)} | "
+        f"{usd(ten_m.group_total('ingest'))} at 10M events/day |",
+        f"| Clickstream Analytics on AWS, processing and modelling | {usd(low)} to {usd(high)} | "
+        f"{usd(ten_m.group_total('fixed', 'pipeline'))} at 10M events/day (storage apart) |",
+    ]
+    options = []
+    for label, storefront, waf in (
+        ("The demo storefront's pages and shoppers (`--with-storefront`)", True, False),
+        ("WAF web ACL (`-c ingest_waf=on`, `--waf`)", False, True),
+    ):
+        extra = [
+            estimate(n, measured, with_storefront=storefront, waf=waf).total - b.total
+            for n, b in zip(volumes, bills, strict=True)
+        ]
+        options.append(f"| {label} | " + " | ".join(f"+{usd(x)}" for x in extra) + " |")
+    options = [
+        "| Options, on top of the whole stack | "
+        + " | ".join(f"{events_label(n)} events/day" for n in volumes)
+        + " |",
+        "|---|" + "---:|" * len(bills),
+        *options,
+    ]
     return "\n".join(
         [
             "\n".join(summary),
             "",
+            "\n".join(anchors),
+            "",
             render_table(bills, PIPELINE_GROUPS).rstrip("\n"),
             "",
             render_table(bills, ("ingest",)).rstrip("\n"),
+            "",
+            "\n".join(options),
             "",
         ]
     )

@@ -1,7 +1,11 @@
 """Alarms on the pipeline, every one publishing to the alert topic.
 
 - executions failed, timed out, throttled (AWS/States, this state machine);
-- errors of each function (AWS/Lambda);
+- errors of each function given in ``functions`` (AWS/Lambda). The stack gives none: a
+  pipeline function's error that outlasts its retries fails the execution (the first alarm),
+  and a StartHour that fails starts no execution, which the freshness alarm sees (missing
+  data breaches). Five alarms fewer is $0.50 a month (docs/COST.md); what is lost is an
+  e-mail about errors a retry absorbed;
 - data freshness: FreshnessMinutes (namespace Clickstream), emitted by
   AdvanceWatermark; missing data counts as stale (a pipeline that stopped
   emits nothing);
@@ -34,8 +38,8 @@ class PipelineAlarms(Construct):
         construct_id: str,
         *,
         state_machine: sfn.StateMachine,
-        functions: dict[str, lambda_.IFunction],
         topic: sns.ITopic,
+        functions: dict[str, lambda_.IFunction] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
@@ -70,7 +74,7 @@ class PipelineAlarms(Construct):
             state_machine.metric_throttled(period=FIVE_MINUTES, statistic="Sum"),
             "Step Functions throttled the pipeline's executions.",
         )
-        for name, function in functions.items():
+        for name, function in (functions or {}).items():
             at_least_one(
                 f"{_camel(name)}Errors",
                 function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),

@@ -7,9 +7,11 @@ Data flow, in the order a reader follows it:
       /sdk/tracker.min.js   -> the same bucket: sdk/dist/tracker.min.js
       /v1/*                 -> the HTTP API (API Gateway v2), never cached; CloudFront adds
                                CloudFront-Viewer-Country (origin request policy)
-         POST /v1/events    -> functions/ingest -> raw/ in the lake, one gzipped NDJSON object
-                               per request; when that write fails, the batch goes to the
-                               dead-letter queue (SQS), whose depth raises an alarm.
+         POST /v1/events    -> functions/ingest -> the raw/ Firehose stream (Amazon Data Firehose,
+                               Direct PUT), which buffers up to a minute and writes gzipped NDJSON
+                               objects to raw/year=/month=/day=/hour=/ of the receive hour; lines
+                               it does not take go to the dead-letter queue (SQS), whose depth
+                               raises an alarm.
 
 Pages and API share one origin, so the browser makes no CORS request. A shop whose pages
 live on its own domain posts cross-origin: the HTTP API answers CORS (preflight included) for
@@ -20,8 +22,9 @@ with the Cognito user pool; the page passes the ID token's ``sub`` to
 its keyed hash before anything is stored. The API accepts anonymous events: it has no
 authorizer (docs/DEPLOY.md, "The storefront and the ingest API").
 
-The web ACL has CLOUDFRONT scope, which AWS creates in us-east-1 only: the stack refuses
-another region unless ``-c ingest_waf=off`` (infra/stack.py).
+The web ACL is opt-in (``-c ingest_waf=on``, $9 a month and $0.60 per million requests): it has
+CLOUDFRONT scope, which AWS creates in us-east-1 only, so the stack refuses another region with
+it on (infra/stack.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -103,6 +107,7 @@ class Ingest(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = self._dead_letter_queue()
+        self.stream = self._raw_stream(storage)
         self.function = self._function(storage, pipeline, full_bundling)
         self.api = self._http_api(allowed_origins)
         self.site = self._site_bucket()
@@ -142,6 +147,94 @@ class Ingest(Construct):
         )
         return queue
 
+    # -- the raw/ stream ------------------------------------------------------------------------
+    def _raw_stream(self, storage: Storage) -> firehose.CfnDeliveryStream:
+        """Amazon Data Firehose, Direct PUT, to raw/: a gzipped NDJSON object a minute (or per 64 MB)
+        in the receive hour's partition, instead of one S3 PUT per request."""
+        errors = logs.LogGroup(
+            self,
+            "RawStreamLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        errors_stream = logs.LogStream(self, "RawStreamDeliveryErrors", log_group=errors)
+        role = iam.Role(
+            self,
+            "RawStreamRole",
+            assumed_by=iam.ServicePrincipal(
+                "firehose.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            description="Firehose raw/ stream: writes raw/ and its delivery errors, nothing else",
+        )
+        lake = storage.lake
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteRawObjects",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[
+                    lake.arn_for_objects(c.RAW_OBJECTS),
+                    lake.arn_for_objects(c.RAW_STREAM_ERROR_OBJECTS),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="LakeBucket",
+                actions=["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                resources=[lake.bucket_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DeliveryErrors", actions=["logs:PutLogEvents"], resources=[errors.log_group_arn]
+            )
+        )
+        lake_arn = attribute(lake.node.default_child, "Arn")  # type: ignore[arg-type]
+        for pattern in (c.RAW_OBJECTS, c.RAW_STREAM_ERROR_OBJECTS):
+            acknowledge_wildcard(
+                role,
+                f"Resource::{lake_arn}/{pattern}",
+                "Firehose names each object it delivers (receive hour, stream, time, uuid): the prefix is "
+                "the narrowest resource there is; it can put objects there, not read or delete them.",
+            )
+        acknowledge_wildcard(
+            role,
+            "Resource::<IngestRawStreamLogs.Arn>",
+            "PutLogEvents on the stream's own delivery-error log group (CDK's log group ARN ends in :*).",
+        )
+        stream = firehose.CfnDeliveryStream(
+            self,
+            "RawStream",
+            delivery_stream_type="DirectPut",
+            # Encrypted at rest with a key AWS owns (no key-month charge); raw/ objects get the
+            # bucket's SSE-S3.
+            delivery_stream_encryption_configuration_input=(
+                firehose.CfnDeliveryStream.DeliveryStreamEncryptionConfigurationInputProperty(
+                    key_type="AWS_OWNED_CMK"
+                )
+            ),
+            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=lake.bucket_arn,
+                role_arn=role.role_arn,
+                prefix=c.RAW_STREAM_PREFIX,
+                error_output_prefix=c.RAW_STREAM_ERROR_PREFIX,
+                file_extension=c.RAW_STREAM_EXTENSION,
+                compression_format="GZIP",
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                    interval_in_seconds=c.RAW_STREAM_BUFFER_S,
+                    size_in_m_bs=c.RAW_STREAM_BUFFER_MB,
+                ),
+                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                    enabled=True,
+                    log_group_name=errors.log_group_name,
+                    log_stream_name=errors_stream.log_stream_name,
+                ),
+            ),
+        )
+        stream.node.add_dependency(role)  # the role's policy exists before Firehose checks it
+        return stream
+
     # -- the function ------------------------------------------------------------------------
     def _function(self, storage: Storage, pipeline: Pipeline, full_bundling: bool) -> lambda_.Function:
         log_group = logs.LogGroup(
@@ -154,28 +247,19 @@ class Ingest(Construct):
             self,
             "FunctionRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Ingest function: puts raw/ objects and dead-letters failed writes, nothing else",
+            description="Ingest function: puts records into the raw/ stream, dead-letters failed ones",
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
             )
         )
-        # Write-only, and only new objects under raw/ (the key has the receive hour and a uuid).
+        # Write-only: records into the raw/ stream (Firehose writes raw/), never the lake itself.
         role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[storage.lake.arn_for_objects(c.RAW_OBJECTS)]
-            )
+            iam.PolicyStatement(actions=["firehose:PutRecordBatch"], resources=[self.stream.attr_arn])
         )
         role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn])
-        )
-        lake_arn = attribute(storage.lake.node.default_child, "Arn")  # type: ignore[arg-type]
-        acknowledge_wildcard(
-            role,
-            f"Resource::{lake_arn}/{c.RAW_OBJECTS}",
-            "New objects under raw/: each key (receive hour, uuid) is made per request, so the raw/ "
-            "prefix is the narrowest resource there is; the function can only put, not read or delete.",
         )
 
         source = c.FUNCTIONS_DIR / c.INGEST_FUNCTION
@@ -201,6 +285,9 @@ class Ingest(Construct):
             timeout=Duration.seconds(c.INGEST_TIMEOUT_S),
             role=role,
             log_group=log_group,
+            # No START/END/REPORT lines per request (their figures are in the AWS/Lambda metrics).
+            logging_format=lambda_.LoggingFormat.JSON,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
             # Not traced: at ~100,000 requests a day X-Ray's default sampling (one request a second
             # plus 5%) would record ~2.6 million traces a month ($13); the access logs, the function's
             # logs and its alarms cover it. (HTTP APIs cannot trace at all.)
@@ -208,11 +295,14 @@ class Ingest(Construct):
             environment={
                 "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
+                # Warnings and errors only: a line per request would be ~$4 a month per million
+                # requests (docs/COST.md); the API's access log has one line per request.
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
                 # The handler wears the shared tracer like every other; here it records nothing.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "RUNTIME": "aws",
                 "LAKE_BUCKET": storage.lake.bucket_name,
+                "INGEST_STREAM_NAME": self.stream.ref,
                 "INGEST_DLQ_URL": self.dead_letters.queue_url,
                 # The same key as transform's: a user_id hashed here is recognised and kept there.
                 "USER_ID_HMAC_KEY": pipeline.hmac_key.secret_value.unsafe_unwrap(),
@@ -445,8 +535,9 @@ class Ingest(Construct):
             acknowledge(
                 distribution,
                 "AwsSolutions-CFR2",
-                "Deployed with -c ingest_waf=off (a region other than us-east-1, where CLOUDFRONT-scope web "
-                "ACLs cannot be created); the HTTP API stage throttle and ingest's limits remain.",
+                "WAF is opt-in (-c ingest_waf=on, $9 a month plus $0.60 per million requests, docs/COST.md): "
+                "a small shop's default deployment goes without; the HTTP API stage throttle and ingest's "
+                "limits (body, events per request) remain.",
             )
         return distribution
 
@@ -578,8 +669,9 @@ class Ingest(Construct):
                 self.dead_letters.metric_approximate_number_of_messages_visible(
                     period=FIVE_MINUTES, statistic="Maximum"
                 ),
-                "Ingest could not write a batch to raw/ and dead-lettered it. Fix S3 access, then replay "
-                "the queue into raw/ (docs/DEPLOY.md, 'Replay dead-lettered events').",
+                "Firehose refused or could not take lines of a batch and ingest dead-lettered them. Fix "
+                "the stream (or its access), then replay the queue into raw/ (docs/DEPLOY.md, 'Replay "
+                "dead-lettered events').",
             ),
             (
                 "FunctionErrors",

@@ -1,15 +1,22 @@
 """Warehouse: the network, the PostgreSQL host, its password and its daily snapshots.
 
-- A VPC with private isolated subnets (no NAT gateway, no internet route), an S3
-  gateway endpoint (free: the host's packages and assets, the functions' lake
-  access) and, in the host's subnet only, the two interface endpoints Session
-  Manager needs (ssm, ssmmessages): that is how an operator reaches the host
-  and the dashboards without a public port.
+- A VPC with private isolated subnets for the functions (no NAT gateway, no
+  internet route) and an S3 gateway endpoint (free: the host's packages and
+  assets, the functions' lake access). How the host reaches Session Manager
+  (the only way in for an operator, and to the dashboards; no port is ever open)
+  is ``-c warehouse_access=``:
+
+  - ``public-ip`` (default, $3.65 a month): the host sits in a public subnet
+    with a public IPv4 address and a security group that admits nothing from
+    the internet; its agent and its password lookup reach SSM over HTTPS out.
+  - ``endpoints`` ($14.60 a month): the host sits in an isolated subnet and the
+    two interface endpoints Session Manager needs (ssm, ssmmessages) are in its
+    subnet; nothing on the host is addressable from the internet at all.
 - One small Graviton instance running PostgreSQL, configured by
   ``infra/host/warehouse.sh`` at every boot (idempotent), which also applies the
   migrations in sql/ (shipped as an S3 asset) in order with psql.
 - The pipeline role's password is generated into Secrets Manager. The host
-  reads it through the SSM endpoint it has anyway (Parameter Store's
+  reads it through SSM, which it talks to anyway (Parameter Store's
   /aws/reference/secretsmanager/ path); the functions get it in their
   environment at deploy time (a CloudFormation dynamic reference), so neither
   needs a Secrets Manager endpoint ($7.30 a month each AZ).
@@ -43,15 +50,24 @@ class Warehouse(Construct):
         public_subnets: bool,
         instance_type: str,
         volume_gb: int,
+        access: str = c.WAREHOUSE_ACCESS_DEFAULT,
     ) -> None:
         super().__init__(scope, construct_id)
+        if access not in c.WAREHOUSE_ACCESS_MODES:
+            raise ValueError(
+                f"-c {c.WAREHOUSE_ACCESS_CONTEXT}= takes "
+                f"{' or '.join(c.WAREHOUSE_ACCESS_MODES)}, not {access!r}"
+            )
+        self.access = access
+        public_host = access == c.WAREHOUSE_ACCESS_PUBLIC_IP
+        public_subnets = public_subnets or public_host
 
         subnets = [
             ec2.SubnetConfiguration(
                 name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
             )
         ]
-        if public_subnets:  # only for the dashboards' load balancer; nothing else gets a public route
+        if public_subnets:  # the host (public-ip access) and the dashboards' load balancer only
             subnets.append(
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)
             )
@@ -65,7 +81,9 @@ class Warehouse(Construct):
             gateway_endpoints={
                 "S3": ec2.GatewayVpcEndpointOptions(
                     service=ec2.GatewayVpcEndpointAwsService.S3,
-                    subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+                    subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)]
+                    # the host's S3 traffic stays on the gateway endpoint in a public subnet too
+                    + ([ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)] if public_host else []),
                 )
             },
             # Nothing uses the default security group; locking it needs a custom
@@ -78,11 +96,12 @@ class Warehouse(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         self.isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        host_subnet = self.vpc.isolated_subnets[0]
+        host_subnet = self.vpc.public_subnets[0] if public_host else self.vpc.isolated_subnets[0]
 
         # -- security groups ------------------------------------------------
-        # Egress on 443 "anywhere" reaches only what the isolated subnets route
-        # to: the S3 gateway endpoint and the interface endpoints in the VPC.
+        # Egress on 443 only. In an isolated subnet that reaches only the S3 gateway
+        # endpoint and the interface endpoints; in a public one, SSM over the internet
+        # too. No ingress rule but PostgreSQL from the pipeline functions' group.
         self.host_sg = ec2.SecurityGroup(
             self,
             "HostSg",
@@ -90,29 +109,9 @@ class Warehouse(Construct):
             description="Warehouse host: PostgreSQL from the pipeline functions only",
             allow_all_outbound=False,
         )
-        self.host_sg.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "S3 (gateway endpoint), SSM endpoints"
-        )
-        endpoint_sg = ec2.SecurityGroup(
-            self,
-            "EndpointSg",
-            vpc=self.vpc,
-            description="Session Manager endpoints: HTTPS from the warehouse host",
-            allow_all_outbound=False,
-        )
-        endpoint_sg.add_ingress_rule(self.host_sg, ec2.Port.tcp(443), "Session Manager agent on the host")
-        for name, service in (
-            ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
-            ("SsmMessages", ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES),
-        ):
-            self.vpc.add_interface_endpoint(
-                name,
-                service=service,
-                subnets=ec2.SubnetSelection(subnets=[host_subnet]),
-                security_groups=[endpoint_sg],
-                open=False,
-                private_dns_enabled=True,
-            )
+        self.host_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "S3 (gateway endpoint), SSM")
+        if not public_host:
+            self._session_manager_endpoints(host_subnet)
 
         # -- the pipeline role's password -------------------------------------
         self.secret = secretsmanager.Secret(
@@ -245,7 +244,9 @@ class Warehouse(Construct):
             machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(c.AMI_PARAMETER),
             role=self.role,
             security_group=self.host_sg,
-            associate_public_ip_address=False,
+            # public-ip access: a public IPv4 address ($0.005 an hour) so that the agent reaches SSM;
+            # the security group admits nothing from the internet.
+            associate_public_ip_address=public_host,
             user_data=user_data,
             user_data_causes_replacement=False,
             http_tokens=ec2.HttpTokens.REQUIRED,
@@ -292,6 +293,29 @@ class Warehouse(Construct):
             self.secret.secret_name,
             "Secrets Manager secret with the pipeline role's password",
         )
+
+    def _session_manager_endpoints(self, host_subnet: ec2.ISubnet) -> None:
+        """ssm and ssmmessages interface endpoints in the host's subnet (one AZ), for the host only."""
+        endpoint_sg = ec2.SecurityGroup(
+            self,
+            "EndpointSg",
+            vpc=self.vpc,
+            description="Session Manager endpoints: HTTPS from the warehouse host",
+            allow_all_outbound=False,
+        )
+        endpoint_sg.add_ingress_rule(self.host_sg, ec2.Port.tcp(443), "Session Manager agent on the host")
+        for name, service in (
+            ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
+            ("SsmMessages", ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES),
+        ):
+            self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=ec2.SubnetSelection(subnets=[host_subnet]),
+                security_groups=[endpoint_sg],
+                open=False,
+                private_dns_enabled=True,
+            )
 
     # -- helpers used by the other capabilities -------------------------------
     def allow_database_from(self, peer: ec2.ISecurityGroup, description: str) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The warehouse host's bootstrap: PostgreSQL installed, configured, its roles
-# and database created, and the migrations in sql/ applied in order with psql.
+# and database created, the migrations in sql/ applied in order with psql, and
+# the repeatable definitions of sql/functions/ applied again.
 #
 # Runs at every boot (cloud-init scripts-user, always), so every step is
 # idempotent: a deploy that ships new migrations stops and starts the host, and
@@ -55,6 +56,19 @@ install_postgres() {
     fi
 }
 
+ensure_swap() {
+    # The default t4g.micro has 1 GiB for PostgreSQL and the dashboards: 1 GiB of swap on the
+    # encrypted root volume absorbs a peak instead of the OOM killer. Made once, enabled at boot.
+    if [[ ! -f /swapfile ]]; then
+        dd if=/dev/zero of=/swapfile bs=1M count=1024 status=none
+        chmod 600 /swapfile
+        mkswap /swapfile >/dev/null
+    fi
+    if ! swapon --show=NAME --noheadings | grep -qx /swapfile; then
+        swapon /swapfile
+    fi
+}
+
 configure_postgres() {
     # TLS for the functions' connections (they use sslmode=require): a self-signed
     # certificate made once; traffic never leaves the VPC.
@@ -72,7 +86,7 @@ ssl = on
 password_encryption = scram-sha-256
 max_connections = 50
 shared_buffers = 256MB
-effective_cache_size = 1GB
+effective_cache_size = 512MB
 work_mem = 16MB
 maintenance_work_mem = 128MB
 log_min_duration_statement = 2000
@@ -119,11 +133,14 @@ SQL
 }
 
 migrations_script() {
-    # A psql script applying the NNN_name.sql files of directory $1 with the same
-    # bookkeeping as clickstream/core/migrate.py (`clickstream db migrate`): the table
-    # etl_schema_migrations (version, name, sha256 checksum), one transaction per
-    # file, an applied file that changed is refused, and the same advisory lock, so
-    # two migrators take turns. Objects belong to the pipeline role.
+    # A psql script applying the NNN_name.sql files of directory $1 (its top level
+    # only) with the same bookkeeping as clickstream/core/migrate.py
+    # (`clickstream db migrate`): the table etl_schema_migrations (version, name, sha256 checksum),
+    # one transaction per file, an applied file that changed is refused, and the
+    # same advisory lock, so two migrators take turns. Then, as migrate.py does on
+    # every run, each file of $1/functions/ (create or replace of a function or
+    # view) in name order, each in its own transaction, not recorded. Objects
+    # belong to the pipeline role.
     local dir=$1 file name version checksum
     echo "\\set ON_ERROR_STOP on"
     echo "select pg_advisory_lock(${lock_key});"
@@ -157,7 +174,20 @@ values (${version}, '${BASH_REMATCH[2]}', '${checksum}');
 commit;
 \\endif
 PSQL
-    done < <(find "${dir}" -maxdepth 1 -name '*.sql' | sort)
+    done < <(find "${dir}" -maxdepth 1 -type f -name '*.sql' | sort)
+    local functions=()
+    if [[ -d "${dir}/functions" ]]; then
+        mapfile -t functions < <(find "${dir}/functions" -maxdepth 1 -type f -name '*.sql' | sort)
+    fi
+    for file in "${functions[@]}"; do
+        cat <<PSQL
+begin;
+set local role ${pipeline_user};
+\\i ${file}
+commit;
+PSQL
+    done
+    echo "\\echo warehouse: ${#functions[@]} files of functions/ defined"
     echo "select pg_advisory_unlock(${lock_key});"
 }
 
@@ -174,6 +204,7 @@ apply_migrations() {
 main() {
     parse_args "$@"
     install_postgres
+    ensure_swap
     configure_postgres
     create_roles_and_database
     apply_migrations

@@ -87,9 +87,17 @@ def test_a_fault_drill_gives_exactly_one_alert_with_what_the_e_mail_would_say(st
     follower = Follower(stack.data_dir)
     eventually(lambda: any("waiting for alerts" in line for line in follower.lines))
 
-    # When Upsert fails for good (the README's fault drill)
+    # When SessionizeAndUpsert fails for good (the README's fault drill)
     stack.faults(
-        {"load": [{"error": "ConfigurationError", "action": "upsert", "message": "role lacks INSERT"}]}
+        {
+            "load": [
+                {
+                    "error": "ConfigurationError",
+                    "action": "sessionize_and_upsert",
+                    "message": "role lacks INSERT",
+                }
+            ]
+        }
     )
     failed = stack.cli("run", "--hour", hour, check=False)
     assert failed.returncode == 1, failed.stdout + failed.stderr
@@ -102,7 +110,7 @@ def test_a_fault_drill_gives_exactly_one_alert_with_what_the_e_mail_would_say(st
     assert alerts == [alert]
     message = alert.message
     assert f"hour-{hour}" in message and f"for hour {hour}:00:00Z failed" in message
-    assert "failed state Upsert" in message
+    assert "failed state SessionizeAndUpsert" in message
     assert "error        ConfigurationError" in message
     assert "cause        role lacks INSERT" in message
     assert f"clickstream redrive --hour {hour}" in message
@@ -113,14 +121,14 @@ def test_a_fault_drill_gives_exactly_one_alert_with_what_the_e_mail_would_say(st
         return text if alert.subject in text else None
 
     up_console = eventually(up_console_with_alert)
-    assert "failed state Upsert" in up_console
+    assert "failed state SessionizeAndUpsert" in up_console
     # shown by `clickstream alerts`, and by `clickstream alerts --follow` as it came
     shown = stack.cli("alerts").stdout
     assert f"Subject: {alert.subject}" in shown and f"clickstream redrive --hour {hour}" in shown
     assert json.loads(stack.cli("alerts", "--json").stdout) == json.loads(json.dumps(alert.__dict__))
     eventually(lambda: any(alert.subject in line for line in follower.lines))
     followed = follower.stop()
-    assert "failed state Upsert" in followed
+    assert "failed state SessionizeAndUpsert" in followed
 
     # And the redrive that follows the fix alerts nobody
     stack.faults({})

@@ -27,6 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from shiny.playwright import controller
 
+from clickstream.core import sqlfiles
 from clickstream.core.lake import hour_iso
 from clickstream.local.process import ROOT
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
@@ -35,6 +36,7 @@ from tests.support.stack import RunningStack
 sys.path.insert(0, str(ROOT / "shiny"))
 import formatting as fmt  # the app's own formats, from shiny/
 
+TEST_SQL = Path(__file__).resolve().parents[1] / "sql"
 CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -226,34 +228,13 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
     """The headline numbers of one day, from the facts (not from the aggregates the app reads)."""
     params = {"day": day, "device": device}
     sessions, engaged, purchased, avg_duration_s = stack.query(
-        """
-        select count(*), count(*) filter (where is_engaged), count(*) filter (where funnel_step = 4),
-            avg(extract(epoch from session_end - session_start))
-        from fact_sessions
-        where session_date = %(day)s and (%(device)s::text is null or device_type = %(device)s)
-        """,
-        params,
+        sqlfiles.text("dashboards_browser/day_sessions.sql", TEST_SQL), params
     )[0]
     page_views, orders = stack.query(
-        """
-        select
-            count(*) filter (where e.event_type = 'view'),
-            count(*) filter (where e.event_type = 'purchase')
-        from fact_events as e
-        join fact_sessions as s on s.session_id = e.session_id
-        where s.session_date = %(day)s and (%(device)s::text is null or s.device_type = %(device)s)
-        """,
-        params,
+        sqlfiles.text("dashboards_browser/day_session_events.sql", TEST_SQL), params
     )[0]
     visitors, product_views = stack.query(
-        """
-        select count(distinct e.anonymous_id),
-            count(*) filter (where e.event_type = 'view' and e.product_id is not null)
-        from fact_events as e
-        join fact_sessions as s on s.session_id = e.session_id
-        where e.event_date = %(day)s and (%(device)s::text is null or s.device_type = %(device)s)
-        """,
-        params,
+        sqlfiles.text("dashboards_browser/day_visitors.sql", TEST_SQL), params
     )[0]
     return {
         "sessions": sessions,

@@ -78,10 +78,10 @@ def test_public_dashboards_add_public_subnets_but_still_no_nat(public_template: 
     assert public_template.of_type("AWS::EC2::NatGateway") == {}
     subnets = public_template.of_type("AWS::EC2::Subnet")
     assert sum("Public" in path for path in subnets) == c.MAX_AZS
-    # the host and the functions stay in the isolated subnets
+    # the host stays where warehouse_access puts it (a public subnet by default, no inbound rule)
     host = public_template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"]
     subnet = public_template.text(host["NetworkInterfaces"][0]["SubnetId"])
-    assert subnet == "<Warehouse/Vpc/IsolatedSubnet1/Subnet>"
+    assert subnet == "<Warehouse/Vpc/PublicSubnet1/Subnet>"
 
 
 def test_domain_without_certificate_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]

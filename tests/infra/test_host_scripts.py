@@ -95,11 +95,40 @@ def test_roles_database_and_migrations_as_on_the_host(postgres: Any, tmp_path: P
     )
     assert password_set == (True,)
 
+    # and the repeatable definitions of sql/functions/ too, owned by the pipeline role
+    defined = {path.stem.split("_", 1)[1] for path in migrate.repeatable(c.SQL_DIR)}
+    assert defined  # every file of sql/functions/ is named NN_<the function it defines>.sql
+    owners = query(
+        postgres,
+        "select proname, pg_get_userbyid(proowner) from pg_proc where pronamespace = 'public'::regnamespace",
+    )
+    assert {(name, c.PIPELINE_DB_USER) for name in defined} <= set(owners)
+
     # When the host boots again, Then nothing is applied twice
     again = apply(postgres, c.SQL_DIR, tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "applying" not in again.stdout
     assert query(postgres, f"select count(*) from {c.MIGRATIONS_TABLE}") == [(len(expected),)]
+
+
+def test_functions_are_defined_again_at_every_boot(postgres: Any, tmp_path: Path) -> None:
+    # Given the migrations applied, then a function dropped and another one edited on disk
+    assert apply(postgres, c.SQL_DIR, tmp_path).returncode == 0
+    versions = query(postgres, f"select version, checksum from {c.MIGRATIONS_TABLE} order by 1")
+    with psycopg.connect(postgres.get_uri(DATABASE)) as conn:
+        conn.execute("drop function refresh_session_rollups(date[])")
+    edited = tmp_path / "sql"
+    shutil.copytree(c.SQL_DIR, edited)
+    products = edited / "functions" / "20_refresh_daily_products.sql"
+    products.write_text(products.read_text().replace("begin\n", "begin\n    -- edited\n", 1))
+    # When the host boots, Then both are defined as on disk, and no migration is applied or recorded
+    result = apply(postgres, edited, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "applying" not in result.stdout
+    sources = dict(query(postgres, "select proname, prosrc from pg_proc where proname like 'refresh_%'"))
+    assert set(sources) == {"refresh_session_rollups", "refresh_daily_products"}
+    assert "-- edited" in sources["refresh_daily_products"]
+    assert query(postgres, f"select version, checksum from {c.MIGRATIONS_TABLE} order by 1") == versions
 
 
 def test_an_edited_migration_is_refused(postgres: Any, tmp_path: Path) -> None:

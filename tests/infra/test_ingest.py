@@ -20,7 +20,7 @@ from tests.support.cdk import (
     nag_findings,
     synthesize,
 )
-from tests.support.iam import INGEST_ROLES, SITE, assert_exactly_granted, principals
+from tests.support.iam import INGEST_ROLES, LAKE, SITE, assert_exactly_granted, principals
 from tests.support.template import Template
 
 OTHER_REGION = "eu-west-1"
@@ -29,11 +29,14 @@ DISTRIBUTION_ARN = "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribu
 
 @pytest.fixture(scope="module")
 def no_waf_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """Another region, where a CLOUDFRONT-scope web ACL cannot be made: WAF turned off."""
-    return synthesize(
-        tmp_path_factory.mktemp("cdk-no-waf"),
-        **{c.REGION_CONTEXT: OTHER_REGION, c.INGEST_WAF_CONTEXT: "off"},
-    )
+    """Another region, where a CLOUDFRONT-scope web ACL cannot be made: the default (no WAF) deploys."""
+    return synthesize(tmp_path_factory.mktemp("cdk-no-waf"), **{c.REGION_CONTEXT: OTHER_REGION})
+
+
+@pytest.fixture(scope="module")
+def waf_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The opt-in web ACL (-c ingest_waf=on), in us-east-1."""
+    return synthesize(tmp_path_factory.mktemp("cdk-waf"), **{c.INGEST_WAF_CONTEXT: "on"})
 
 
 def props(template: Template, cfn_type: str, path: str) -> dict[str, Any]:
@@ -55,9 +58,37 @@ def test_ingest_roles_are_exactly_the_least_privilege_set(template: Template, ro
     assert_exactly_granted(template, role, INGEST_ROLES[role])
 
 
-@pytest.mark.parametrize("role", sorted(INGEST_ROLES))
+@pytest.mark.parametrize("role", sorted(set(INGEST_ROLES) - {"Ingest/RawStreamRole"}))
 def test_ingest_roles_are_assumed_by_lambda_only(template: Template, role: str) -> None:
     assert principals(template, role) == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_the_raw_stream_role_is_assumed_by_firehose_of_this_account_only(template: Template) -> None:
+    statement = template.one("AWS::IAM::Role", "Ingest/RawStreamRole")["Properties"][
+        "AssumeRolePolicyDocument"
+    ]
+    [only] = statement["Statement"]
+    assert only["Principal"] == {"Service": "firehose.amazonaws.com"}
+    assert template.resolve(only["Condition"]) == {"StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"}}
+
+
+# -- the raw/ stream -------------------------------------------------------------------------------
+def test_the_raw_stream_writes_gzipped_ndjson_by_receive_hour_into_raw(template: Template) -> None:
+    stream = props(template, "AWS::KinesisFirehose::DeliveryStream", "Ingest/RawStream")
+    assert stream["DeliveryStreamType"] == "DirectPut"
+    assert stream["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
+    s3 = stream["ExtendedS3DestinationConfiguration"]
+    assert s3["BucketARN"] == LAKE
+    assert s3["RoleARN"] == "<Ingest/RawStreamRole.Arn>"
+    assert s3["Prefix"] == (
+        "raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+    )
+    assert s3["ErrorOutputPrefix"].startswith("firehose-errors/")
+    assert (s3["CompressionFormat"], s3["FileExtension"]) == ("GZIP", ".ndjson.gz")
+    assert s3["BufferingHints"] == {"IntervalInSeconds": 60, "SizeInMBs": 64}
+    assert s3["CloudWatchLoggingOptions"]["Enabled"] is True
+    env = props(template, "AWS::Lambda::Function", "Ingest/Function")["Environment"]["Variables"]
+    assert env["INGEST_STREAM_NAME"] == "<Ingest/RawStream>"
 
 
 def test_the_storefront_deployment_provider_runs_with_that_role(template: Template) -> None:
@@ -79,7 +110,12 @@ def test_ingest_function_is_python_312_arm64_untraced_on_the_shared_layer(templa
     assert function["Layers"] == ["<Pipeline/Shared>"]
     assert "TracingConfig" not in function  # X-Ray per request would cost more than the function
     assert function["MemorySize"] == c.INGEST_MEMORY_MB and function["Timeout"] == c.INGEST_TIMEOUT_S
-    assert function["LoggingConfig"] == {"LogGroup": "<Ingest/FunctionLogs>"}
+    # JSON, without Lambda's START/END/REPORT lines per request (docs/COST.md, ingest logs)
+    assert function["LoggingConfig"] == {
+        "LogGroup": "<Ingest/FunctionLogs>",
+        "LogFormat": "JSON",
+        "SystemLogLevel": "WARN",
+    }
     assert "VpcConfig" not in function
     group = template.one("AWS::Logs::LogGroup", "Ingest/FunctionLogs")["Properties"]
     assert group["RetentionInDays"] == c.LOG_RETENTION_DAYS
@@ -271,7 +307,7 @@ def test_v1_goes_to_the_http_api_uncached_with_the_viewer_country(template: Temp
 def test_distribution_logs_to_its_own_bucket_and_is_protected_by_the_web_acl(template: Template) -> None:
     config = distribution(template)
     assert config["Logging"] == {"Bucket": "<Ingest/CdnLogs.RegionalDomainName>", "Prefix": "cloudfront/"}
-    assert config["WebACLId"] == "<Ingest/WebAcl.Arn>"
+    assert "WebACLId" not in config  # WAF is opt-in
     assert config["PriceClass"] == "PriceClass_100"
     cdn_logs = template.resources[template.logical_id("Ingest/CdnLogs")]
     assert cdn_logs["Properties"]["PublicAccessBlockConfiguration"] == BLOCK_ALL
@@ -285,7 +321,9 @@ def test_distribution_logs_to_its_own_bucket_and_is_protected_by_the_web_acl(tem
 
 
 # -- WAF -------------------------------------------------------------------------------------------
-def test_web_acl_rate_limits_each_ip_then_applies_the_aws_managed_rules(template: Template) -> None:
+def test_web_acl_rate_limits_each_ip_then_applies_the_aws_managed_rules(waf_synth: Synth) -> None:
+    template = waf_synth.template
+    assert distribution(template)["WebACLId"] == "<Ingest/WebAcl.Arn>"
     acl = props(template, "AWS::WAFv2::WebACL", "Ingest/WebAcl")
     assert acl["Scope"] == "CLOUDFRONT"
     assert acl["DefaultAction"] == {"Allow": {}}
@@ -318,7 +356,7 @@ def test_web_acl_rate_limits_each_ip_then_applies_the_aws_managed_rules(template
 
 def test_waf_in_another_region_is_refused_with_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"us-east-1.*-c ingest_waf=off"):
-        synthesize(tmp_path, **{c.REGION_CONTEXT: OTHER_REGION})
+        synthesize(tmp_path, **{c.REGION_CONTEXT: OTHER_REGION, c.INGEST_WAF_CONTEXT: "on"})
 
 
 def test_waf_context_takes_on_or_off_only(tmp_path: Path) -> None:
@@ -326,17 +364,19 @@ def test_waf_context_takes_on_or_off_only(tmp_path: Path) -> None:
         synthesize(tmp_path, **{c.INGEST_WAF_CONTEXT: "no"})
 
 
-def test_without_waf_the_rest_of_ingest_is_unchanged(template: Template, no_waf_synth: Synth) -> None:
-    other = no_waf_synth.template
-    assert other.of_type("AWS::WAFv2::WebACL") == {}
-    assert "WebACLId" not in distribution(other)
+def test_waf_on_adds_the_web_acl_and_nothing_else(template: Template, waf_synth: Synth) -> None:
+    assert template.of_type("AWS::WAFv2::WebACL") == {}
+    other = waf_synth.template
     ingest = {p for p in template.resources if template.path(p).startswith("Ingest/")}
     other_ingest = {p for p in other.resources if other.path(p).startswith("Ingest/")}
-    assert ingest - other_ingest == {template.logical_id("Ingest/WebAcl")}
-    assert other_ingest - ingest == set()
+    assert other_ingest - ingest == {other.logical_id("Ingest/WebAcl")}
+    assert ingest - other_ingest == set()
+    assert nag_findings(waf_synth) == []
+    assert cfn_lint_findings(waf_synth) == []
 
 
-def test_without_waf_cdk_nag_and_cfn_lint_pass(no_waf_synth: Synth) -> None:
+def test_without_waf_another_region_deploys_and_cdk_nag_and_cfn_lint_pass(no_waf_synth: Synth) -> None:
+    assert no_waf_synth.template.of_type("AWS::WAFv2::WebACL") == {}
     assert nag_findings(no_waf_synth) == []
     assert cfn_lint_findings(no_waf_synth, OTHER_REGION) == []
 

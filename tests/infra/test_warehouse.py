@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from infra import constants as c
+from tests.support.cdk import Synth, cfn_lint_findings, nag_findings, synthesize
 from tests.support.template import Template
+
+
+@pytest.fixture(scope="module")
+def endpoints_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """-c warehouse_access=endpoints: the host in an isolated subnet, Session Manager's endpoints."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-endpoints"),
+        **{c.WAREHOUSE_ACCESS_CONTEXT: c.WAREHOUSE_ACCESS_ENDPOINTS},
+    )
 
 
 def user_data(template: Template) -> str:
@@ -12,7 +26,38 @@ def user_data(template: Template) -> str:
     return template.text(host["UserData"])
 
 
-def test_vpc_has_isolated_subnets_only_no_nat_no_internet_gateway(template: Template) -> None:
+def test_by_default_the_host_has_a_public_subnet_and_address_and_nothing_admits_the_internet(
+    template: Template,
+) -> None:
+    assert template.of_type("AWS::EC2::NatGateway") == {}
+    assert template.of_type("AWS::EC2::EIP") == {}
+    assert len(template.of_type("AWS::EC2::InternetGateway")) == 1  # for the host's way out to SSM
+    subnets = template.of_type("AWS::EC2::Subnet")
+    assert sum("Isolated" in path for path in subnets) == c.MAX_AZS  # the functions
+    assert sum("Public" in path for path in subnets) == c.MAX_AZS
+    props = template.resolve(template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"])
+    assert props["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is True
+    assert props["NetworkInterfaces"][0]["SubnetId"] == "<Warehouse/Vpc/PublicSubnet1/Subnet>"
+    host_sg = template.one("AWS::EC2::SecurityGroup", "Warehouse/HostSg")["Properties"]
+    assert "SecurityGroupIngress" not in host_sg
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in host_sg["SecurityGroupEgress"]] == [
+        ("tcp", 443, 443)
+    ]
+
+
+def test_by_default_no_interface_endpoints_and_s3_stays_on_the_gateway_endpoint(template: Template) -> None:
+    endpoints = [
+        template.resolve(e["Properties"]) for e in template.of_type("AWS::EC2::VPCEndpoint").values()
+    ]
+    assert [template.text(e["ServiceName"]) for e in endpoints] == ["com.amazonaws.${AWS::Region}.s3"]
+    [s3] = endpoints
+    assert s3["VpcEndpointType"] == "Gateway"
+    tables = {t for t in s3["RouteTableIds"]}
+    assert any("Public" in t for t in tables) and any("Isolated" in t for t in tables)
+
+
+def test_with_endpoints_the_vpc_has_isolated_subnets_only_no_internet_gateway(endpoints_synth: Synth) -> None:
+    template = endpoints_synth.template
     assert template.of_type("AWS::EC2::NatGateway") == {}
     assert template.of_type("AWS::EC2::InternetGateway") == {}
     assert template.of_type("AWS::EC2::EIP") == {}
@@ -20,9 +65,15 @@ def test_vpc_has_isolated_subnets_only_no_nat_no_internet_gateway(template: Temp
     assert len(subnets) == c.MAX_AZS
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
     assert all("Isolated" in path for path in subnets)
+    props = template.resolve(template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"])
+    assert props["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is False
+    assert props["NetworkInterfaces"][0]["SubnetId"] == "<Warehouse/Vpc/IsolatedSubnet1/Subnet>"
 
 
-def test_vpc_endpoints_are_the_free_s3_gateway_and_the_two_session_manager_ones(template: Template) -> None:
+def test_with_endpoints_they_are_the_free_s3_gateway_and_the_two_session_manager_ones(
+    endpoints_synth: Synth,
+) -> None:
+    template = endpoints_synth.template
     endpoints = {
         template.text(e["Properties"]["ServiceName"]): e["Properties"]
         for e in template.of_type("AWS::EC2::VPCEndpoint").values()
@@ -38,6 +89,13 @@ def test_vpc_endpoints_are_the_free_s3_gateway_and_the_two_session_manager_ones(
         assert props["VpcEndpointType"] == "Interface"
         assert props["SubnetIds"] == ["<Warehouse/Vpc/IsolatedSubnet1/Subnet>"]  # one AZ: the host's
         assert props["SecurityGroupIds"] == ["<Warehouse/EndpointSg.GroupId>"]
+    assert nag_findings(endpoints_synth) == []
+    assert cfn_lint_findings(endpoints_synth) == []
+
+
+def test_warehouse_access_takes_the_two_modes_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="public-ip or endpoints"):
+        synthesize(tmp_path, **{c.WAREHOUSE_ACCESS_CONTEXT: "vpn"})
 
 
 def test_flow_logs_go_to_the_log_bucket(template: Template) -> None:
@@ -48,9 +106,9 @@ def test_flow_logs_go_to_the_log_bucket(template: Template) -> None:
     assert props["TrafficType"] == "ALL"
 
 
-def test_host_is_a_small_graviton_with_encrypted_gp3_imdsv2_and_no_public_address(template: Template) -> None:
+def test_host_is_a_micro_graviton_with_encrypted_gp3_and_imdsv2(template: Template) -> None:
     props = template.resolve(template.one("AWS::EC2::Instance", "Warehouse/Host")["Properties"])
-    assert props["InstanceType"] == "t4g.small"
+    assert props["InstanceType"] == "t4g.micro"
     # resolved at launch: a deploy never replaces the host because a new AMI came out
     assert props["ImageId"] == f"resolve:ssm:{c.AMI_PARAMETER}"
     assert props["BlockDeviceMappings"] == [
@@ -60,8 +118,6 @@ def test_host_is_a_small_graviton_with_encrypted_gp3_imdsv2_and_no_public_addres
         }
     ]
     assert props["MetadataOptions"] == {"HttpTokens": "required"}
-    assert props["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is False
-    assert props["NetworkInterfaces"][0]["SubnetId"] == "<Warehouse/Vpc/IsolatedSubnet1/Subnet>"
     assert props["DisableApiTermination"] is True
     assert props["CreditSpecification"] == {"CPUCredits": "standard"}
     assert {"Key": "clickstream-snapshot", "Value": "daily"} in props["Tags"]

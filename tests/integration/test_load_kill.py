@@ -22,12 +22,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from clickstream.core import db
+from clickstream.core import db, sqlfiles
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from tests.support.staged import BASE_TS, StagedObjectSpec, Stager, raw_key, staged_event
 
 ROOT = Path(__file__).resolve().parents[2]
+TEST_SQL = ROOT / "tests" / "sql"
 APP = "clickstream-kill-test"
 TABLES = ("fact_events", "dim_product", "etl_processed_objects", "etl_rejects", "etl_runs")
 
@@ -93,19 +94,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 60) -> 
 
 def child_backend(admin: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
     """(pid, wait_event_type, query, copy tuples) of the child's server process, if any."""
-    return admin.execute(
-        """
-        select
-            activity.pid,
-            activity.wait_event_type,
-            activity.query,
-            coalesce(copy.tuples_processed, 0)
-        from pg_stat_activity as activity
-        left join pg_stat_progress_copy as copy on copy.pid = activity.pid
-        where activity.application_name = %s
-        """,
-        (APP,),
-    ).fetchone()
+    return admin.execute(sqlfiles.text("load_kill/child_backend.sql", TEST_SQL), (APP,)).fetchone()
 
 
 def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -96,6 +96,49 @@ def test_a_failing_file_leaves_nothing_behind(empty_database_url: str, sql_dir: 
     assert 900 not in {v for v, _, _ in recorded(empty_database_url)}
 
 
+def functions(url: str) -> dict[str, str]:
+    """name -> source of the functions in the public schema."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select proname, prosrc from pg_proc where pronamespace = 'public'::regnamespace"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_functions_are_defined_again_on_every_migrate(empty_database_url: str, sql_dir: Path) -> None:
+    # Given a migrated database
+    migrate.migrate(empty_database_url, sql_dir)
+    assert {"refresh_session_rollups", "refresh_daily_products", "rebuild_dashboard_rollups"} <= set(
+        functions(empty_database_url)
+    )
+    versions = recorded(empty_database_url)
+    # When a function is dropped, another one edited and a new one added in sql/functions/
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute("drop function refresh_daily_products(date[])")
+    products = sql_dir / "functions" / "20_refresh_daily_products.sql"
+    products.write_text(products.read_text().replace("begin\n", "begin\n    -- edited\n", 1))
+    (sql_dir / "functions" / "95_extra.sql").write_text(
+        "create or replace function extra_answer() returns integer language sql as $$ select 42 $$;\n"
+    )
+
+    # Then the next migrate applies no migration but defines every function again, as on disk
+    assert migrate.migrate(empty_database_url, sql_dir) == []
+    defined = functions(empty_database_url)
+    assert "-- edited" in defined["refresh_daily_products"]
+    assert "extra_answer" in defined
+    assert recorded(empty_database_url) == versions  # definitions are not recorded
+
+
+def test_a_failing_function_file_stops_the_migrate(empty_database_url: str, sql_dir: Path) -> None:
+    (sql_dir / "functions" / "95_broken.sql").write_text("create or replace function broken(\n")
+
+    with pytest.raises(psycopg.errors.SyntaxError):
+        migrate.migrate(empty_database_url, sql_dir)
+
+    # the numbered migrations committed before it, each in its own transaction
+    assert len(recorded(empty_database_url)) == len(migrate.discover(sql_dir))
+
+
 def test_misnamed_files_are_refused(sql_dir: Path) -> None:
     (sql_dir / "3_oops.sql").write_text("select 1;\n")
     with pytest.raises(migrate.MigrationError, match=r"NNN_lowercase_name\.sql"):

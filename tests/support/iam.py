@@ -41,13 +41,24 @@ def on_bucket_and_objects(actions: list[str], bucket: str) -> Grants:
 
 # test_ingest.py compares these grants; test_iam.py's list of the stack's roles includes them.
 INGEST_ROLES: dict[str, Grants] = {
-    # The ingest function: put new raw/ objects, send a failed batch to the DLQ. Nothing else:
-    # no read, no list, no delete, no other prefix of the lake, no wildcard resource (not traced).
+    # The ingest function: put records into the raw/ stream, send what it refuses to the DLQ.
+    # Nothing else: no access to the lake at all, no wildcard resource (not traced).
     "Ingest/FunctionRole": {
-        ("s3:PutObject", f"{LAKE}/raw/*", ""),
+        ("firehose:PutRecordBatch", "<Ingest/RawStream.Arn>", ""),
         ("sqs:SendMessage", "<Ingest/DeadLetters.Arn>", ""),
     }
     | ingest_logs("FunctionLogs"),
+    # Firehose's raw/ stream: put (and abort uploads of) objects under raw/ and its error prefix,
+    # locate the bucket, and log its delivery errors. No read, no delete, no other prefix.
+    "Ingest/RawStreamRole": {
+        ("s3:PutObject", f"{LAKE}/raw/*", ""),
+        ("s3:AbortMultipartUpload", f"{LAKE}/raw/*", ""),
+        ("s3:PutObject", f"{LAKE}/firehose-errors/*", ""),
+        ("s3:AbortMultipartUpload", f"{LAKE}/firehose-errors/*", ""),
+        ("s3:GetBucketLocation", LAKE, ""),
+        ("s3:ListBucketMultipartUploads", LAKE, ""),
+        ("logs:PutLogEvents", "<Ingest/RawStreamLogs.Arn>", ""),
+    },
     # CDK's BucketDeployment (at deploy time only): read the storefront asset, sync it into the
     # storefront bucket. These are the grants BucketDeployment makes; no CloudFront invalidation.
     "Ingest/StorefrontDeploymentRole": on_bucket_and_objects(

@@ -130,21 +130,7 @@ def test_a_worklist_without_items_or_batch_keys_is_refused() -> None:
 
 
 def test_the_payload_bounds_the_dates() -> None:
-    counts = dict.fromkeys(
-        (
-            "objects",
-            "lines_read",
-            "loaded",
-            "duplicates",
-            "rejected",
-            "quarantined",
-            "skipped_objects",
-            "sessions_replaced",
-            "sessions_written",
-            "events_resessioned",
-        ),
-        1,
-    )
+    counts = dict.fromkeys(load._RUN_COLUMNS, 1)  # a run's row, every count 1
     many = [date(2020, 1, 1) + timedelta(days=i) for i in range(load.MAX_DATES + 5)]
     payload = load._payload(counts, list(reversed(many)), replayed=False)
     assert payload["dates"][0] == "2020-01-01"

@@ -1,4 +1,4 @@
-"""clickstream cost --events-per-day N [--results FILE] [--json] [--with-ingest]: the monthly AWS bill."""
+"""clickstream cost --events-per-day N [--results F] [--json] [--with-ingest] [--with-storefront] [--waf]."""
 
 from __future__ import annotations
 
@@ -37,7 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--with-ingest",
         action="store_true",
-        help="add the ingest API and the storefront (CloudFront, WAF...)",
+        help="add the event ingest (CloudFront, HTTP API, the ingest function, Firehose), pages elsewhere",
+    )
+    parser.add_argument(
+        "--with-storefront",
+        action="store_true",
+        help="add the demo storefront's page traffic and signed-in shoppers (implies --with-ingest)",
+    )
+    parser.add_argument(
+        "--waf",
+        action="store_true",
+        help="add the opt-in WAF web ACL (-c ingest_waf=on; implies --with-ingest)",
     )
 
 
@@ -73,7 +83,13 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return error(f"{path}: {exc}")
         origin = str(path)
-    bill = cost.estimate(args.events_per_day, measured, with_ingest=args.with_ingest)
+    bill = cost.estimate(
+        args.events_per_day,
+        measured,
+        with_ingest=args.with_ingest,
+        with_storefront=args.with_storefront,
+        waf=args.waf,
+    )
     if args.json:
         print(json.dumps({**bill.to_dict(), "compute_from": origin}, indent=2))
         return 0
@@ -108,8 +124,9 @@ def render_text(bill: cost.Bill, origin: str) -> str:
             if origin == "builtin"
             else f"Compute figures: {origin} ({bill.measured.source}, on {bill.measured.machine})."
         ),
-        f"Assumes ~{a.events_per_object:g} events per raw object, {a.raw_bytes_per_event:g} B of gzip per "
-        f"event, {a.db_bytes_per_event / 1000:g} KB per event in PostgreSQL, the disk sized for "
+        f"Assumes ~{a.events_per_request:g} events per request, {v['objects_per_hour']:,.0f} raw objects an "
+        f"hour (Firehose, one a minute at most), {a.raw_bytes_per_event:g} B of gzip per event,"
+        f" {a.db_bytes_per_event / 1000:g} KB per event in PostgreSQL, the disk sized for "
         f"{a.volume_months} months ({v['volume_gb']:,.0f} GB).",
         f"Per execution: {v['items_per_execution']:,.0f} Map items, {v['transitions_per_execution']:,.0f} "
         f"transitions, {v['lambda_invocations_per_execution']:,.0f} Lambda invocations "

@@ -1,0 +1,63 @@
+-- The products the run saw, merged into dim_product: first and last seen widened; category,
+-- last_price, currency and last_event_id from the newest event (by ts, then event_id).
+-- grain: one row per product the run saw
+-- Slot: newer (newer_product_event.sql).
+with seen as (
+    select
+        product_id,
+        min(ts) as first_seen_at,
+        max(ts) as last_seen_at
+    from stage_new
+    where product_id is not null
+    group by product_id
+),
+
+-- the newest event of each product: its latest ts, then the greatest event_id (hash join, no big sort)
+newest as (
+    select distinct on (staged.product_id)
+        staged.product_id,
+        staged.category,
+        staged.price as last_price,
+        staged.currency,
+        staged.event_id as last_event_id
+    from stage_new as staged
+    inner join seen
+        on
+            seen.product_id = staged.product_id
+            and seen.last_seen_at = staged.ts
+    order by
+        staged.product_id,
+        staged.event_id desc
+),
+
+products as (
+    select
+        seen.product_id,
+        newest.category,
+        newest.last_price,
+        newest.currency,
+        seen.first_seen_at,
+        seen.last_seen_at,
+        newest.last_event_id
+    from seen
+    inner join newest on newest.product_id = seen.product_id
+)
+
+insert into dim_product (
+    product_id,
+    category,
+    last_price,
+    currency,
+    first_seen_at,
+    last_seen_at,
+    last_event_id
+)
+select * from products
+on conflict (product_id) do update
+set
+    first_seen_at = least(dim_product.first_seen_at, excluded.first_seen_at),
+    last_seen_at = greatest(dim_product.last_seen_at, excluded.last_seen_at),
+    category = case when {newer} then excluded.category else dim_product.category end,
+    last_price = case when {newer} then excluded.last_price else dim_product.last_price end,
+    currency = case when {newer} then excluded.currency else dim_product.currency end,
+    last_event_id = case when {newer} then excluded.last_event_id else dim_product.last_event_id end
