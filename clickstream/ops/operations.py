@@ -230,7 +230,10 @@ class Operator:
         report = self.report(name_or_arn)
         if report.hour is None:
             raise ValueError(f"{report.name} has no hour in its input; cannot redrive it")
-        if not self.local and report.status == "FAILED":
+        # RedriveExecution resumes only an execution that failed at AwaitRedrive; one that ended in
+        # the Fail state (its alert could not be formatted, or it predates AwaitRedrive) would
+        # re-enter it and fail again, so it is resumed (or run anew) under a new name instead.
+        if not self.local and report.status == "FAILED" and self.last_state(report.arn) == "AwaitRedrive":
             try:
                 self.sfn.redrive_execution(executionArn=report.arn)
                 return report.arn
@@ -239,6 +242,13 @@ class Operator:
                     raise
         resume = self.resume_input(report.arn) if report.status == "FAILED" else None
         return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour), resume)
+
+    def last_state(self, arn: str) -> str | None:
+        """The state the execution entered last (where it stopped, for an ended one)."""
+        entered = [e for e in self.history(arn) if e.get("stateEnteredEventDetails")]
+        if not entered:
+            return None
+        return str(max(entered, key=lambda e: e["id"])["stateEnteredEventDetails"]["name"])
 
     def resume_input(self, arn: str) -> dict[str, Any] | None:
         """The input of a new execution that resumes a failed one where it failed, or None.
