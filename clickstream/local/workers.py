@@ -121,12 +121,8 @@ def _rss_bytes() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _watch_memory(limit_mb: int, marker: Path, done: threading.Event) -> None:
+def _watch_memory(start: int, limit_mb: int, marker: Path, done: threading.Event) -> None:
     """Kill this worker, leaving ``marker``, if the call grows its resident set past ``limit_mb``."""
-    try:
-        start = _rss_bytes()
-    except OSError:  # no /proc (not Linux): no memory limit
-        return
     while not done.wait(MEMORY_POLL_S):
         if _rss_bytes() - start > limit_mb * 2**20:
             marker.write_text(str(limit_mb), encoding="ascii")
@@ -144,7 +140,8 @@ def run_in_worker(
     """Run one invocation; (True, result JSON) or (False, error JSON with errorType).
 
     ``ticket`` (a path) receives this worker's pid, so the pool can kill it at the timeout;
-    ``<ticket>.oom`` is left when the memory watchdog killed it.
+    ``<ticket>.oom`` is left when the memory watchdog killed it. The handler is imported
+    first: the clock starts after a cold start, as Lambda's timeout does not count its init.
     """
     context = LocalLambdaContext(
         function_name=name,
@@ -152,16 +149,25 @@ def run_in_worker(
         memory_limit_in_mb=memory_mb,
         deadline=time.monotonic() + timeout_s,
     )
+    try:
+        module = _load_handler(name)  # a cold start's import, like Lambda's init, is not the call's time
+    except Exception as exc:
+        return False, json.dumps(_error_payload(exc), default=str)
     done = threading.Event()
     if ticket:
         Path(ticket).write_text(str(os.getpid()), encoding="ascii")
-        threading.Thread(
-            target=_watch_memory, args=(memory_mb, Path(ticket + ".oom"), done), daemon=True
-        ).start()
+        try:
+            start = _rss_bytes()  # here, before the call: the watchdog thread may start late
+        except OSError:  # no /proc (not Linux): no memory limit
+            start = None
+        if start is not None:
+            threading.Thread(
+                target=_watch_memory, args=(start, memory_mb, Path(ticket + ".oom"), done), daemon=True
+            ).start()
     try:
         if fault:
             apply_fault(fault)
-        result = _load_handler(name).handler(json.loads(event_json), context)
+        result = module.handler(json.loads(event_json), context)
         return True, json.dumps(result, default=str)
     except Exception as exc:  # a handler's uncaught error is the task's error, as on Lambda
         return False, json.dumps(_error_payload(exc), default=str)
@@ -175,6 +181,13 @@ def apply_fault(fault: dict[str, Any]) -> None:
     ``{"sleep": S}`` first holds the invocation S seconds (a slow task: its
     execution stays RUNNING meanwhile); alone, the task then runs normally.
     """
+    if fault.get("allocate_mb"):  # hold that much memory meanwhile (a drill of the memory limit)
+        held = bytearray(int(fault["allocate_mb"]) * 2**20)
+        for i in range(0, len(held), 4096):
+            held[i] = 1
+        time.sleep(float(fault.get("sleep", 1)))
+        if not fault.get("kill") and "error" not in fault:
+            return
     if fault.get("sleep"):
         time.sleep(float(fault["sleep"]))
         if not fault.get("kill") and "error" not in fault:
