@@ -8,6 +8,7 @@ objects (MAX_BYTES_PER_EXECUTION), a small fraction of the backlog put here.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import tempfile
@@ -82,6 +83,8 @@ def test_a_backlog_drains_through_chained_executions_and_matches_the_reference(
     listed = stack.cli("executions").stdout
     assert f"catching up hour {hour_label(last)}: {execution_name(last)}-c" in listed, listed
     assert "left after it" in listed or "; listing." in listed
+    status = json.loads(stack.cli("status", "--json").stdout)
+    assert [c["hour"] for c in status["catching_up"]] in ([hour_label(last)], [])  # [] if it just ended
 
     # Then it chains continuations (hour-H-c2, -c3, ...) until the backlog is gone, none fails
     rows = wait_caught_up(stack, last)
