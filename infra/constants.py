@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from clickstream.core import lake, migrate, origins
+from clickstream.core import lake, limits, migrate, origins
 from clickstream.pipeline import ingest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,12 @@ LIST_NEW = FunctionSpec("list_new", "ListNew", "ListNewFunctionArn", 512, 120, i
 TRANSFORM = FunctionSpec("transform", "Transform", "TransformFunctionArn", 1024, 300, in_vpc=False)
 LOAD = FunctionSpec("load", "Load", "LoadFunctionArn", 1024, 600, in_vpc=True)
 NOTIFY = FunctionSpec("notify", "Notify", "NotifyFunctionArn", 256, 30, in_vpc=False)
+# The local runtime enforces the same memory and timeouts (clickstream.core.limits): one set of numbers.
+for _spec in (LIST_NEW, TRANSFORM, LOAD, NOTIFY):
+    if limits.FUNCTION_LIMITS[_spec.name] != limits.FunctionLimits(_spec.memory_mb, _spec.timeout_s):
+        raise ValueError(f"{_spec.name}: infra/constants.py and clickstream/core/limits.py disagree")
+# What one execution may take (ListNew's MAX_BYTES_PER_EXECUTION): its upsert fits LOAD's timeout.
+MAX_BYTES_PER_EXECUTION = limits.MAX_BYTES_PER_EXECUTION
 PIPELINE_FUNCTIONS = (LIST_NEW, TRANSFORM, LOAD, NOTIFY)
 START_HOUR_MEMORY_MB = 128
 START_HOUR_TIMEOUT_S = 30

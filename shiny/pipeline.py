@@ -96,7 +96,8 @@ def attention(
         }
         if execution["status"] in FAILED:
             report = op.report(execution["executionArn"])
-            failed_states = [s.name for s in report.states if s.failures]
+            # AwaitRedrive fails with the original error; the state that failed is the one before it
+            failed_states = [s.name for s in report.states if s.failures and s.name != "AwaitRedrive"]
             row["error"] = report.error
             row["cause"] = report.cause
             row["state"] = failed_states[-1] if failed_states else None

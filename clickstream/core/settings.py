@@ -15,6 +15,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clickstream.core import limits
 from clickstream.core.errors import ConfigurationError
 
 DEVELOPMENT_HMAC_KEY = "local-development-key-change-me"
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     # Bounded slice of a partition that one Map item processes.
     max_objects_per_item: int = Field(default=200, ge=1)
     max_bytes_per_item: int = Field(default=256 * 1024 * 1024, ge=1)
+    # What one execution takes at most (raw bytes): its upsert fits the load function's timeout
+    # (clickstream/core/limits.py); a bigger backlog drains through continuations.
+    max_bytes_per_execution: int = Field(default=limits.MAX_BYTES_PER_EXECUTION, ge=1)
     aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
     # Where this runs: "local" or "aws" (the stack sets RUNTIME=aws; on Lambda, AWS_EXECUTION_ENV
     # makes it "aws" whatever RUNTIME says). Decides the redrive commands, EMF metrics, require().

@@ -29,6 +29,8 @@ from botocore.exceptions import ClientError
 from clickstream.core import lake as layout
 from clickstream.core.errors import HourNotClosed
 
+# What the failure branch added to the document; not part of the failed state's input proper.
+RESUME_DROPPED = frozenset({"error", "notice", "failed_state", "resume_at", "notify_error"})
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -228,14 +230,49 @@ class Operator:
         report = self.report(name_or_arn)
         if report.hour is None:
             raise ValueError(f"{report.name} has no hour in its input; cannot redrive it")
-        if not self.local and report.status == "FAILED":
+        # RedriveExecution resumes only an execution that failed at AwaitRedrive; one that ended in
+        # the Fail state (its alert could not be formatted, or it predates AwaitRedrive) would
+        # re-enter it and fail again, so it is resumed (or run anew) under a new name instead.
+        if not self.local and report.status == "FAILED" and self.last_state(report.arn) == "AwaitRedrive":
             try:
                 self.sfn.redrive_execution(executionArn=report.arn)
                 return report.arn
             except ClientError as exc:
                 if exc.response["Error"]["Code"] not in {"ExecutionNotRedrivable", "ExecutionLimitExceeded"}:
                     raise
-        return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour))
+        resume = self.resume_input(report.arn) if report.status == "FAILED" else None
+        return self.start(layout.parse_hour(report.hour), self.next_redrive_name(report.hour), resume)
+
+    def last_state(self, arn: str) -> str | None:
+        """The state the execution entered last (where it stopped, for an ended one)."""
+        entered = [e for e in self.history(arn) if e.get("stateEnteredEventDetails")]
+        if not entered:
+            return None
+        return str(max(entered, key=lambda e: e["id"])["stateEnteredEventDetails"]["name"])
+
+    def resume_input(self, arn: str) -> dict[str, Any] | None:
+        """The input of a new execution that resumes a failed one where it failed, or None.
+
+        The failed state is the one AwaitRedrive was waiting to resume (``$.failed_state``); the
+        new execution starts there (the ASL's Start choice reads ``resume_at``) with the input
+        that state had, read from the history, so the states that succeeded are not rerun and
+        the run keeps its name (``$.run``: etl_runs, the staged batches). None when the
+        execution did not fail through the failure branch (aborted, timed out, or older).
+        """
+        events = sorted(self.history(arn), key=lambda e: e["id"])
+        entered = [e["stateEnteredEventDetails"] for e in events if e.get("stateEnteredEventDetails")]
+        waiting = [d for d in entered if d.get("name") == "AwaitRedrive"]
+        if not waiting:
+            return None
+        state = json.loads(waiting[-1].get("input") or "{}").get("failed_state")
+        inputs = [d for d in entered if d.get("name") == state]
+        if not state or not inputs:
+            return None
+        document = json.loads(inputs[-1].get("input") or "{}")
+        if not isinstance(document, dict) or "run" not in document:
+            return None
+        kept = {k: v for k, v in document.items() if k not in RESUME_DROPPED and k != "hour"}
+        return {**kept, "resume_at": state}
 
     def rerun(self, hour: datetime, since: datetime | None = None) -> str:
         """Run a closed hour again under the next -rN name; ``since`` widens its listing back to there.
@@ -311,6 +348,45 @@ class Operator:
         latest = latest_by_hour(self.list_executions())
         rows = [latest[h] for h in sorted(latest)]
         return [r for r in rows if status is None or r["status"] == status.upper()]
+
+    def catch_ups(self) -> list[dict[str, Any]]:
+        """Hours catching up a backlog: their latest execution is a continuation (``-cN``) still
+        running, or one whose ListNew left a backlog; with what its last listing left.
+
+        Each: {"hour", "execution", "status", "executions" (so far), "left_objects", "left_bytes"}.
+        """
+        found = []
+        for hour, latest in sorted(latest_by_hour(self.list_executions()).items()):
+            name = latest["name"]
+            if "-c" not in name[18:] and latest["status"] != "RUNNING":
+                continue
+            listed = self.last_listing(latest["executionArn"])
+            if listed is None and "-c" not in name[18:]:
+                continue  # a plain hour still before its ListNew: not known to be a catch-up
+            listed = listed or {}
+            if latest["status"] != "RUNNING" and not listed.get("truncated"):
+                continue  # the chain ended: caught up
+            found.append(
+                {
+                    "hour": hour,
+                    "execution": name,
+                    "status": latest["status"],
+                    "executions": len(self.hour_executions(layout.parse_hour(hour))),
+                    "left_objects": listed.get("left_objects"),
+                    "left_bytes": listed.get("left_bytes"),
+                }
+            )
+        return found
+
+    def last_listing(self, arn: str) -> dict[str, Any] | None:
+        """ListNew's result in the execution (from its history: also while it runs), or None."""
+        for event in sorted(self.history(arn), key=lambda e: e["id"], reverse=True):
+            exited = event.get("stateExitedEventDetails")
+            if exited and exited.get("name") == "ListNew":
+                output = json.loads(exited.get("output") or "{}")
+                listed = output.get("list") if isinstance(output, dict) else None
+                return listed if isinstance(listed, dict) else None
+        return None
 
     def failed_hours(self) -> list[str]:
         """Hours whose latest execution failed (an hour redriven to success is not failed)."""

@@ -13,10 +13,13 @@ An hour that has not ended yet is refused (``HourNotClosed``, not retried:
 the execution fails and says so), whoever started it: its partition may
 still receive objects, and the watermark must never pass the last closed hour.
 
-If a backlog needs more than ``max_items`` items, whole partitions are taken
-in order up to the cap and ``watermark_to`` stops before the first partition
-left out, so the watermark never passes unprocessed data; the next execution
-takes the rest.
+If a backlog needs more than ``max_items`` items, or more raw bytes than
+``max_total_bytes`` (the work one execution's SessionizeAndUpsert does within
+the load function's timeout, clickstream/core/limits.py), whole partitions are
+taken in order up to the cap and ``watermark_to`` stops before the first
+partition left out, so the watermark never passes unprocessed data; the
+result says what is left (``left_objects``, ``left_bytes``) and the
+execution starts its continuation at its end, which takes the rest.
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ def plan_items(
     max_objects: int,
     max_bytes: int,
     max_items: int = MAX_ITEMS,
+    max_total_bytes: int | None = None,
 ) -> tuple[list[WorkItem], datetime | None]:
     """Cut objects (in key order) into items; return them and the last complete partition.
 
     The second value is the latest partition hour whose objects are all in
     the items, or None when the cap cut into the very first partition.
+    ``max_total_bytes`` caps the bytes of all items (whole partitions; a first
+    partition bigger than the cap is cut: at least one item is always taken).
     """
     by_partition: dict[datetime, list[ObjectInfo]] = {}
     for obj in objects:
@@ -67,10 +73,22 @@ def plan_items(
             size += obj.size
         if current:
             slices.append(WorkItem(hour, tuple(current)))
-        if len(items) + len(slices) > max_items:
+        size_before = sum(o.size for i in items for o in i.objects)
+        size_here = sum(o.size for o in by_partition[hour])
+        over_budget = max_total_bytes is not None and size_before + size_here > max_total_bytes
+        if len(items) + len(slices) > max_items or (over_budget and items):
             if not items:  # one huge partition: take what fits, the rest comes next time
                 items.extend(slices[:max_items])
             return items, complete
+        if over_budget:  # the first partition alone is over the budget: the slices that fit it
+            taken = 0
+            for piece in slices:
+                piece_size = sum(o.size for o in piece.objects)
+                if items and taken + piece_size > (max_total_bytes or 0):
+                    break
+                items.append(piece)
+                taken += piece_size
+            return items, complete if len(items) < len(slices) else hour
         items.extend(slices)
         complete = hour
     return items, complete
@@ -109,6 +127,7 @@ def list_new(
     since: datetime | None = None,
     max_items: int = MAX_ITEMS,
     now: datetime | None = None,
+    max_total_bytes: int | None = None,
 ) -> dict[str, Any]:
     """List, plan, write the work files and the worklist; return the state's small result.
 
@@ -132,8 +151,10 @@ def list_new(
     processed_keys = read_processed(conn, first, hour)
     new = [o for o in candidates if o.key not in processed_keys]
 
-    items, complete = plan_items(new, max_objects, max_bytes, max_items)
-    truncated = sum(len(i.objects) for i in items) < len(new)
+    items, complete = plan_items(new, max_objects, max_bytes, max_items, max_total_bytes)
+    taken = {o.key for i in items for o in i.objects}
+    left = [o for o in new if o.key not in taken]
+    truncated = bool(left)
     # None: the watermark must not move (nothing before the cut was complete).
     watermark_to = hour if not truncated else complete
 
@@ -169,4 +190,7 @@ def list_new(
         "watermark": layout.hour_iso(watermark) if watermark else None,
         "watermark_to": layout.hour_iso(watermark_to) if watermark_to else None,
         "truncated": truncated,
+        "bytes": sum(o.size for i in items for o in i.objects),
+        "left_objects": len(left),
+        "left_bytes": sum(o.size for o in left),
     }

@@ -10,6 +10,7 @@ redrives the hour.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 SUBJECT_LIMIT = 100  # SNS subject limit
@@ -50,7 +51,8 @@ def failed_state(history_events: list[dict[str, Any]]) -> str | None:
         name = details.get("name")
         if name == "NotifyFailure":
             return last
-        last = name
+        if not str(name).startswith("Caught"):  # the Catch's Pass state that names the failed one
+            last = name
     return last
 
 
@@ -116,3 +118,63 @@ def format_success(
         "partition of the raw object it came from.",
     ]
     return {"publish": publish, "subject": subject, "message": "\n".join(body), "reject_ratio": ratio}
+
+
+class AwaitingRedrive(Exception):
+    """Raised under the original error's name: the execution fails at AwaitRedrive with it."""
+
+
+def original_error(error: dict[str, Any]) -> Exception:
+    """An exception whose class name is the original error's and whose message is its cause.
+
+    Lambda reports an uncaught exception's class name as ``errorType``, which Step
+    Functions reports as the task's (and the execution's) error.
+    """
+    name = str(error.get("Error") or "Unknown")
+    cls = type(name, (AwaitingRedrive,), {})
+    return cls(_cause_text(error.get("Cause", "")) or name)
+
+
+def await_redrive(state: str, recorded: int, now: int, error: dict[str, Any]) -> str:
+    """AwaitRedrive: the state to resume at when the execution was redriven since the failure.
+
+    ``recorded`` is the execution's redriveCount when the failure was caught,
+    ``now`` what DescribeExecution says now. Unchanged: raise the original error,
+    so the execution fails at this Task, which a Redrive reruns.
+    """
+    if now > recorded:
+        return state
+    raise original_error(error)
+
+
+_CONTINUATION = re.compile(r"^(?P<base>hour-\d{4}-\d{2}-\d{2}T\d{2})(?:-r\d+)?(?:-c(?P<n>\d+))?$")
+
+
+def continuation_name(execution: str, taken: int = 0) -> str:
+    """``hour-H`` / ``hour-H-rN`` -> ``hour-H-c2``; ``hour-H-cN`` -> ``hour-H-cN+1`` (+ ``taken``)."""
+    match = _CONTINUATION.match(execution)
+    if match is None:
+        return f"{execution}-c2"[:80]
+    n = int(match.group("n") or 1)
+    return f"{match.group('base')}-c{n + 1 + taken}"
+
+
+def start_continuation(sfn: Any, execution_arn: str, execution: str, hour: str) -> tuple[str, str]:
+    """StartContinuation: start the hour's next execution, which takes what this one's budget left.
+
+    Its name is the next free ``hour-H-cN``; its input ``{"hour": H, "continuation": N}``. It lists
+    from the watermark this execution just advanced (never past what it left), so nothing is
+    skipped; the manifest makes anything taken twice a no-op.
+    """
+    machine = execution_arn.rsplit(":", 1)[0].replace(":execution:", ":stateMachine:")
+    for taken in range(100):
+        name = continuation_name(execution, taken)
+        n = int(name.rsplit("-c", 1)[1])
+        try:
+            started = sfn.start_execution(
+                stateMachineArn=machine, name=name, input=json.dumps({"hour": hour, "continuation": n})
+            )
+        except sfn.exceptions.ExecutionAlreadyExists:
+            continue
+        return name, str(started["executionArn"])
+    raise RuntimeError(f"no free continuation name after {execution}")

@@ -74,6 +74,15 @@ class StateModel(BaseModel):
 # ----------------------------------------------------------------- the execution and ListNew
 
 
+class RunRef(BaseModel):
+    """``$.run``: which run the execution's states work for."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, use_attribute_docstrings=True)
+
+    name: str = Field(min_length=1)
+    """The execution name that started the run: ``$$.Execution.Name`` of its first execution."""
+
+
 class ExecutionInput(BaseModel):
     """The execution's input, ``{"hour": ..., **options}`` (``Operator.start`` in clickstream/ops)."""
 
@@ -85,6 +94,14 @@ class ExecutionInput(BaseModel):
     """Option: list the partitions from this hour on, instead of the watermark minus the lookback."""
     lookback_hours: int | None = Field(default=None, ge=0, le=72)
     """Option: this execution's lookback (default: the LOOKBACK_HOURS setting)."""
+    continuation: int | None = Field(default=None, ge=2)
+    """Set by the execution that started this one (``hour-H-cN``) to take what its budget left."""
+    run: RunRef | None = None
+    """``$.run``, set by the Begin state: the run's name (etl_runs, ``staged/<run>/``). A resume keeps
+    the failed execution's."""
+    resume_at: str | None = None
+    """A resume (``clickstream redrive`` locally): start at this state, the one that failed, with
+    this document as its input (the Start choice routes it; AwaitRedrive sets it on AWS)."""
 
 
 class ListNewInput(StateModel):
@@ -132,7 +149,14 @@ class ListNewResult(StateModel):
     """Where AdvanceWatermark moves it: the hour, or before the first partition left out when
     ``truncated`` (None: do not move it)."""
     truncated: bool
-    """The backlog needed more items than the cap: the next execution takes the rest."""
+    """The backlog needed more items than the cap, or more bytes than one execution's budget
+    (clickstream/core/limits.py): this execution's continuation takes the rest at once."""
+    bytes: Count = 0
+    """Raw (gzipped) bytes of the objects in the items."""
+    left_objects: Count = 0
+    """New raw objects left for the continuation (0 unless ``truncated``)."""
+    left_bytes: Count = 0
+    """Their raw bytes."""
 
 
 # ----------------------------------------------------------------- TransformPartitions (the Map)
@@ -341,13 +365,60 @@ class NotifyFailureInput(StateModel):
     """``$$.Execution.Id``: its history names the failed state."""
     error: StateError = StateError()
     """``$.error``: what the Catch caught."""
+    state: str | None = None
+    """``$.failed_state``: the state that failed, set by its Catch's ``Caught<State>`` Pass state."""
 
 
-NotifyInput = NotifySuccessInput | NotifyFailureInput
+class AwaitRedriveInput(StateModel):
+    """AwaitRedrive's Parameters: the last state of the failure branch, the one a Redrive reruns."""
+
+    outcome: Literal["await_redrive"]
+    """Which action of the notify function this is."""
+    hour: str = ""
+    """``$.hour``."""
+    execution: str = ""
+    """``$$.Execution.Name``."""
+    execution_arn: str
+    """``$$.Execution.Id``: DescribeExecution gives its ``redriveCount``."""
+    state: str
+    """``$.failed_state``: where a redrive resumes."""
+    redrive_count: Count = 0
+    """``$.notice.redrive_count``: the execution's redriveCount when the failure was caught."""
+    error: StateError = StateError()
+    """``$.error``: the original error, with which AwaitRedrive fails until a redrive."""
+
+
+class StartContinuationInput(StateModel):
+    """StartContinuation's Parameters: ListNew left a backlog; start the execution that takes it."""
+
+    outcome: Literal["continue"]
+    """Which action of the notify function this is."""
+    hour: Hour
+    """``$.hour``: the continuation closes the same hour."""
+    execution: str = Field(min_length=1)
+    """``$$.Execution.Name``: ``hour-H`` (or ``-rN``) starts ``hour-H-c2``; ``hour-H-cN`` starts ``-cN+1``."""
+    execution_arn: str = Field(min_length=1)
+    """``$$.Execution.Id``: the state machine's ARN is read from it."""
+    left_objects: Count
+    """``$.list.left_objects``: what the continuation has to take (logged)."""
+
+
+class ContinuationStarted(StateModel):
+    """StartContinuation's output, at ``$.continuation_started``."""
+
+    name: str
+    """The continuation's execution name, ``hour-H-cN``."""
+    execution_arn: str
+    """Its ARN."""
+
+
+NotifyInput = NotifySuccessInput | NotifyFailureInput | AwaitRedriveInput | StartContinuationInput
 
 NOTIFY_INPUTS: dict[str, type[NotifyInput]] = {
     "success": NotifySuccessInput,
     "failure": NotifyFailureInput,
+    "await_redrive": AwaitRedriveInput,
+    "continue": StartContinuationInput,
 }
 
 
@@ -377,6 +448,8 @@ class FailureNotice(StateModel):
     """The state that failed (None: the history could not be read)."""
     error: str
     """The error's name."""
+    redrive_count: Count = 0
+    """The execution's redriveCount now (DescribeExecution; 0 where there is none, as on moto)."""
 
 
 # ----------------------------------------------------------------- entry points outside the state machine

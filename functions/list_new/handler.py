@@ -36,6 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 max_objects=settings.max_objects_per_item,
                 max_bytes=settings.max_bytes_per_item,
                 since=options.since,
+                max_total_bytes=settings.max_bytes_per_execution,
             )
         )
     logger.info(
@@ -44,5 +45,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         objects=result.objects,
         items=len(result.items),
         truncated=result.truncated,
+        left_objects=result.left_objects,
     )
     return result.model_dump(mode="json")

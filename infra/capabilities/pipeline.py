@@ -173,17 +173,26 @@ class Pipeline(Construct):
                     "executions), so a key pattern is the narrowest resource there is.",
                 )
         # Notify: formats the notice; the state machine publishes it. It reads the
-        # failed execution's history to name the state that failed.
+        # failed execution's history to name the state that failed, and its redriveCount
+        # (DescribeExecution): AwaitRedrive fails until the execution is redriven. StartContinuation
+        # starts the hour's next execution when ListNew left a backlog (states:StartExecution).
         self.functions[c.NOTIFY.name] = self._function(
             c.NOTIFY,
             statements=[
                 iam.PolicyStatement(
-                    actions=["states:GetExecutionHistory"],
+                    actions=["states:GetExecutionHistory", "states:DescribeExecution"],
                     resources=[
                         f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:"
                         f"{self.state_machine_name}:*"
                     ],
-                )
+                ),
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:"
+                        f"{self.state_machine_name}"
+                    ],
+                ),
             ],
         )
         acknowledge_wildcard(

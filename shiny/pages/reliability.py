@@ -373,7 +373,9 @@ def page_server(
         if p.operator is None:
             return empty_state("Executions are not available", p.problem or "")
         rows = pipeline.attention(p.operator, listing() or [], watched())
-        return attention_table(rows, session.ns("redrive_request"), can_redrive=True)
+        table = attention_table(rows, session.ns("redrive_request"), can_redrive=True)
+        notices = [catch_up_notice(c) for c in p.operator.catch_ups()]
+        return TagList(*notices, table) if notices else table
 
     @render.ui
     def lake_state() -> Tag | TagList:
@@ -466,3 +468,18 @@ def page_server(
                 tick.set(tick.get() + 1)
         if seen != {arn: current[arn] for arn in running}:
             statuses.set({**current, **seen})
+
+
+def catch_up_notice(c: dict[str, Any]) -> Tag:
+    """A backlog draining through continuations (``Operator.catch_ups``), and how much is left."""
+    left = (
+        f"{c['left_objects']:,} raw objects ({c['left_bytes'] / 2**20:,.1f} MiB) left after it"
+        if c.get("left_objects") is not None
+        else "listing what is left"
+    )
+    return tags.div(
+        tags.strong(f"Catching up hour {c['hour']}: "),
+        f"{c['execution']} {c['status']} (execution {c['executions']} of the hour); {left}. "
+        "Each continuation takes what one upsert does within the load function's timeout.",
+        class_="alert alert-info catch-up",
+    )

@@ -379,3 +379,19 @@ def test_filtered_bot_and_spam_lines_by_reason_and_family(sample_url: str) -> No
     ]
     assert table["Share of lines read (%)"].tolist() == [round(100 * n / lines_read, 2) for n in (5, 1, 1)]
     assert bots.filtered_frame(bots.filtered_by_family(Database(sample_url), *before)).empty
+
+
+def test_a_catch_up_in_progress_says_how_much_is_left() -> None:
+    row = {
+        "hour": "2025-10-14T09",
+        "execution": "hour-2025-10-14T09-c3",
+        "status": "RUNNING",
+        "executions": 3,
+        "left_objects": 1234,
+        "left_bytes": 5 * 2**20,
+    }
+    html = str(reliability.catch_up_notice(row))
+    assert "Catching up hour 2025-10-14T09" in html
+    assert "hour-2025-10-14T09-c3 RUNNING (execution 3 of the hour)" in html
+    assert "1,234 raw objects (5.0 MiB) left after it" in html
+    assert "listing what is left" in str(reliability.catch_up_notice({**row, "left_objects": None}))

@@ -239,5 +239,5 @@ def test_the_aws_cli_lists_executions_and_shows_history(stack: RunningStack) -> 
         for e in json.loads(history.stdout)["events"]
         if "stateEnteredEventDetails" in e
     ]
-    assert entered[:2] == ["ListNew", "TransformPartitions"]
+    assert entered[:4] == ["Start", "Begin", "ListNew", "TransformPartitions"]
     assert "AdvanceWatermark" in entered

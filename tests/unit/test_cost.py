@@ -22,6 +22,8 @@ VOLUMES = (10_000, 100_000, 1_000_000, 10_000_000)
 # The states a successful execution enters, written down by hand from the ASL file:
 # outside the Map once each, inside it once per item.
 OUTER = [
+    "Start",  # a resume (the local redrive) would go to Resume instead
+    "Begin",
     "ListNew",
     "TransformPartitions",
     "CheckStagedBatches",
@@ -29,6 +31,7 @@ OUTER = [
     "AdvanceWatermark",
     "NotifySuccess",
     "ShouldPublishSuccess",
+    "ShouldContinue",  # a backlog left: StartContinuation first
     "Succeeded",
 ]
 INNER = ["TransformPartition"]

@@ -65,3 +65,43 @@ def test_every_object_is_planned_at_most_once_and_complete_partitions_entirely(
     if complete is not None:
         expected = {o.key for o in objs if partition_hour(o.key) <= complete}
         assert expected <= set(planned)
+
+
+# -- one execution's budget (clickstream/core/limits.py): whole partitions, at least one item
+
+
+def test_the_byte_budget_takes_whole_partitions_and_stops_the_watermark_before_the_rest() -> None:
+    # 3 partitions of 4 objects of 100 bytes; a budget of 900 bytes takes the first two
+    items, complete = plan_items(objects([4, 4, 4]), max_objects=2, max_bytes=10_000, max_total_bytes=900)
+    assert sum(len(i.objects) for i in items) == 8
+    assert complete == H0.replace(hour=11)
+
+
+def test_a_first_partition_over_the_budget_is_cut_and_the_watermark_does_not_move() -> None:
+    items, complete = plan_items(objects([6, 4]), max_objects=2, max_bytes=10_000, max_total_bytes=350)
+    assert [len(i.objects) for i in items] == [2]  # a second item of 200 bytes would pass 350
+    assert complete is None
+    # a budget smaller than one item still takes one: every execution makes progress
+    items, complete = plan_items(objects([6]), max_objects=2, max_bytes=10_000, max_total_bytes=1)
+    assert [len(i.objects) for i in items] == [2] and complete is None
+
+
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=8), st.integers(1, 2_000))
+def test_repeated_budgeted_executions_take_everything_once_in_order(per_hour: list[int], budget: int) -> None:
+    left = objects(per_hour)
+    taken: list[str] = []
+    watermark = None
+    for _ in range(1000):
+        if not left:
+            break
+        items, complete = plan_items(left, max_objects=2, max_bytes=10_000, max_total_bytes=budget)
+        assert items
+        keys = [o.key for i in items for o in i.objects]
+        taken += keys
+        left = [o for o in left if o.key not in set(keys)]
+        if complete is not None:
+            # the watermark never passes an object not taken yet
+            assert all(partition_hour(o.key) > complete for o in left)
+            watermark = complete if watermark is None else max(watermark, complete)
+    assert not left
+    assert sorted(taken) == sorted(o.key for o in objects(per_hour))

@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+
+from clickstream.pipeline import notify
 from clickstream.pipeline.notify import failed_state, format_failure, format_success
 
 
@@ -60,3 +63,37 @@ def test_failed_state_is_the_last_entered_before_notify_failure() -> None:
         "TransformPartition"
     )
     assert failed_state([]) is None
+
+
+# -- AwaitRedrive: the failure branch's last Task, the one a console Redrive reruns
+
+
+def test_await_redrive_fails_with_the_original_error_until_the_execution_is_redriven() -> None:
+    cause = json.dumps({"errorType": "ConfigurationError", "errorMessage": "role lacks INSERT"})
+    error = {"Error": "ConfigurationError", "Cause": cause}
+    with pytest.raises(notify.AwaitingRedrive) as raised:
+        notify.await_redrive("SessionizeAndUpsert", recorded=0, now=0, error=error)
+    # Lambda reports the exception's class name as errorType: Step Functions' error is the original
+    assert type(raised.value).__name__ == "ConfigurationError"
+    assert str(raised.value) == "role lacks INSERT"
+    # a Redrive raised DescribeExecution's redriveCount: resume at the failed state
+    assert (
+        notify.await_redrive("SessionizeAndUpsert", recorded=0, now=1, error=error) == "SessionizeAndUpsert"
+    )
+    # failed again after that redrive (the count was 1 when caught): wait for the next one
+    with pytest.raises(notify.AwaitingRedrive):
+        notify.await_redrive("SessionizeAndUpsert", recorded=1, now=1, error=error)
+
+
+def test_await_redrive_keeps_a_states_error_name() -> None:
+    with pytest.raises(notify.AwaitingRedrive) as raised:
+        notify.await_redrive("ListNew", 0, 0, {"Error": "States.Timeout", "Cause": "timed out"})
+    assert type(raised.value).__name__ == "States.Timeout"
+
+
+def test_the_failed_state_skips_the_catchs_pass_state() -> None:
+    events = [
+        {"stateEnteredEventDetails": {"name": n}}
+        for n in ("Start", "Begin", "ListNew", "CaughtListNew", "NotifyFailure")
+    ]
+    assert notify.failed_state(events) == "ListNew"

@@ -57,6 +57,8 @@ INPUTS: dict[str, type[BaseModel]] = {
     "AdvanceWatermark": AdvanceWatermarkInput,
     "NotifySuccess": NotifySuccessInput,
     "NotifyFailure": NotifyFailureInput,
+    "AwaitRedrive": states.AwaitRedriveInput,
+    "StartContinuation": states.StartContinuationInput,
 }
 
 
@@ -96,7 +98,15 @@ def test_parameters_keys_are_the_input_model_fields(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["CheckStagedBatches", "SessionizeAndUpsert", "AdvanceWatermark", "NotifySuccess", "NotifyFailure"],
+    [
+        "CheckStagedBatches",
+        "SessionizeAndUpsert",
+        "AdvanceWatermark",
+        "NotifySuccess",
+        "NotifyFailure",
+        "AwaitRedrive",
+        "StartContinuation",
+    ],
 )
 def test_the_constant_parameter_picks_the_states_model(name: str) -> None:
     # The load and notify functions serve several states: the constant action or outcome decides which
@@ -143,6 +153,9 @@ def sample_list(items: int = 2) -> dict[str, Any]:
         "watermark": "2025-10-18T12:00:00Z",
         "watermark_to": "2025-10-18T13:00:00Z",
         "truncated": False,
+        "bytes": 123456,
+        "left_objects": 0,
+        "left_bytes": 0,
     }
 
 
@@ -247,8 +260,15 @@ def test_a_successful_execution_passes_each_state_its_model() -> None:
             name = state["Next"]
         elif state["Type"] == "Choice":
             choice = state["Choices"][0]
-            taken = resolve(choice["Variable"], document, context) is choice["BooleanEquals"]
+            if "IsPresent" in choice:  # Start: a resume input would go to Resume; this one is new
+                assert choice["Variable"].removeprefix("$.") not in document
+                taken = False
+            else:
+                taken = resolve(choice["Variable"], document, context) is choice["BooleanEquals"]
             name = choice["Next"] if taken else state["Default"]
+        elif state["Type"] == "Pass":
+            document = put(document, state["ResultPath"], build(state["Parameters"], document, context))
+            name = state["Next"]
         elif state["Resource"].startswith("arn:aws:states:::sns"):
             message = build(state["Parameters"], document, context)
             assert message["Subject"] and message["Message"]
@@ -277,11 +297,13 @@ def test_a_successful_execution_passes_each_state_its_model() -> None:
 def test_a_failed_state_passes_notify_failure_its_model(failed: str) -> None:
     # Given a state that failed: its Catch put the error at $.error
     catch = ASL["States"][failed]["Catch"][0]
-    assert catch["Next"] == "NotifyFailure"
+    caught = ASL["States"][catch["Next"]]  # a Pass state that names the failed state
+    assert (caught["Type"], caught["Result"], caught["Next"]) == ("Pass", failed, "NotifyFailure")
     cause = json.dumps({"errorType": "ContractViolation", "errorMessage": "bad", "stackTrace": []})
     document = put(
         {"hour": "2025-10-18T13:00:00Z"}, catch["ResultPath"], {"Error": "ContractViolation", "Cause": cause}
     )
+    document = put(document, caught["ResultPath"], failed)
     context = {"Execution": {"Name": EXECUTION, "Id": EXECUTION_ARN}}
     # When NotifyFailure's Parameters are evaluated
     state = ASL["States"]["NotifyFailure"]

@@ -80,6 +80,18 @@ def run(args: argparse.Namespace) -> int:
                 ["execution", "status", "started", "took"],
             )
         )
+    if not args.status:
+        for c in op.catch_ups():
+            left = (
+                f"{c['left_objects']:,} raw objects ({c['left_bytes'] / 2**20:,.1f} MiB) left after it"
+                if c["left_objects"] is not None
+                else "listing"
+            )
+            print(
+                f"\ncatching up hour {c['hour']}: {c['execution']} {c['status']}, execution "
+                f"{c['executions']} of the hour; {left}. Each continuation (-cN) takes what one "
+                "upsert does within the load function's timeout, and starts the next at its end."
+            )
     if by_hour:
         if rows:
             print(

@@ -72,6 +72,7 @@ def gather(op: Operator, see: Sight, now: datetime) -> dict[str, Any]:
             for r in sorted(executions, key=lambda r: r["startDate"], reverse=True)[:LAST_RUNS]
         ],
         "running": [r["name"] for r in latest if r["status"] == "RUNNING"],
+        "catching_up": op.catch_ups(),
         "failed_hours": [],
         "missing": see.missing,
     }
@@ -154,6 +155,19 @@ def render(data: dict[str, Any], see: Sight, target: str) -> list[str]:
         or ["no executions yet"],
     )
     section("running", data["running"] or ["none"])
+    if data.get("catching_up"):
+        section(
+            "catching up",
+            [
+                f"{c['hour']}  {c['execution']}  {c['status']}  execution {c['executions']} of the hour; "
+                + (
+                    f"{c['left_objects']:,} raw objects ({c['left_bytes'] / 2**20:,.1f} MiB) left after it"
+                    if c["left_objects"] is not None
+                    else "listing"
+                )
+                for c in data["catching_up"]
+            ],
+        )
     failed = data["failed_hours"]
     section(
         "failed hours",
