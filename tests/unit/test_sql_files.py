@@ -134,10 +134,8 @@ def test_a_string_fills_an_identifier_slot_and_composables_are_used_as_they_are(
 
 # sqlfiles.query("name", ...), sqlfiles.plain("name") and sqlfiles.text("name") in the code.
 _LOADED = re.compile(r"""sqlfiles\.(?:query|plain|text)\(\s*["']([^"']+\.sql)["']""")
-TEST_SQL = ROOT / "tests" / "sql"
-SHINY_SQL = (
-    ROOT / "shiny" / "sql"
-)  # the dashboards' statements (shiny/ loads them with this root)  # the tests' own statements (tests load them with this root)
+TEST_SQL = ROOT / "tests" / "sql"  # the tests' own statements (tests load them with this root)
+SHINY_SQL = ROOT / "shiny" / "sql"  # the dashboards' statements (shiny/ loads them with this root)
 
 
 def test_every_loaded_file_exists_and_every_file_is_loaded() -> None:
