@@ -70,8 +70,11 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     | XRAY
     | VPC_ENIS,
     # notify: formats the notice (the state machine publishes it); reads the failed execution's history.
+    # Notify: the failed state from the history, AwaitRedrive's redriveCount, StartContinuation.
     "Pipeline/NotifyRole": {
         ("states:GetExecutionHistory", arn("states", "execution:${AWS::StackName}-pipeline:*"), ""),
+        ("states:DescribeExecution", arn("states", "execution:${AWS::StackName}-pipeline:*"), ""),
+        ("states:StartExecution", arn("states", "stateMachine:${AWS::StackName}-pipeline"), ""),
     }
     | logs("Notify")
     | XRAY,
