@@ -37,6 +37,11 @@ from clickstream.core.lake import (
 from tests.support.stack import RunningStack
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The shopper is a person: headless Chromium's own user agent says "HeadlessChrome", which the
+# pipeline filters as a bot (docs/BOTS.md), so the pages are opened as a desktop Chrome would be.
+SHOPPER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -150,7 +155,9 @@ def visit(stack: RunningStack, browser: Browser) -> Visit:
         catalog = {p["id"]: p for p in json.load(response)}
 
     # Given a shopper's visit in Chromium, with the header CloudFront adds on AWS
-    context = browser.new_context(extra_http_headers={"CloudFront-Viewer-Country": COUNTRY})
+    context = browser.new_context(
+        user_agent=SHOPPER_USER_AGENT, extra_http_headers={"CloudFront-Viewer-Country": COUNTRY}
+    )
     try:
         page = context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
@@ -268,7 +275,7 @@ def test_the_purchase_shows_on_the_products_dashboard(
     stack: RunningStack, visit: Visit, browser: Browser
 ) -> None:
     assert stack.info.dashboard_url, "clickstream up must serve the dashboards (dashboard_url in stack.json)"
-    context = browser.new_context()
+    context = browser.new_context(user_agent=SHOPPER_USER_AGENT)
     try:
         page = context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
