@@ -118,17 +118,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fact_session_revenue": (("session_id", "currency"), ("orders", "units", "revenue")),
     "agg_daily_sessions": (
         ("session_date", "start_hour", "device_type", "country", "channel"),
-        (
-            "count_sessions",
-            "count_engaged_sessions",
-            "count_page_views",
-            "count_events",
-            "sum_duration_s",
-            "count_funnel_view",
-            "count_funnel_cart",
-            "count_funnel_checkout",
-            "count_funnel_purchase",
-        ),
+        SESSION_COUNTS,
     ),
     "agg_daily_revenue": (
         ("session_date", "device_type", "country", "channel", "currency"),
