@@ -57,7 +57,7 @@ class Event:
     currency: str | None
     qty: int | None
     revenue: Decimal | None
-    order_id: str | None  # DESIGN.md "Order": props.order_id of a purchase, trimmed; None when absent or empty
+    order_id: str | None  # DESIGN.md "Order": a purchase's props.order_id, trimmed; None if absent or empty
 
 
 # each field of Event as read from fact_events (order_id from props)

@@ -77,8 +77,8 @@ class Runs:
     def revenue(self) -> list[tuple[Any, ...]]:
         """(session start, currency, orders, lines, units, revenue) of every session with purchases."""
         return self.query(
-            "select s.session_start, r.currency, r.orders, r.lines, r.units, r.revenue from fact_session_revenue"
-            " r join fact_sessions s using (session_id) order by 1, 2"
+            "select s.session_start, r.currency, r.orders, r.lines, r.units, r.revenue"
+            " from fact_session_revenue r join fact_sessions s using (session_id) order by 1, 2"
         )
 
     def daily(self) -> list[tuple[Any, ...]]:

@@ -289,7 +289,13 @@ def write_sample(database_url: str) -> None:
                 dict(
                     zip(("session_date", "device_type", "country", "channel", "currency"), rkey, strict=True)
                 )
-                | {"count_purchasing_sessions": 0, "orders": 0, "lines": 0, "units": 0, "revenue": Decimal("0")},
+                | {
+                    "count_purchasing_sessions": 0,
+                    "orders": 0,
+                    "lines": 0,
+                    "units": 0,
+                    "revenue": Decimal("0"),
+                },
             )
             rrow["count_purchasing_sessions"] += 1
             rrow["orders"] += money["orders"]
