@@ -35,11 +35,14 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame, visitors: pd.DataFrame
     visitors_now = (v.get("current") or {}).get("visitors")
     visitors_before = (v.get("previous") or {}).get("visitors")
 
-    def orders(period: str) -> int:
+    def orders(period: str, column: str = "orders") -> int:
+        """Orders (or lines, or units) of a period, over every currency (each order in one)."""
         rows = revenue[revenue["period"] == period] if not revenue.empty else revenue
-        return int(rows["orders"].sum()) if not rows.empty else 0
+        return int(rows[column].sum()) if not rows.empty else 0
 
     now, before = revenue_by_currency(revenue, "current"), revenue_by_currency(revenue, "previous")
+    lines, units = orders("current", "lines"), orders("current", "units")
+    lines_and_units = f"{fmt.compact(lines)} lines · {fmt.compact(units)} units" if lines else ""
     conversion = share(cur.get("funnel_purchase"), cur.get("sessions"))
     engaged = share(cur.get("engaged_sessions"), cur.get("sessions"))
     return [
@@ -72,6 +75,7 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame, visitors: pd.DataFrame
             fmt.compact(orders("current")),
             fmt.change(orders("current"), orders("previous")),
             "distinct order ids (props.order_id) of the purchases; lines and units are counted apart",
+            detail=lines_and_units,
         ),
         revenue_kpi(now, before),
         money_kpi(

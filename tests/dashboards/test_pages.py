@@ -264,6 +264,7 @@ def test_acquisition_headline_agrees_with_the_other_pages(db: Database) -> None:
         "revenue_per_visitor": "$256.25",  # $1,025 / 4 visitors (A, B, C, D)
     }
     assert kpis["orders"].change == fmt.Change("+100.0%", "up", "good")  # 2 vs s8's 1
+    assert kpis["orders"].detail == "3 lines · 4 units"  # s1 LAP x1; s4 KEY x2, MOU x1
     assert kpis["order_value"].value == {"USD": 1025.0, "EUR": 160.0}  # EUR: s4's order, its first line
     assert kpis["order_value"].detail == "+ €160.00"
     assert kpis["order_value"].change == fmt.Change("+1950.0% in USD", "up", "good")  # vs $50 / 1 order
