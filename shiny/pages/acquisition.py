@@ -197,7 +197,11 @@ def page_ui() -> Tag:
                 "by", None, {"channel": "Channel", "device": "Device", "country": "Country"}, inline=True
             ),
         ),
-        table_card("Breakdown", "breakdown", "Conversion = sessions that reached purchase / sessions."),
+        table_card(
+            "Breakdown",
+            "breakdown",
+            "Conversion = sessions that reached purchase / sessions; orders = distinct order ids.",
+        ),
         ui.layout_columns(
             table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
             table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
