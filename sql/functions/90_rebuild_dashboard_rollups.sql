@@ -1,5 +1,6 @@
 -- Recomputes sql/005's tables from the aggregates of sql/003, fact_sessions,
--- fact_session_revenue and dim_product, for every date: the per-date rollups with the functions
+-- fact_session_revenue and dim_product, for every date (and sql/011's product lists from
+-- fact_events, rebuild_product_lists()): the per-date rollups with the functions
 -- Upsert calls for the dates it touched, and each visitor's chains of days from the start (Upsert
 -- replaces those from fact_events, by visitor: clickstream/pipeline/sessionize.py). For the backfill of
 -- sql/005 and for tests that write the aggregates directly.
@@ -97,4 +98,7 @@ insert into agg_daily_visitor_gaps (kind, activity_date, item, gap_days, count_v
 select kind, activity_date, item, gap_days, count(*)::integer
 from visitor_activity_days
 group by kind, activity_date, item, gap_days;
+
+-- sql/011: product list impressions and list clicks, from fact_events and fact_sessions
+select rebuild_product_lists();
 $$;
