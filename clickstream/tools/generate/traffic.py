@@ -489,7 +489,7 @@ class Traffic:
             return hits
 
         def pick_shown(default_category: str | None) -> Product:
-            """A product clicked in the current list (earlier positions more often), else any of the category."""
+            """A product clicked in the list shown (earlier positions more often), else of the category."""
             if lists and shown is not None:
                 return shown[1][self.position_picker[len(shown[1])](rng)]
             return self._product(default_category)
