@@ -444,12 +444,12 @@ def build(events: list[Event]) -> dict[str, Rows]:
         listed = event.item_list if isinstance(event.item_list, dict) else None
         if listed is None:
             continue
-        slice_key = slice_of[event_sessions[(event.event_id,)][0]]
+        list_slice = slice_of[event_sessions[(event.event_id,)][0]]
         if event.event_type == "impression" and isinstance(listed.get("product_ids"), list):
             for product in set(listed["product_ids"]):
-                list_slices.setdefault((event.event_date, str(product), *slice_key), [0, 0])[0] += 1
+                list_slices.setdefault((event.event_date, str(product), *list_slice), [0, 0])[0] += 1
         elif event.event_type == "click" and event.product_id is not None:
-            list_slices.setdefault((event.event_date, event.product_id, *slice_key), [0, 0])[1] += 1
+            list_slices.setdefault((event.event_date, event.product_id, *list_slice), [0, 0])[1] += 1
     out["agg_daily_product_list_slices"] = {k: tuple(v) for k, v in list_slices.items()}
     list_days: dict[tuple[Any, ...], list[int]] = {}
     for (day, product, *_slice), (impressions, clicks) in list_slices.items():
