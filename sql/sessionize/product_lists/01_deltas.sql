@@ -7,13 +7,33 @@ create temp table product_list_deltas on commit drop as
 with list_events as (
     select
         events.session_number,
-        events.stored_session_id,
         events.event_date,
         events.event_type,
         facts.product_id,
-        facts.props
+        facts.item_list,
+        stored.device_type as stored_device_type,
+        stored.country as stored_country,
+        stored.channel as stored_channel
     from session_events as events
-    inner join fact_events as facts on facts.event_id = events.event_id
+    -- each looked up by its key, one event at a time (offset 0 keeps the planner from joining the
+    -- whole tables), so the work follows the run's events, not the history
+    cross join lateral (
+        select
+            f.product_id,
+            f.props -> 'item_list' as item_list
+        from fact_events as f
+        where f.event_id = events.event_id
+        offset 0
+    ) as facts
+    left join lateral (
+        select
+            s.device_type,
+            coalesce(s.country, '') as country,
+            s.channel
+        from fact_sessions as s
+        where s.session_id = events.stored_session_id
+        offset 0
+    ) as stored on true
     where events.event_type in ('impression', 'click')
 ),
 
@@ -21,21 +41,25 @@ with list_events as (
 counted as (
     select
         list_events.session_number,
-        list_events.stored_session_id,
+        list_events.stored_device_type,
+        list_events.stored_country,
+        list_events.stored_channel,
         list_events.event_date,
         shown.product_id,
         1 as impressions,
         0 as list_clicks
     from list_events
     cross join lateral (
-        select distinct jsonb_array_elements_text(list_events.props -> 'item_list' -> 'product_ids') as product_id
+        select distinct jsonb_array_elements_text(list_events.item_list -> 'product_ids') as product_id
     ) as shown
     where list_events.event_type = 'impression'
-        and jsonb_typeof(list_events.props -> 'item_list' -> 'product_ids') = 'array'
+        and jsonb_typeof(list_events.item_list -> 'product_ids') = 'array'
     union all
     select
         session_number,
-        stored_session_id,
+        stored_device_type,
+        stored_country,
+        stored_channel,
         event_date,
         product_id,
         0,
@@ -43,7 +67,7 @@ counted as (
     from list_events
     where event_type = 'click'
         and product_id is not null
-        and jsonb_typeof(props -> 'item_list') = 'object'
+        and jsonb_typeof(item_list) = 'object'
 ),
 
 -- a recomputed session's slice is its first event's (as 07_new_sessions.sql has it)
@@ -70,15 +94,15 @@ changes as (
     inner join new_slices on new_slices.session_number = counted.session_number
     union all
     select
-        counted.event_date,
-        counted.product_id,
-        stored.device_type,
-        coalesce(stored.country, ''),
-        stored.channel,
-        -counted.impressions,
-        -counted.list_clicks
+        event_date,
+        product_id,
+        stored_device_type,
+        stored_country,
+        stored_channel,
+        -impressions,
+        -list_clicks
     from counted
-    inner join fact_sessions as stored on stored.session_id = counted.stored_session_id
+    where stored_device_type is not null
 )
 
 select
