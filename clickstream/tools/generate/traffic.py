@@ -500,8 +500,10 @@ class Traffic:
             t += self._dwell(30.0 if product is not None else 18.0)
             if clicked is not None:
                 item_list = None
-                if shown is not None and ecom is not None and any(
-                    p.product_id == ecom["product_id"] for p in shown[1]
+                if (
+                    shown is not None
+                    and ecom is not None
+                    and any(p.product_id == ecom["product_id"] for p in shown[1])
                 ):
                     item_list = {"name": shown[0]}
                 hits.append(Hit(t, "click", page, page_ref, ecom, {"element": clicked}, user_id, item_list))
