@@ -54,6 +54,7 @@ QTY = 2
 JOURNEY = {"view", "click", "search", "add_to_cart", "checkout", "purchase", "impression"}
 DELIVERY_DEADLINE_S = 60  # how long to wait for the tracker's batches to reach the lake
 UI_TIMEOUT_MS = 30_000
+DASHBOARD_WAIT_MS = 60_000
 EMAIL = r"[^\s@]+@[^\s@]+\.[a-z]{2,}"
 
 
@@ -311,7 +312,18 @@ def test_the_purchase_shows_on_the_products_dashboard(
         revenue = panel.locator("[data-kpi='revenue']")
         amount = float(visit.revenue)
         currency = visit.product["currency"]
-        expect(revenue).to_have_attribute("data-value", json.dumps({currency: amount}))
-        expect(panel).to_contain_text(visit.product["id"])
+        # a page waits for its queries: generous on a busy 2-core machine (as test_dashboards_browser.py)
+        expect(revenue).to_have_attribute(
+            "data-value", json.dumps({currency: amount}), timeout=DASHBOARD_WAIT_MS
+        )
+        expect(panel).to_contain_text(visit.product["id"], timeout=DASHBOARD_WAIT_MS)
+        # the list CTR of the visit: one list click over the impressions the browser sent
+        shown = sum(
+            len(set(line["item_list"]["product_ids"]))
+            for line in visit.lines
+            if line["event_type"] == "impression"
+        )
+        ctr = panel.locator("[data-kpi='list_ctr']")
+        expect(ctr).to_have_attribute("data-value", repr(round(1 / shown, 6)), timeout=DASHBOARD_WAIT_MS)
     finally:
         context.close()
