@@ -59,6 +59,7 @@ import psycopg
 from psycopg import sql
 
 from clickstream.core import sqlfiles
+from clickstream.pipeline import product_lists
 
 SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://clickstream.local/session")
 SESSION_GAP = "30 minutes"
@@ -122,6 +123,7 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     """Write what ``plan`` computed, once the new events are in fact_events with their sessions."""
     cur.execute(sqlfiles.plain("sessionize/05_move_stored_events.sql"))
     events_resessioned = cur.rowcount
+    product_lists.apply(cur)  # sql/011's list counts, while the touched sessions' slices are there
     cur.execute(sqlfiles.plain("sessionize/06_remove_touched_sessions.sql"))
     removed_dates = {r[0] for r in cur.fetchall()}
     sessions_replaced = cur.rowcount

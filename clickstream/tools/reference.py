@@ -58,11 +58,15 @@ class Event:
     qty: int | None
     revenue: Decimal | None
     order_id: str | None  # DESIGN.md "Order": a purchase's props.order_id, trimmed; None if absent or empty
+    item_list: dict[str, Any] | None  # props.item_list: the contract's item_list (sql/011)
 
 
-# each field of Event as read from fact_events (order_id from props)
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
-_EVENT_SELECT = {column: column for column in EVENT_COLUMNS} | {"order_id": "props ->> 'order_id'"}
+# what read_events selects for each field: a column of fact_events, or an expression
+EVENT_SELECT = {
+    "order_id": "props ->> 'order_id' as order_id",
+    "item_list": "props -> 'item_list' as item_list",
+}
 
 SESSION_COUNTS = (
     "count_sessions",
@@ -168,6 +172,12 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("count_sessions", "count_engaged_sessions", "count_purchase_sessions"),
     ),
     "agg_daily_landing_revenue": ((*LANDING_KEY, "currency"), ("revenue",)),
+    # sql/011: product list impressions and list clicks, by the slice of each event's session
+    "agg_daily_product_list_slices": (
+        ("event_date", "product_id", "device_type", "country", "channel"),
+        ("count_impressions", "count_list_clicks"),
+    ),
+    "agg_daily_product_lists": (("event_date", "product_id"), ("count_impressions", "count_list_clicks")),
     # not a table: fact_events.session_id of every event
     "event_sessions": (("event_id",), ("session_id",)),
 }
@@ -180,7 +190,7 @@ Rows = dict[tuple[Any, ...], tuple[Any, ...]]
 
 
 def read_events(conn: psycopg.Connection[Any]) -> list[Event]:
-    columns = ", ".join(_EVENT_SELECT[c] for c in EVENT_COLUMNS)
+    columns = ", ".join(EVENT_SELECT.get(column, column) for column in EVENT_COLUMNS)
     rows = conn.execute(f"select {columns} from fact_events").fetchall()
     return [_event(row) for row in rows]
 
@@ -445,6 +455,27 @@ def build(events: list[Event]) -> dict[str, Rows]:
         for i, value in enumerate(product_counts):
             day_totals[i] += value
     out["agg_daily_products"] = {k: tuple(v) for k, v in daily_products.items()}
+
+    # sql/011 (DESIGN.md "Product"): an impression counts once for each distinct product its
+    # list showed; a click on a product (ecom) that names its list is a list click
+    list_slices: dict[tuple[Any, ...], list[int]] = {}
+    for event in events:
+        listed = event.item_list if isinstance(event.item_list, dict) else None
+        if listed is None:
+            continue
+        list_slice = slice_of[event_sessions[(event.event_id,)][0]]
+        if event.event_type == "impression" and isinstance(listed.get("product_ids"), list):
+            for product in set(listed["product_ids"]):
+                list_slices.setdefault((event.event_date, str(product), *list_slice), [0, 0])[0] += 1
+        elif event.event_type == "click" and event.product_id is not None:
+            list_slices.setdefault((event.event_date, event.product_id, *list_slice), [0, 0])[1] += 1
+    out["agg_daily_product_list_slices"] = {k: tuple(v) for k, v in list_slices.items()}
+    list_days: dict[tuple[Any, ...], list[int]] = {}
+    for (day, product, *_slice), (impressions, clicks) in list_slices.items():
+        totals = list_days.setdefault((day, product), [0, 0])
+        totals[0] += impressions
+        totals[1] += clicks
+    out["agg_daily_product_lists"] = {k: tuple(v) for k, v in list_days.items()}
     return out
 
 

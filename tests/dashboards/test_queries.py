@@ -186,6 +186,8 @@ def test_product_table(db: Database) -> None:
         "buyers": 1,
         "orders": 1,
         "units": 1,
+        "impressions": 0,  # the sample has no list impressions (tests/dashboards/test_product_lists.py)
+        "list_clicks": 0,
         "revenue": {"USD": 25.0},
     }
     assert rows["KEY-300"]["revenue"] == {"EUR": 160.0}

@@ -31,6 +31,8 @@ ROLLUPS = (
     "agg_daily_landings",
     "agg_daily_landings_all",
     "agg_daily_landing_revenue",
+    "agg_daily_product_list_slices",
+    "agg_daily_product_lists",
 )
 
 
@@ -147,6 +149,7 @@ def test_queries_read_from_rollups_equal_the_per_visitor_ones(
         queries.visitor_totals,
         queries.active_users_daily,
         queries.product_totals,
+        queries.list_totals,
         queries.product_table,
         queries.category_table,
         queries.sessions_by_weekday_hour,

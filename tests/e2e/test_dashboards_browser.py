@@ -80,6 +80,7 @@ def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Run
         events_per_day=EVENTS_PER_DAY,
         malformed_rate=0.005,
         violation_rate=0.005,
+        list_impressions=True,
     )
     last_hour = START + timedelta(hours=24 * DAYS - 1)
     hourly_from = max(START, last_hour - timedelta(hours=HOURLY - 1))
@@ -102,6 +103,7 @@ def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) 
         start=FAILED_HOUR,
         hours=1,
         events_per_day=EVENTS_PER_DAY,
+        list_impressions=True,
     )
     loaded.faults({"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}]})
     result = loaded.cli("run", "--hour", hour_iso(FAILED_HOUR), check=False)
@@ -217,6 +219,10 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     expect_kpi(page, "funnel", "sessions", facts["sessions"], fmt.compact(facts["sessions"]))
     show(page, "products")
     expect_kpi(page, "products", "views", facts["product_views"], fmt.compact(facts["product_views"]))
+    assert facts["impressions"] > 0 and facts["list_clicks"] > 0
+    ctr = facts["list_clicks"] / facts["impressions"]
+    expect_kpi(page, "products", "list_ctr", ctr, fmt.percent(ctr))
+    expect(page.locator(".tab-pane.active shiny-data-frame thead").first).to_contain_text("CTR %")
     show(page, "acquisition")
     expect_kpi(page, "acquisition", "orders", facts["orders"], fmt.compact(facts["orders"]))
     conversion = facts["purchased"] / facts["sessions"]
@@ -244,6 +250,9 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     expect_kpi(page, "acquisition", "orders", day["orders"], fmt.compact(day["orders"]))
     show(page, "traffic")
     expect_kpi(page, "traffic", "sessions", day["sessions"], fmt.compact(day["sessions"]))
+    show(page, "products")
+    ctr = day["list_clicks"] / day["impressions"]
+    expect_kpi(page, "products", "list_ctr", ctr, fmt.percent(ctr))
     no_output_errors(page)
 
 
@@ -265,6 +274,9 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
     by_currency = stack.query(
         sqlfiles.text("dashboards_browser/day_orders_by_currency.sql", TEST_SQL), params
     )
+    impressions, list_clicks = stack.query(
+        sqlfiles.text("dashboards_browser/day_list_clicks.sql", TEST_SQL), params
+    )[0]
     return {
         "sessions": sessions,
         "engaged": engaged,
@@ -276,6 +288,8 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
         "new_visitors": new_visitors,
         "product_views": product_views,
         "by_currency": {currency: (orders, revenue) for currency, orders, revenue in by_currency},
+        "impressions": impressions,
+        "list_clicks": list_clicks,
     }
 
 
