@@ -195,6 +195,16 @@ OUTPUTS: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "CheckStagedBatches": (CheckStagedBatchesResult, SAMPLE_CHECK),
     "SessionizeAndUpsert": (SessionizeAndUpsertResult, SAMPLE_UPSERT),
     "AdvanceWatermark": (AdvanceWatermarkResult, SAMPLE_WATERMARK),
+    "CheckBusinessDays": (
+        states.BusinessAlertNotice,
+        {
+            "publish": True,
+            "subject": "Clickstream business alert 2025-10-17 (Fri): sessions −45%",
+            "message": "Business alert: ...",
+            "checked": ["2025-10-17"],
+            "alerted": ["2025-10-17"],
+        },
+    ),
 }
 
 
@@ -291,6 +301,7 @@ def test_a_successful_execution_passes_each_state_its_model() -> None:
             document = put(document, state["ResultPath"], output)
             name = state["Next"]
     assert "SessionizeAndUpsert" in seen and "CheckStagedBatches" in seen
+    assert "PublishBusinessAlert" in seen  # the sample notice is published
 
 
 @pytest.mark.parametrize(
