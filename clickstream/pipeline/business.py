@@ -7,9 +7,11 @@ the run whose AdvanceWatermark crossed that point checks D (docs/DESIGN.md,
 weeks before, it reads sessions, conversion, orders and revenue per currency, in
 total and by the dashboards' slices (device, country, channel), from the facts
 (``sql/alerts/``). The baseline is the median of those weeks that have sessions
-(at least two). A metric whose change exceeds ``threshold`` (a share: 0.3 is 30 %)
-and whose baseline is large enough to judge (``min_sessions``, ``min_orders``) is a
-deviation; the message names each, by how much, and the slice that moved most.
+(at least two). A metric whose change exceeds ``threshold`` (a share: 0.3 is 30 %),
+that lies outside every baseline week (below the lowest for a drop, above the highest for
+a spike: the weeks' own spread is ordinary noise) and whose baseline is large enough to
+judge (``min_sessions``, ``min_orders``) is a deviation; the message names each, by how
+much, and the slice that moved most.
 
 Idempotent: each checked day gets a row in ``etl_business_alerts`` (sql/012), keyed
 by date, with the run that checked it. A retry of the same run gets the same message
@@ -161,14 +163,20 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
     slices = sorted({s for d in (day, *baseline) for s in d if s != TOTAL})
     found: list[Deviation] = []
 
-    def count_metric(metric: str, value: Any, gate: float, minimum: float) -> None:
-        base = _median([float(value(b)) for b in bases])
-        now = float(value(total))
-        if base <= 0 or gate < minimum:
-            return
+    def beyond(now: float, base: float, weeks: Sequence[float]) -> bool:
+        """Past the threshold, and outside every baseline week (what those weeks vary by is noise)."""
         change = (now - base) / base
         if abs(change) <= settings.threshold:
+            return False
+        return now < min(weeks) if change < 0 else now > max(weeks)
+
+    def count_metric(metric: str, value: Any, gate: float, minimum: float) -> None:
+        weeks = [float(value(b)) for b in bases]
+        base = _median(weeks)
+        now = float(value(total))
+        if base <= 0 or gate < minimum or not beyond(now, base, weeks):
             return
+        change = (now - base) / base
         sign = 1 if change > 0 else -1
         best: tuple[float, Slice, float, float] | None = None
         for s in slices:
@@ -196,14 +204,17 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
 
     # Conversion: a rate. A slice's part of it is its converting sessions over all sessions of the
     # day, so the parts add up to the total; the slice whose part moved most is named.
-    base_rate = _median([_rate(b) for b in bases])
+    rates = [_rate(b) for b in bases]
+    base_rate = _median(rates)
     if base_rate > 0 and base_sessions >= settings.min_sessions and base_orders >= settings.min_orders:
         change = (_rate(total) - base_rate) / base_rate
-        if abs(change) > settings.threshold:
+        if beyond(_rate(total), base_rate, rates):
             sign = 1 if change > 0 else -1
             best_rate: tuple[float, Slice, float, float] | None = None
             for s in slices:
-                now_part = day.get(s, Measures()).converting_sessions / total.sessions if total.sessions else 0.0
+                now_part = (
+                    day.get(s, Measures()).converting_sessions / total.sessions if total.sessions else 0.0
+                )
                 parts = [
                     b.get(s, Measures()).converting_sessions / bt.sessions if bt.sessions else 0.0
                     for b, bt in zip(baseline, bases, strict=True)
@@ -229,7 +240,10 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
     for currency in currencies:
         gate = _median([b.orders_by_currency.get(currency, 0) for b in bases])
         count_metric(
-            f"revenue {currency}", lambda m, c=currency: m.revenue.get(c, Decimal(0)), gate, settings.min_orders
+            f"revenue {currency}",
+            lambda m, c=currency: m.revenue.get(c, Decimal(0)),
+            gate,
+            settings.min_orders,
         )
     return found
 
@@ -264,7 +278,9 @@ def _slice_text(d: Deviation) -> str:
     )
 
 
-def day_summary(day: date, baseline_used: Sequence[date], deviations: Sequence[Deviation], threshold: float) -> str:
+def day_summary(
+    day: date, baseline_used: Sequence[date], deviations: Sequence[Deviation], threshold: float
+) -> str:
     lines = [
         f"{day:%A} {day} (UTC), against the median of the same weekday on "
         f"{', '.join(str(d) for d in baseline_used)}; threshold ±{threshold:.0%}:",
@@ -340,7 +356,7 @@ def _deviation(raw: dict[str, Any]) -> Deviation:
         raw["day"],
         raw["baseline"],
         raw["change"],
-        tuple(raw["slice"]) if raw["slice"] else None,  # type: ignore[arg-type]
+        (str(raw["slice"][0]), str(raw["slice"][1])) if raw["slice"] else None,
         raw["slice_day"],
         raw["slice_baseline"],
     )

@@ -341,7 +341,9 @@ class BusinessAlertNotice(StateModel):
     """The days in the message."""
 
 
-LoadInput = CheckStagedBatchesInput | SessionizeAndUpsertInput | AdvanceWatermarkInput | CheckBusinessDaysInput
+LoadInput = (
+    CheckStagedBatchesInput | SessionizeAndUpsertInput | AdvanceWatermarkInput | CheckBusinessDaysInput
+)
 
 LOAD_INPUTS: dict[str, type[LoadInput]] = {
     "check_staged_batches": CheckStagedBatchesInput,

@@ -1,0 +1,139 @@
+"""Business alerts through the real state machine (issue 17, item 4): injected drops and spikes in
+generated traffic send exactly the expected messages, ordinary noise none, and a day alerts once.
+
+Seven Mondays of generated traffic (20,000 events a day, a seed each), loaded one day per
+execution: the execution of hour D+1 01:00 completes day D (BUSINESS_ALERT_SETTLE_HOURS=2) and
+checks it against the median of the same weekday over the 3 weeks before
+(BUSINESS_ALERT_BASELINE_WEEKS=3; at least 2 are needed). The 1st day has no baseline, the 2nd
+one week (not compared), the 3rd and 4th are ordinary noise, then:
+
+- 5th: mobile visits dropped to a tenth        -> sessions fall; device mobile moved most
+- 6th: visits doubled                          -> sessions rise (and orders, revenue)
+- 7th: desktop checkout broken (no purchases)  -> orders and conversion fall; device desktop;
+       and CheckBusinessDays fails once first: the redrive resumes it and it sends one alert.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clickstream.core.lake import hour_label
+from clickstream.local.alerts import Alert, alerts_file, read_alerts
+from clickstream.tools.generate import GeneratorConfig, generate_to_dir
+from clickstream.tools.generate.generator import Anomaly
+from tests.support.stack import RunningStack, start_stack_process, stop_stack_process
+
+pytestmark = pytest.mark.slow
+
+MONDAYS = [datetime(2025, 9, 1, tzinfo=UTC) + timedelta(weeks=k) for k in range(7)]
+SUBJECT = "Clickstream business alert"
+SETTINGS = {"BUSINESS_ALERT_BASELINE_WEEKS": "3", "BUSINESS_ALERT_SETTLE_HOURS": "2"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[RunningStack]:
+    saved = {k: os.environ.get(k) for k in SETTINGS}
+    os.environ.update(SETTINGS)  # the stack's workers inherit them: the load function's settings
+    path = Path(tempfile.mkdtemp(prefix="clickstream-e2e-"))
+    try:
+        running = start_stack_process(path)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    yield running
+    stop_stack_process(running)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def put_day(stack: RunningStack, out: Path, day: datetime, seed: int, *anomalies: Anomaly) -> None:
+    generate_to_dir(
+        GeneratorConfig(seed=seed, start=day, hours=24, events_per_day=20_000, anomalies=anomalies), out
+    )
+    for path in sorted((out / "raw").rglob("*.ndjson.gz")):
+        stack.lake.put_bytes(path.relative_to(out).as_posix(), path.read_bytes())
+
+
+def business(stack: RunningStack, at_least: int = 0) -> list[Alert]:
+    for _ in range(100):
+        found = [a for a in read_alerts(alerts_file(stack.data_dir)) if a.subject.startswith(SUBJECT)]
+        if len(found) >= at_least:
+            return found
+        time.sleep(0.1)
+    return found
+
+
+def completing_hour(day: datetime) -> str:
+    return hour_label(day + timedelta(days=1, hours=1))
+
+
+def deviations(stack: RunningStack, day: datetime) -> dict[str, Any]:
+    rows = stack.query("select deviations from etl_business_alerts where alert_date = %s", (day.date(),))
+    assert len(rows) == 1
+    return {d["metric"]: d for d in rows[0][0]}
+
+
+def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, tmp_path: Path) -> None:
+    drills = {
+        4: Anomaly(start=MONDAYS[4], what="visits", factor=0.1, device="mobile"),
+        5: Anomaly(start=MONDAYS[5], what="visits", factor=2.0),
+        6: Anomaly(start=MONDAYS[6], what="purchases", factor=0.0, device="desktop"),
+    }
+    # The ordinary days, then the drop and the spike: one execution completes each day.
+    for k in range(6):
+        day = MONDAYS[k]
+        put_day(stack, tmp_path / f"d{k}", day, 40 + k, *([drills[k]] if k in drills else []))
+        stack.cli("run", "--hour", completing_hour(day))
+        checked = stack.query("select alert_date from etl_business_alerts order by 1")
+        assert [r[0] for r in checked] == [d.date() for d in MONDAYS[: k + 1]]  # exactly this day, once
+        assert len(business(stack, at_least=max(0, k - 3))) == max(0, k - 3), k
+
+    summaries = dict(stack.query("select alert_date, summary from etl_business_alerts"))
+    assert "not compared: 0 of the 3" in summaries[MONDAYS[0].date()]
+    assert "not compared: 1 of the 3" in summaries[MONDAYS[1].date()]
+    for k in (2, 3):  # compared, and ordinary noise: nothing moved
+        assert deviations(stack, MONDAYS[k]) == {}, summaries[MONDAYS[k].date()]
+
+    drop, spike = business(stack)
+    assert drop.subject.startswith(f"{SUBJECT} 2025-09-29 (Mon): sessions −")
+    moved = deviations(stack, MONDAYS[4])
+    assert moved["sessions"]["change"] < -0.3 and moved["sessions"]["slice"] == ["device", "mobile"]
+    assert "moved most: device mobile" in drop.message
+    assert spike.subject.startswith(f"{SUBJECT} 2025-10-06 (Mon): sessions +")
+    moved = deviations(stack, MONDAYS[5])
+    assert moved["sessions"]["change"] > 0.3 and moved["orders"]["change"] > 0.3
+
+    # The broken checkout, and CheckBusinessDays failing first: caught, alerted as a failure.
+    day = MONDAYS[6]
+    put_day(stack, tmp_path / "d6", day, 46, drills[6])
+    stack.faults({"load": [{"error": "ConfigurationError", "action": "check_business_days", "times": -1}]})
+    failed = stack.cli("run", "--hour", completing_hour(day), check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert stack.scalar("select count(*) from etl_business_alerts where alert_date = %s", (day.date(),)) == 0
+    stack.faults({})
+    stack.cli("redrive", "--hour", completing_hour(day))
+    alerts = business(stack, at_least=3)
+    assert len(alerts) == 3
+    broken = alerts[-1]
+    assert broken.subject.startswith(f"{SUBJECT} 2025-10-13 (Mon): orders −")
+    moved = deviations(stack, day)
+    assert "sessions" not in moved  # visits were as usual
+    assert moved["orders"]["slice"] == ["device", "desktop"]
+    assert moved["conversion"]["change"] < -0.3 and moved["conversion"]["slice"] == ["device", "desktop"]
+
+    # A rerun of the hour, and of the one before: no day alerts twice.
+    stack.cli("run", "--hour", completing_hour(day), "--rerun")
+    stack.cli("run", "--hour", completing_hour(MONDAYS[5]), "--rerun")
+    time.sleep(1)
+    assert len(business(stack)) == 3
