@@ -8,8 +8,9 @@ weeks before, it reads sessions, conversion, orders and revenue per currency, in
 total and by the dashboards' slices (device, country, channel), from the facts
 (``sql/alerts/``). The baseline is the median of those weeks that have sessions
 (at least two). A metric whose change exceeds ``threshold`` (a share: 0.3 is 30 %),
-that lies outside every baseline week (below the lowest for a drop, above the highest for
-a spike: the weeks' own spread is ordinary noise) and whose baseline is large enough to
+that lies outside the baseline weeks (below the lowest for a drop, above the highest for
+a spike: the weeks' own spread is ordinary noise; with three weeks or more the most extreme
+one is left out, so one unusual week does not hide the next) and whose baseline is large enough to
 judge (``min_sessions``, ``min_orders``) is a deviation; the message names each, by how
 much, and the slice that moved most.
 
@@ -164,11 +165,18 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
     found: list[Deviation] = []
 
     def beyond(now: float, base: float, weeks: Sequence[float]) -> bool:
-        """Past the threshold, and outside every baseline week (what those weeks vary by is noise)."""
+        """Past the threshold, and outside the baseline weeks (what they vary by is noise).
+
+        With three weeks or more, the most extreme week in the change's direction is left out,
+        so that one unusual week (an earlier drop or spike) does not hide a new one.
+        """
         change = (now - base) / base
         if abs(change) <= settings.threshold:
             return False
-        return now < min(weeks) if change < 0 else now > max(weeks)
+        ordered = sorted(weeks)
+        if change < 0:
+            return now < ordered[1 if len(ordered) >= 3 else 0]
+        return now > ordered[-2 if len(ordered) >= 3 else -1]
 
     def count_metric(metric: str, value: Any, gate: float, minimum: float) -> None:
         weeks = [float(value(b)) for b in bases]

@@ -1,25 +1,21 @@
 """Business alerts through the real state machine (issue 17, item 4): injected drops and spikes in
 generated traffic send exactly the expected messages, ordinary noise none, and a day alerts once.
 
-Seven Mondays of generated traffic (20,000 events a day, a seed each), loaded one day per
-execution: the execution of hour D+1 01:00 completes day D (BUSINESS_ALERT_SETTLE_HOURS=2) and
-checks it against the median of the same weekday over the 3 weeks before
-(BUSINESS_ALERT_BASELINE_WEEKS=3; at least 2 are needed). The 1st day has no baseline, the 2nd
-one week (not compared), the 3rd and 4th are ordinary noise, then:
+Eight Mondays of generated traffic (20,000 events a day, a seed each), loaded one day per
+execution with the default settings: the execution of hour D+1 01:00 completes day D and checks
+it against the median of the same weekday over the 4 weeks before (at least 2 needed). The 1st
+day has no baseline, the 2nd one week (not compared), the 3rd to 5th are ordinary noise, then:
 
-- 5th: mobile visits dropped to a tenth        -> sessions fall; device mobile moved most
-- 6th: visits doubled                          -> sessions rise (and orders, revenue)
-- 7th: desktop checkout broken (no purchases)  -> orders and conversion fall; device desktop;
-       and CheckBusinessDays fails once first: the redrive resumes it and it sends one alert.
+- 6th: mobile visits dropped to a tenth        -> sessions fall; device mobile moved most
+- 7th: visits doubled                          -> sessions and orders rise
+- 8th: desktop checkout broken (no purchases)  -> orders and conversion fall, sessions do not;
+       device desktop moved most. CheckBusinessDays fails first: the failure is alerted, the
+       redrive resumes the check, and it sends one business alert.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,31 +26,12 @@ from clickstream.core.lake import hour_label
 from clickstream.local.alerts import Alert, alerts_file, read_alerts
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
 from clickstream.tools.generate.generator import Anomaly
-from tests.support.stack import RunningStack, start_stack_process, stop_stack_process
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.slow
 
-MONDAYS = [datetime(2025, 9, 1, tzinfo=UTC) + timedelta(weeks=k) for k in range(7)]
+MONDAYS = [datetime(2025, 9, 1, tzinfo=UTC) + timedelta(weeks=k) for k in range(8)]
 SUBJECT = "Clickstream business alert"
-SETTINGS = {"BUSINESS_ALERT_BASELINE_WEEKS": "3", "BUSINESS_ALERT_SETTLE_HOURS": "2"}
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    saved = {k: os.environ.get(k) for k in SETTINGS}
-    os.environ.update(SETTINGS)  # the stack's workers inherit them: the load function's settings
-    path = Path(tempfile.mkdtemp(prefix="clickstream-e2e-"))
-    try:
-        running = start_stack_process(path)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    yield running
-    stop_stack_process(running)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def put_day(stack: RunningStack, out: Path, day: datetime, seed: int, *anomalies: Anomaly) -> None:
@@ -86,12 +63,12 @@ def deviations(stack: RunningStack, day: datetime) -> dict[str, Any]:
 
 def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, tmp_path: Path) -> None:
     drills = {
-        4: Anomaly(start=MONDAYS[4], what="visits", factor=0.1, device="mobile"),
-        5: Anomaly(start=MONDAYS[5], what="visits", factor=2.0),
-        6: Anomaly(start=MONDAYS[6], what="purchases", factor=0.0, device="desktop"),
+        5: Anomaly(start=MONDAYS[5], what="visits", factor=0.1, device="mobile"),
+        6: Anomaly(start=MONDAYS[6], what="visits", factor=2.0),
+        7: Anomaly(start=MONDAYS[7], what="purchases", factor=0.0, device="desktop"),
     }
     # The ordinary days, then the drop and the spike: one execution completes each day.
-    for k in range(6):
+    for k in range(7):
         day = MONDAYS[k]
         put_day(stack, tmp_path / f"d{k}", day, 40 + k, *([drills[k]] if k in drills else []))
         stack.cli("run", "--hour", completing_hour(day))
@@ -99,37 +76,39 @@ def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, t
         # (not compared: their weekdays have no sessions before), each once.
         checked = [r[0] for r in stack.query("select alert_date from etl_business_alerts order by 1")]
         assert checked[-1] == day.date() and {d.date() for d in MONDAYS[: k + 1]} <= set(checked)
-        assert len(business(stack, at_least=max(0, k - 3))) == max(0, k - 3), k
+        assert len(business(stack, at_least=max(0, k - 4))) == max(0, k - 4), k
 
     summaries = dict(stack.query("select alert_date, summary from etl_business_alerts"))
     assert stack.scalar("select count(*) from etl_business_alerts where alerted") == 2
-    assert "not compared: 0 of the 3" in summaries[MONDAYS[0].date()]
-    assert "not compared: 1 of the 3" in summaries[MONDAYS[1].date()]
-    for k in (2, 3):  # compared, and ordinary noise: nothing moved
+    assert "not compared: 0 of the 4" in summaries[MONDAYS[0].date()]
+    assert "not compared: 1 of the 4" in summaries[MONDAYS[1].date()]
+    for k in (2, 3, 4):  # compared with 2, 3 and 4 weeks, and ordinary noise: nothing moved
         assert deviations(stack, MONDAYS[k]) == {}, summaries[MONDAYS[k].date()]
 
     drop, spike = business(stack)
-    assert drop.subject.startswith(f"{SUBJECT} 2025-09-29 (Mon): sessions −")
-    moved = deviations(stack, MONDAYS[4])
+    assert drop.subject.startswith(f"{SUBJECT} 2025-10-06 (Mon): sessions −")
+    moved = deviations(stack, MONDAYS[5])
     assert moved["sessions"]["change"] < -0.3 and moved["sessions"]["slice"] == ["device", "mobile"]
     assert "moved most: device mobile" in drop.message
-    assert spike.subject.startswith(f"{SUBJECT} 2025-10-06 (Mon): sessions +")
-    moved = deviations(stack, MONDAYS[5])
+    assert spike.subject.startswith(f"{SUBJECT} 2025-10-13 (Mon): sessions +")
+    moved = deviations(stack, MONDAYS[6])
     assert moved["sessions"]["change"] > 0.3 and moved["orders"]["change"] > 0.3
 
     # The broken checkout, and CheckBusinessDays failing first: caught, alerted as a failure.
-    day = MONDAYS[6]
-    put_day(stack, tmp_path / "d6", day, 46, drills[6])
+    day = MONDAYS[7]
+    put_day(stack, tmp_path / "d7", day, 47, drills[7])
     stack.faults({"load": [{"error": "ConfigurationError", "action": "check_business_days", "times": -1}]})
     failed = stack.cli("run", "--hour", completing_hour(day), check=False)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert stack.scalar("select count(*) from etl_business_alerts where alert_date = %s", (day.date(),)) == 0
+    failures = [a for a in read_alerts(alerts_file(stack.data_dir)) if a.failure]
+    assert failures and "failed state CheckBusinessDays" in failures[-1].message
     stack.faults({})
     stack.cli("redrive", "--hour", completing_hour(day))
     alerts = business(stack, at_least=3)
     assert len(alerts) == 3
     broken = alerts[-1]
-    assert broken.subject.startswith(f"{SUBJECT} 2025-10-13 (Mon): orders −")
+    assert broken.subject.startswith(f"{SUBJECT} 2025-10-20 (Mon): orders −")
     moved = deviations(stack, day)
     assert "sessions" not in moved  # visits were as usual
     assert moved["orders"]["slice"] == ["device", "desktop"]
@@ -137,6 +116,6 @@ def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, t
 
     # A rerun of the hour, and of the one before: no day alerts twice.
     stack.cli("run", "--hour", completing_hour(day), "--rerun")
-    stack.cli("run", "--hour", completing_hour(MONDAYS[5]), "--rerun")
+    stack.cli("run", "--hour", completing_hour(MONDAYS[6]), "--rerun")
     time.sleep(1)
     assert len(business(stack)) == 3

@@ -87,9 +87,21 @@ def test_a_mobile_drop_is_a_sessions_deviation_naming_mobile() -> None:
 
 
 def test_ordinary_noise_inside_the_weeks_range_does_not_alert() -> None:
-    weeks = [day((500, 500)), day((550, 550)), day((300, 300))]  # 1000, 1100, 600
-    assert compare(day((325, 325)), weeks, SETTINGS) == []  # 650: -35 % but above the lowest week
-    assert compare(day((275, 275)), weeks, SETTINGS)[0].metric == "sessions"  # 550: below it
+    # Two weeks, 1000 and 400 (median 700): 450 is -36 % but above the lowest week, 380 below it
+    two = [day((500, 500)), day((200, 200))]
+    assert compare(day((225, 225)), two, SETTINGS) == []
+    assert compare(day((190, 190)), two, SETTINGS)[0].metric == "sessions"
+    # Four weeks, two of them low (400 and 500; median 750): 510 is -32 % but above the second lowest
+    four = [day((200, 200)), day((250, 250)), day((500, 500)), day((550, 550))]
+    assert compare(day((255, 255)), four, SETTINGS) == []
+    assert compare(day((240, 240)), four, SETTINGS)[0].metric == "sessions"  # 480: below it
+
+
+def test_one_unusual_week_in_the_baseline_does_not_hide_a_new_drop() -> None:
+    # 1000, 1100 and a dropped week of 300 (median 1000): 600 is under all but that week
+    weeks = [day((500, 500)), day((550, 550)), day((150, 150))]
+    found = compare(day((300, 300)), weeks, SETTINGS)
+    assert [(d.metric, d.change) for d in found] == [("sessions", -0.4)]
 
 
 def test_within_the_threshold_nothing_deviates() -> None:
