@@ -7,12 +7,12 @@ the run whose AdvanceWatermark crossed that point checks D (docs/DESIGN.md,
 weeks before, it reads sessions, conversion, orders and revenue per currency, in
 total and by the dashboards' slices (device, country, channel), from the facts
 (``sql/alerts/``). The baseline is the median of those weeks that have sessions
-(at least two). A metric whose change exceeds ``threshold`` (a share: 0.3 is 30 %),
-that lies outside the baseline weeks (below the lowest for a drop, above the highest for
-a spike: the weeks' own spread is ordinary noise; with three weeks or more the most extreme
-one is left out, so one unusual week does not hide the next) and whose baseline is large enough to
-judge (``min_sessions``, ``min_orders``) is a deviation; the message names each, by how
-much, and the slice that moved most.
+(at least two). A metric is a deviation when its change exceeds ``threshold`` (a share:
+0.3 is 30 %) and is larger than chance makes it (``SIGMAS`` standard deviations: sessions
+and orders vary as Poisson counts, revenue as a compound Poisson sum of order values,
+conversion as a binomial share), and its baseline is large enough to judge
+(``min_sessions``, ``min_orders``). The message names each, by how much, and the slice
+that moved most.
 
 Idempotent: each checked day gets a row in ``etl_business_alerts`` (sql/012), keyed
 by date, with the run that checked it. A retry of the same run gets the same message
@@ -24,6 +24,7 @@ So a day alerts at most once, whatever is redriven or retried.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from clickstream.core import sqlfiles
 from clickstream.core.settings import Settings
 
 SUBJECT_LIMIT = 100  # SNS subject limit
+SIGMAS = 3.0  # a change within this many standard deviations of chance is noise
 MIN_BASELINE_WEEKS = 2  # weeks with sessions needed for a median worth comparing with
 MAX_DAYS_PER_RUN = 7  # a catch-up that completes more days checks the most recent ones
 TOTAL = ("total", "")
@@ -75,6 +77,7 @@ class Measures:
     orders: int = 0
     orders_by_currency: dict[str, int] = field(default_factory=dict)
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    revenue_squares: dict[str, Decimal] = field(default_factory=dict)  # sum of each order's value squared
 
 
 Slice = tuple[str, str]  # (dimension, value); TOTAL for the whole day
@@ -139,10 +142,11 @@ def read_measures(conn: psycopg.Connection[Any], dates: Sequence[date]) -> dict[
             m = found[day][(dimension, value)]
             m.sessions, m.converting_sessions, m.orders = int(sessions), int(converting), int(orders)
         cur.execute(sqlfiles.plain("alerts/day_revenue.sql"), {"dates": list(dates)})
-        for day, dimension, value, currency, orders, revenue in cur.fetchall():
+        for day, dimension, value, currency, orders, revenue, squares in cur.fetchall():
             m = found[day][(dimension, value)]
             m.orders_by_currency[currency] = int(orders)
             m.revenue[currency] = Decimal(revenue)
+            m.revenue_squares[currency] = Decimal(squares)
     return found
 
 
@@ -164,25 +168,14 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
     slices = sorted({s for d in (day, *baseline) for s in d if s != TOTAL})
     found: list[Deviation] = []
 
-    def beyond(now: float, base: float, weeks: Sequence[float]) -> bool:
-        """Past the threshold, and outside the baseline weeks (what they vary by is noise).
+    def beyond(now: float, base: float, sd: float) -> bool:
+        """Past the threshold, and further from the baseline than chance goes (SIGMAS x its sd)."""
+        return abs(now - base) > settings.threshold * base and abs(now - base) > SIGMAS * sd
 
-        With three weeks or more, the most extreme week in the change's direction is left out,
-        so that one unusual week (an earlier drop or spike) does not hide a new one.
-        """
-        change = (now - base) / base
-        if abs(change) <= settings.threshold:
-            return False
-        ordered = sorted(weeks)
-        if change < 0:
-            return now < ordered[1 if len(ordered) >= 3 else 0]
-        return now > ordered[-2 if len(ordered) >= 3 else -1]
-
-    def count_metric(metric: str, value: Any, gate: float, minimum: float) -> None:
-        weeks = [float(value(b)) for b in bases]
-        base = _median(weeks)
+    def count_metric(metric: str, value: Any, gate: float, minimum: float, variance: float) -> None:
+        base = _median([float(value(b)) for b in bases])
         now = float(value(total))
-        if base <= 0 or gate < minimum or not beyond(now, base, weeks):
+        if base <= 0 or gate < minimum or not beyond(now, base, math.sqrt(max(variance, 0.0))):
             return
         change = (now - base) / base
         sign = 1 if change > 0 else -1
@@ -207,16 +200,18 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
 
     base_sessions = _median([b.sessions for b in bases])
     base_orders = _median([b.orders for b in bases])
-    count_metric("sessions", lambda m: m.sessions, base_sessions, settings.min_sessions)
-    count_metric("orders", lambda m: m.orders, base_orders, settings.min_orders)
+    # Counts vary by chance as Poisson counts do (variance = the mean).
+    count_metric("sessions", lambda m: m.sessions, base_sessions, settings.min_sessions, base_sessions)
+    count_metric("orders", lambda m: m.orders, base_orders, settings.min_orders, base_orders)
 
     # Conversion: a rate. A slice's part of it is its converting sessions over all sessions of the
     # day, so the parts add up to the total; the slice whose part moved most is named.
-    rates = [_rate(b) for b in bases]
-    base_rate = _median(rates)
+    # A rate varies by chance as a binomial share of the day's sessions does.
+    base_rate = _median([_rate(b) for b in bases])
     if base_rate > 0 and base_sessions >= settings.min_sessions and base_orders >= settings.min_orders:
         change = (_rate(total) - base_rate) / base_rate
-        if beyond(_rate(total), base_rate, rates):
+        sd = math.sqrt(base_rate * (1 - base_rate) / max(total.sessions, 1))
+        if beyond(_rate(total), base_rate, sd):
             sign = 1 if change > 0 else -1
             best_rate: tuple[float, Slice, float, float] | None = None
             for s in slices:
@@ -246,12 +241,16 @@ def compare(day: DayMeasures, baseline: Sequence[DayMeasures], settings: AlertSe
 
     currencies = sorted({c for b in (total, *bases) for c in b.revenue if c})
     for currency in currencies:
+        # Revenue is a sum of order values over a Poisson number of orders: its variance is the
+        # sum of the orders' squared values (compound Poisson), a few large orders weighing most.
         gate = _median([b.orders_by_currency.get(currency, 0) for b in bases])
+        variance = _median([float(b.revenue_squares.get(currency, 0)) for b in bases])
         count_metric(
             f"revenue {currency}",
             lambda m, c=currency: m.revenue.get(c, Decimal(0)),
             gate,
             settings.min_orders,
+            variance,
         )
     return found
 

@@ -34,6 +34,8 @@ def test_the_measures_of_a_day_are_the_hand_count(sample_url: str) -> None:
     assert (total.sessions, total.converting_sessions, total.orders) == (5, 2, 2)
     assert total.revenue == {"USD": Decimal("1025.00"), "EUR": Decimal("160.00")}
     assert total.orders_by_currency == {"USD": 2, "EUR": 1}
+    # Each order's value squared: order-s1 1000.00 and order-s4's USD line 25.00; its EUR lines 160.00
+    assert total.revenue_squares == {"USD": Decimal("1000625"), "EUR": Decimal("25600")}
     desktop, mobile = found[("device", "desktop")], found[("device", "mobile")]
     assert (desktop.sessions, desktop.converting_sessions, desktop.orders) == (2, 2, 2)
     assert (mobile.sessions, mobile.orders, mobile.revenue) == (2, 0, {})

@@ -86,19 +86,34 @@ def test_a_mobile_drop_is_a_sessions_deviation_naming_mobile() -> None:
     )
 
 
-def test_ordinary_noise_inside_the_weeks_range_does_not_alert() -> None:
-    # Two weeks, 1000 and 400 (median 700): 450 is -36 % but above the lowest week, 380 below it
-    two = [day((500, 500)), day((200, 200))]
-    assert compare(day((225, 225)), two, SETTINGS) == []
-    assert compare(day((190, 190)), two, SETTINGS)[0].metric == "sessions"
-    # Four weeks, two of them low (400 and 500; median 750): 510 is -32 % but above the second lowest
-    four = [day((200, 200)), day((250, 250)), day((500, 500)), day((550, 550))]
-    assert compare(day((255, 255)), four, SETTINGS) == []
-    assert compare(day((240, 240)), four, SETTINGS)[0].metric == "sessions"  # 480: below it
+def test_a_change_that_chance_explains_is_not_a_deviation() -> None:
+    # 40 orders a week: a Poisson count's sd is sqrt(40) = 6.3, so 3 sd = 19 orders. 25 orders
+    # (-37.5 %) is past the threshold but within chance; 20 (-50 %) is not.
+    assert [d.metric for d in compare(day((500, 500), (20, 20), (13, 12)), WEEKS, SETTINGS)] == []
+    assert [d.metric for d in compare(day((500, 500), (20, 20), (10, 10)), WEEKS, SETTINGS)] == ["orders"]
 
 
-def test_one_unusual_week_in_the_baseline_does_not_hide_a_new_drop() -> None:
-    # 1000, 1100 and a dropped week of 300 (median 1000): 600 is under all but that week
+def revenue_day(usd: str, squares: str) -> DayMeasures:
+    found = day((500, 500), (20, 20), (20, 20))
+    found[TOTAL].revenue, found[TOTAL].revenue_squares = {"USD": Decimal(usd)}, {"USD": Decimal(squares)}
+    found[TOTAL].orders_by_currency = {"USD": 40}
+    found[DESKTOP].revenue = {"USD": Decimal(usd)}
+    return found
+
+
+def test_revenue_varies_by_chance_as_its_orders_values_do() -> None:
+    # Baseline 5000 a day. Orders whose squared values sum to 25,000,000 (sd 5000: a few large
+    # orders) make 8000 (+60 %) chance; squares of 1,000,000 (sd 1000: many small ones) do not.
+    lumpy = [revenue_day("5000", "25000000")] * 3
+    assert compare(revenue_day("8000", "0"), lumpy, SETTINGS) == []
+    even = [revenue_day("5000", "1000000")] * 3
+    assert [(d.metric, d.change) for d in compare(revenue_day("8100", "0"), even, SETTINGS)] == [
+        ("revenue USD", pytest.approx(0.62))
+    ]
+
+
+def test_one_unusual_week_in_the_baseline_does_not_move_the_median() -> None:
+    # 1000, 1100 and a dropped week of 300 (median 1000): 600 is -40 %
     weeks = [day((500, 500)), day((550, 550)), day((150, 150))]
     found = compare(day((300, 300)), weeks, SETTINGS)
     assert [(d.metric, d.change) for d in found] == [("sessions", -0.4)]
