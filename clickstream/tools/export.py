@@ -60,6 +60,16 @@ class TableExport:
     chunk_sizes: list[int] = field(default_factory=list)
 
 
+def require_pyarrow() -> None:
+    """The writers come from pyarrow (the ``local`` extra); say how to get it when it is missing."""
+    try:
+        import pyarrow  # noqa: F401
+    except ModuleNotFoundError:
+        raise ExportError(
+            "the CSV and Parquet writers need pyarrow: pip install -e '.[local]' (make install does)"
+        ) from None
+
+
 def parse_date(text: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)

@@ -4,6 +4,7 @@ Parquet equals a from-scratch query; rows stream in bounded chunks; bad input is
 from __future__ import annotations
 
 import csv
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,13 @@ def test_an_unreachable_warehouse_is_a_clear_error(tmp_path: Path, capsys: pytes
     assert code == 2
     assert "cannot reach the warehouse" in capsys.readouterr().err
     assert not list((tmp_path / "o").glob("*"))
+
+
+def test_without_pyarrow_it_says_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    code = main([*DAY_14, "--out", str(tmp_path / "o"), *NOWHERE])
+    assert code == 2
+    assert "need pyarrow: pip install -e '.[local]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

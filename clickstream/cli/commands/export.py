@@ -34,8 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "exit status:\n  0  written\n  2  refused or failed (bad dates, unwritable path, no warehouse): "
         "nothing is left under the target's name"
     )
-    parser.add_argument("--from", dest="date_from", required=True, help="first date, YYYY-MM-DD (UTC)")
-    parser.add_argument("--to", dest="date_to", required=True, help="last date, inclusive, YYYY-MM-DD (UTC)")
+    parser.add_argument(
+        "--from", dest="date_from", metavar="DATE", required=True, help="first date, YYYY-MM-DD (UTC)"
+    )
+    parser.add_argument(
+        "--to", dest="date_to", metavar="DATE", required=True, help="last date, inclusive, YYYY-MM-DD (UTC)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -61,7 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=export.DEFAULT_CHUNK_ROWS,
         help=f"rows fetched and written at a time (default {export.DEFAULT_CHUNK_ROWS:,})",
     )
-    parser.add_argument("--database-url", default=None, help="a PostgreSQL URL (default: see above)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL URL (default: the stack of --data-dir, else DATABASE_URL, else the stack "
+        "of .clickstream)",
+    )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help=f"the local stack (default {DEFAULT_DATA_DIR})"
     )
@@ -82,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
             raise export.ExportError(f"--chunk-rows {args.chunk_rows}: give at least 1")
         tables = [t.strip() for t in args.tables.split(",") if t.strip()]
         fmt, paths = export.targets(args.out, tables, args.format)
-        export.check_writable(list(paths.values()), overwrite=args.force)
         url = database_url(args.database_url, args.data_dir)
+        export.require_pyarrow()
+        export.check_writable(list(paths.values()), overwrite=args.force)
     except (export.ExportError, StackNotRunning) as exc:
         return _fail(str(exc))
 
