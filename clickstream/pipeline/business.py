@@ -293,6 +293,8 @@ def day_summary(
         f"{', '.join(str(d) for d in baseline_used)}; threshold ±{threshold:.0%}:",
         "",
     ]
+    if not deviations:
+        lines.append("  nothing moved beyond the threshold and chance")
     for d in deviations:
         lines.append(
             f"  {d.metric:<13} {_number(d.metric, d.day):>14} vs {_number(d.metric, d.baseline):>14}  "

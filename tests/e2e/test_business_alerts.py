@@ -43,7 +43,7 @@ def put_day(stack: RunningStack, out: Path, day: datetime, seed: int, *anomalies
 
 
 def business(stack: RunningStack, at_least: int = 0) -> list[Alert]:
-    for _ in range(100):
+    for _ in range(300):
         found = [a for a in read_alerts(alerts_file(stack.data_dir)) if a.subject.startswith(SUBJECT)]
         if len(found) >= at_least:
             return found
@@ -104,9 +104,16 @@ def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, t
     failures = [a for a in read_alerts(alerts_file(stack.data_dir)) if a.failure]
     assert failures and "failed state CheckBusinessDays" in failures[-1].message
     stack.faults({})
-    stack.cli("redrive", "--hour", completing_hour(day))
+    redriven = stack.cli("redrive", "--hour", completing_hour(day))
     alerts = business(stack, at_least=3)
-    assert len(alerts) == 3
+    checked = stack.query(
+        "select alerted, summary from etl_business_alerts where alert_date = %s", (day.date(),)
+    )
+    assert len(alerts) == 3, (
+        redriven.stdout,
+        checked,
+        stack.cli("execution", f"hour-{completing_hour(day)}-r2").stdout,
+    )
     broken = alerts[-1]
     assert broken.subject.startswith(f"{SUBJECT} 2025-10-20 (Mon): orders −")
     moved = deviations(stack, day)
