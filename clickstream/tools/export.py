@@ -27,7 +27,7 @@ from clickstream.core.errors import ClickstreamError
 Format = Literal["csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("csv", "parquet")
 TABLES = ("events", "sessions")
-DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_CHUNK_ROWS = 10_000
 
 
 def _query(table: str) -> Any:
