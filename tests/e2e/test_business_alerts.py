@@ -8,8 +8,8 @@ day has no baseline, the 2nd one week (not compared), the 3rd to 5th are ordinar
 
 - 6th: mobile visits dropped to a tenth        -> sessions fall; device mobile moved most
 - 7th: visits doubled                          -> sessions and orders rise
-- 8th: desktop checkout broken (no purchases)  -> orders and conversion fall, sessions do not;
-       device desktop moved most. CheckBusinessDays fails first: the failure is alerted, the
+- 8th: mobile checkout broken (no purchases)   -> orders and conversion fall, sessions do not;
+       device mobile moved most. CheckBusinessDays fails first: the failure is alerted, the
        redrive resumes the check, and it sends one business alert.
 """
 
@@ -65,7 +65,7 @@ def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, t
     drills = {
         5: Anomaly(start=MONDAYS[5], what="visits", factor=0.1, device="mobile"),
         6: Anomaly(start=MONDAYS[6], what="visits", factor=2.0),
-        7: Anomaly(start=MONDAYS[7], what="purchases", factor=0.0, device="desktop"),
+        7: Anomaly(start=MONDAYS[7], what="purchases", factor=0.0, device="mobile"),
     }
     # The ordinary days, then the drop and the spike: one execution completes each day.
     for k in range(7):
@@ -118,8 +118,8 @@ def test_drops_and_spikes_alert_once_each_and_noise_never(stack: RunningStack, t
     assert broken.subject.startswith(f"{SUBJECT} 2025-10-20 (Mon): orders −")
     moved = deviations(stack, day)
     assert "sessions" not in moved  # visits were as usual
-    assert moved["orders"]["slice"] == ["device", "desktop"]
-    assert moved["conversion"]["change"] < -0.3 and moved["conversion"]["slice"] == ["device", "desktop"]
+    assert moved["orders"]["slice"] == ["device", "mobile"]
+    assert moved["conversion"]["change"] < -0.3 and moved["conversion"]["slice"] == ["device", "mobile"]
 
     # A rerun of the hour, and of the one before: no day alerts twice.
     stack.cli("run", "--hour", completing_hour(day), "--rerun")
