@@ -45,6 +45,7 @@ LAMBDA_STATES = (
     "CheckStagedBatches",
     "SessionizeAndUpsert",
     "AdvanceWatermark",
+    "CheckBusinessDays",
     "NotifySuccess",
 )
 

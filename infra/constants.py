@@ -51,6 +51,12 @@ PIPELINE_PASSWORD_VERSION_CONTEXT = "pipeline_password_version"  # after a manua
 # (several: separated by commas; or a list in cdk.json). Exact origins only; none by default.
 ALLOWED_ORIGINS_CONTEXT = "clickstream:allowedOrigins"
 ALERT_EMAIL_PARAMETER = "AlertEmail"
+# Business alerts (docs/DESIGN.md): -c clickstream:businessAlertThreshold=0.25 (a share of the
+# same weekday's baseline), -c clickstream:businessAlerts=off to send none. The load function's
+# BUSINESS_ALERT_THRESHOLD and BUSINESS_ALERTS; the defaults are clickstream.core.settings'.
+BUSINESS_ALERT_THRESHOLD_CONTEXT = "clickstream:businessAlertThreshold"
+BUSINESS_ALERTS_CONTEXT = "clickstream:businessAlerts"
+BUSINESS_ALERT_THRESHOLD = 0.3
 
 # -- storage -------------------------------------------------------------------
 RAW_PREFIX = lake.RAW  # "raw/"

@@ -49,6 +49,8 @@ class ClickstreamStack(Stack):
             allowed_origins = parse_origins(context(c.ALLOWED_ORIGINS_CONTEXT))
         except ValueError as exc:
             raise ValueError(f"-c {c.ALLOWED_ORIGINS_CONTEXT}=: {exc}") from exc
+        business_alerts = _business_alerts(context(c.BUSINESS_ALERTS_CONTEXT))
+        business_threshold = _business_threshold(context(c.BUSINESS_ALERT_THRESHOLD_CONTEXT))
         if full_bundling:
             missing = [
                 f"functions/{name}/handler.py"
@@ -80,6 +82,8 @@ class ClickstreamStack(Stack):
             warehouse=self.warehouse,
             full_bundling=full_bundling,
             password_version=context(c.PIPELINE_PASSWORD_VERSION_CONTEXT),
+            business_alerts=business_alerts,
+            business_alert_threshold=business_threshold,
         )
         self.alarms = PipelineAlarms(
             self,
@@ -106,3 +110,26 @@ class ClickstreamStack(Stack):
             waf=waf == "on",
             allowed_origins=allowed_origins,
         )
+
+
+def _business_alerts(value: object) -> bool:
+    if value is None or value is True or value in ("on", "true"):
+        return True
+    if value is False or value in ("off", "false"):
+        return False
+    raise ValueError(f"-c {c.BUSINESS_ALERTS_CONTEXT}= takes on or off, not {value!r}")
+
+
+def _business_threshold(value: object) -> float:
+    if value is None:
+        return c.BUSINESS_ALERT_THRESHOLD
+    try:
+        threshold = float(str(value))
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold <= 10:
+        raise ValueError(
+            f"-c {c.BUSINESS_ALERT_THRESHOLD_CONTEXT}= takes a share of the baseline above 0 "
+            f"(0.3 alerts on a change of more than 30 %), not {value!r}"
+        )
+    return threshold

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("clickstream.cli.commands.alerts", "the local stack's alerts, as AWS would e-mail them"),
     "env": ("clickstream.cli.commands.env", 'shell exports for the local stack: eval "$(clickstream env)"'),
     "demo": ("clickstream.cli.commands.demo", "start the stack, load three days of traffic, serve"),
+    "export": ("clickstream.cli.commands.export", "events and sessions of a date range as CSV or Parquet"),
     "cost": ("clickstream.cli.commands.cost", "the monthly AWS bill at N events a day, line by line"),
 }
 

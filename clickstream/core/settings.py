@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     lookback_hours: int = Field(default=2, ge=0, le=72)
     # A success notice is sent when rejected lines exceed this share of lines read.
     reject_alert_ratio: float = Field(default=0.01, ge=0, le=1)
+    # Business alerts (docs/DESIGN.md "Business alerts", clickstream/pipeline/business.py): a day's
+    # sessions, orders, conversion or revenue changing by more than this share against the median
+    # of the same weekday over the weeks before sends one SNS message.
+    business_alerts: bool = True
+    business_alert_threshold: float = Field(default=0.3, gt=0, le=10)
+    business_alert_baseline_weeks: int = Field(default=4, ge=2, le=12)
+    # Baselines too small to judge are not compared: sessions, and orders (also for conversion, revenue).
+    business_alert_min_sessions: int = Field(default=200, ge=0)
+    business_alert_min_orders: int = Field(default=30, ge=0)
+    # A day is checked once the receive hours up to this many after its midnight are committed.
+    business_alert_settle_hours: int = Field(default=2, ge=1, le=48)
     # Bounded slice of a partition that one Map item processes.
     max_objects_per_item: int = Field(default=200, ge=1)
     max_bytes_per_item: int = Field(default=256 * 1024 * 1024, ge=1)

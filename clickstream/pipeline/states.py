@@ -15,6 +15,7 @@ The document an execution carries, state by state (success path)::
     $.staged     CheckStagedBatchesResult  CheckStagedBatches
     $.upsert     SessionizeAndUpsertResult SessionizeAndUpsert
     $.watermark  AdvanceWatermarkResult    AdvanceWatermark
+    $.business   BusinessAlertNotice       CheckBusinessDays
     $.notice     SuccessNotice             NotifySuccess (FailureNotice from NotifyFailure)
 
 Hours travel as ISO text (``2025-10-18T13:00:00Z``) and are ``datetime`` in
@@ -309,12 +310,46 @@ class AdvanceWatermarkResult(StateModel):
     """Minutes from the end of the watermark hour to now (the FreshnessMinutes metric)."""
 
 
-LoadInput = CheckStagedBatchesInput | SessionizeAndUpsertInput | AdvanceWatermarkInput
+class CheckBusinessDaysInput(StateModel):
+    """CheckBusinessDays' Parameters (the load function, action ``check_business_days``)."""
+
+    action: Literal["check_business_days"]
+    """Which of the load function's states this is."""
+    hour: Hour
+    """``$.hour``."""
+    execution: str = Field(min_length=1)
+    """``$.run.name``: the run that checks (kept by a redrive, so its retry gets its message back)."""
+    watermark_before: Hour | None
+    """``$.list.watermark``: the watermark before this run (None: there was none)."""
+    watermark_after: Hour | None
+    """``$.watermark.watermark``: the watermark AdvanceWatermark left; the days whose settle hour
+    lies in (before, after] are checked (clickstream/pipeline/business.py)."""
+
+
+class BusinessAlertNotice(StateModel):
+    """CheckBusinessDays' output, at ``$.business``; PublishBusinessAlert sends it when ``publish``."""
+
+    publish: bool
+    """A checked day moved beyond BUSINESS_ALERT_THRESHOLD: send the message (one per run)."""
+    subject: str = Field(max_length=100)
+    """The SNS subject: the day and what moved ('' when nothing is sent)."""
+    message: str
+    """The SNS message: each metric that moved, by how much, and the slice that moved most."""
+    checked: list[date]
+    """The days this run checked (each day is checked by one run only)."""
+    alerted: list[date]
+    """The days in the message."""
+
+
+LoadInput = (
+    CheckStagedBatchesInput | SessionizeAndUpsertInput | AdvanceWatermarkInput | CheckBusinessDaysInput
+)
 
 LOAD_INPUTS: dict[str, type[LoadInput]] = {
     "check_staged_batches": CheckStagedBatchesInput,
     "sessionize_and_upsert": SessionizeAndUpsertInput,
     "advance_watermark": AdvanceWatermarkInput,
+    "check_business_days": CheckBusinessDaysInput,
 }
 
 # The actions' names before the states were renamed (Sessionize only checked the batches; Upsert

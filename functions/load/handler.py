@@ -1,8 +1,9 @@
-"""CheckStagedBatches, SessionizeAndUpsert and AdvanceWatermark: one function, the state says which action.
+"""CheckStagedBatches, SessionizeAndUpsert, AdvanceWatermark and CheckBusinessDays: one function, the
+state says which action.
 
 Event: one of ``CheckStagedBatchesInput`` (action ``check_staged_batches``),
-``SessionizeAndUpsertInput`` (``sessionize_and_upsert``) and
-``AdvanceWatermarkInput`` (``advance_watermark``); returns the action's result
+``SessionizeAndUpsertInput`` (``sessionize_and_upsert``), ``AdvanceWatermarkInput``
+(``advance_watermark``) and ``CheckBusinessDaysInput`` (``check_business_days``); returns the action's result
 model (clickstream/pipeline/states.py). The actions' former names, ``sessionize``
 and ``upsert``, are still read: a redrive runs an execution's original definition.
 """
@@ -21,9 +22,11 @@ from clickstream.core.lake import hour_iso
 from clickstream.core.observability import logger, metrics, tracer
 from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
-from clickstream.pipeline import load
+from clickstream.pipeline import business, load
 from clickstream.pipeline.states import (
     AdvanceWatermarkResult,
+    BusinessAlertNotice,
+    CheckBusinessDaysInput,
     CheckStagedBatchesInput,
     CheckStagedBatchesResult,
     SessionizeAndUpsertInput,
@@ -75,6 +78,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                     worklist_key=task.worklist,
                 )
             )
+        elif isinstance(task, CheckBusinessDaysInput):
+            result = BusinessAlertNotice.model_validate(
+                business.check_days(
+                    conn,
+                    run=task.execution,
+                    before=task.watermark_before,
+                    after=task.watermark_after,
+                    settings=business.AlertSettings.from_settings(settings),
+                )
+            )
+            logger.info("business days checked", checked=result.checked, alerted=result.alerted)
         else:
             result = AdvanceWatermarkResult.model_validate(
                 load.advance_watermark(conn, execution=task.execution, hour=task.watermark_to)

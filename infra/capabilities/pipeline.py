@@ -64,6 +64,8 @@ class Pipeline(Construct):
         warehouse: Warehouse,
         full_bundling: bool,
         password_version: str | None = None,
+        business_alerts: bool = True,
+        business_alert_threshold: float = c.BUSINESS_ALERT_THRESHOLD,
     ) -> None:
         super().__init__(scope, construct_id)
         self.storage = storage
@@ -157,10 +159,15 @@ class Pipeline(Construct):
             environment={"USER_ID_HMAC_KEY": self.hmac_key.secret_value.unsafe_unwrap()},
             statements=lake_access(c.TRANSFORM),
         )
+        # Load also runs CheckBusinessDays: the business alerts' switch and threshold are its settings.
         self.functions[c.LOAD.name] = self._function(
             c.LOAD,
             warehouse=warehouse,
-            environment={"DATABASE_URL": database_url},
+            environment={
+                "DATABASE_URL": database_url,
+                "BUSINESS_ALERTS": "true" if business_alerts else "false",
+                "BUSINESS_ALERT_THRESHOLD": str(business_alert_threshold),
+            },
             statements=lake_access(c.LOAD),
         )
         lake_arn = attribute(lake.node.default_child, "Arn")  # type: ignore[arg-type]

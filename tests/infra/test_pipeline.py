@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from clickstream.core.settings import MIN_HMAC_KEY_LENGTH
+from clickstream.core.settings import MIN_HMAC_KEY_LENGTH, Settings
 from clickstream.ops.definition import NUMBER_PLACEHOLDERS, placeholders, render
 from infra import constants as c
 from tests.support.cdk import synthesize
@@ -168,6 +168,21 @@ def test_user_id_hmac_key_is_generated_and_kept(template: Template) -> None:
     secret = template.resources[template.logical_id("Pipeline/UserIdHmacKey")]
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] == 48
     assert secret["DeletionPolicy"] == "Retain"
+
+
+def test_the_load_function_gets_the_business_alert_settings(template: Template, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # By default: on, at the settings' threshold
+    env = function(template, "Load")["Environment"]["Variables"]
+    assert (env["BUSINESS_ALERTS"], env["BUSINESS_ALERT_THRESHOLD"]) == ("true", "0.3")
+    assert Settings().business_alert_threshold == c.BUSINESS_ALERT_THRESHOLD
+    # An operator's threshold and switch reach it; a bad threshold is refused at synth
+    synth = synthesize(
+        tmp_path, **{c.BUSINESS_ALERT_THRESHOLD_CONTEXT: "0.25", c.BUSINESS_ALERTS_CONTEXT: "off"}
+    )
+    env = function(synth.template, "Load")["Environment"]["Variables"]
+    assert (env["BUSINESS_ALERTS"], env["BUSINESS_ALERT_THRESHOLD"]) == ("false", "0.25")
+    with pytest.raises(ValueError, match="takes a share of the baseline above 0"):
+        synthesize(tmp_path / "bad", **{c.BUSINESS_ALERT_THRESHOLD_CONTEXT: "30%"})
 
 
 def test_a_rotated_password_version_reaches_the_functions(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,8 @@ OUTER = [
     "CheckStagedBatches",
     "SessionizeAndUpsert",
     "AdvanceWatermark",
+    "CheckBusinessDays",
+    "ShouldPublishBusinessAlert",  # a business alert: PublishBusinessAlert first
     "NotifySuccess",
     "ShouldPublishSuccess",
     "ShouldContinue",  # a backlog left: StartContinuation first
@@ -178,6 +180,7 @@ def test_transitions_and_requests_follow_the_asl(events: int) -> None:
         "CheckStagedBatches",
         "SessionizeAndUpsert",
         "AdvanceWatermark",
+        "CheckBusinessDays",
         "NotifySuccess",
     ]
     assert bill.volumes["lambda_invocations_per_execution"] == 1 + len(lambda_outside) + items

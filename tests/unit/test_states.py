@@ -55,6 +55,7 @@ INPUTS: dict[str, type[BaseModel]] = {
     "CheckStagedBatches": CheckStagedBatchesInput,
     "SessionizeAndUpsert": SessionizeAndUpsertInput,
     "AdvanceWatermark": AdvanceWatermarkInput,
+    "CheckBusinessDays": states.CheckBusinessDaysInput,
     "NotifySuccess": NotifySuccessInput,
     "NotifyFailure": NotifyFailureInput,
     "AwaitRedrive": states.AwaitRedriveInput,
@@ -102,6 +103,7 @@ def test_parameters_keys_are_the_input_model_fields(name: str) -> None:
         "CheckStagedBatches",
         "SessionizeAndUpsert",
         "AdvanceWatermark",
+        "CheckBusinessDays",
         "NotifySuccess",
         "NotifyFailure",
         "AwaitRedrive",
@@ -193,6 +195,16 @@ OUTPUTS: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "CheckStagedBatches": (CheckStagedBatchesResult, SAMPLE_CHECK),
     "SessionizeAndUpsert": (SessionizeAndUpsertResult, SAMPLE_UPSERT),
     "AdvanceWatermark": (AdvanceWatermarkResult, SAMPLE_WATERMARK),
+    "CheckBusinessDays": (
+        states.BusinessAlertNotice,
+        {
+            "publish": True,
+            "subject": "Clickstream business alert 2025-10-17 (Fri): sessions −45%",
+            "message": "Business alert: ...",
+            "checked": ["2025-10-17"],
+            "alerted": ["2025-10-17"],
+        },
+    ),
 }
 
 
@@ -289,6 +301,7 @@ def test_a_successful_execution_passes_each_state_its_model() -> None:
             document = put(document, state["ResultPath"], output)
             name = state["Next"]
     assert "SessionizeAndUpsert" in seen and "CheckStagedBatches" in seen
+    assert "PublishBusinessAlert" in seen  # the sample notice is published
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -75,6 +75,33 @@ _Tag = tuple[int, int, str | None, bool, int, int]
 _Entry = tuple[int, int, bytes, _Tag]
 
 
+class Anomaly(BaseModel):
+    """A change injected into the traffic of a time window: the business alerts' drill.
+
+    ``visits``: each visit that starts in the window from the slice is kept with probability
+    ``factor`` (< 1, a drop), or comes with extra visits from the slice (> 1, a spike: on
+    average ``factor`` visits for one). ``purchases``: each such visit keeps its purchase
+    events with probability ``factor`` (a broken checkout: sessions hold, orders fall).
+    The slice is the visitor's device type and country (None: any).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: AwareDatetime
+    hours: int = Field(default=24, ge=1)
+    what: Literal["visits", "purchases"] = "visits"
+    factor: float = Field(ge=0, le=20)
+    device: str | None = None
+    country: str | None = None
+
+    def covers(self, visitor: Visitor, hour: datetime) -> bool:
+        if not self.start <= hour < self.start + timedelta(hours=self.hours):
+            return False
+        if self.device is not None and visitor.device.get("type") != self.device:
+            return False
+        return self.country is None or visitor.geo.get("country") == self.country
+
+
 class GeneratorConfig(BaseModel):
     """What to generate. Rates are shares of events (late: of sessions; malformed objects: of objects)."""
 
@@ -99,6 +126,8 @@ class GeneratorConfig(BaseModel):
     max_object_lines: int = Field(default=5_000, ge=1)
     max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     gzip_level: int = Field(default=1, ge=1, le=9)  # ingest favours speed; 1 gives about 7x
+    # Drops and spikes injected into the traffic (the business alerts' drill); none by default.
+    anomalies: tuple[Anomaly, ...] = ()
 
     @field_validator("start")
     @classmethod
@@ -213,6 +242,7 @@ class TrafficGenerator:
         self.trng = random.Random(f"{config.seed}:traffic")
         self.frng = random.Random(f"{config.seed}:faults")
         self.krng = random.Random(f"{config.seed}:keys")
+        self.arng = random.Random(f"{config.seed}:anomalies")
         self.traffic = Traffic(
             self.trng, crawler_rate=config.crawler_rate, list_impressions=config.list_impressions
         )
@@ -282,8 +312,9 @@ class TrafficGenerator:
                 visitor = self.traffic.pick_visitor(begin)
                 hits = self.traffic.visit(visitor, begin, hour)
                 visitor.busy_until = hits[-1].ts_ms
-                self._emit(visitor, hits)
-                produced += len(hits)
+                produced += len(hits)  # the budget's count: an anomaly does not move later hours
+                for emitted_by, emitted in self._anomalous(visitor, hits, begin, hour):
+                    self._emit(emitted_by, emitted)
             carry = want - produced
             events += produced
             visits += n
@@ -291,6 +322,38 @@ class TrafficGenerator:
             yield from self._flush(until_hour=hour_ms // HOUR_MS)
         yield from self._flush(until_hour=None)
         self._finish()
+
+    def _anomalous(
+        self, visitor: Visitor, hits: list[Hit], begin: int, hour: datetime
+    ) -> list[tuple[Visitor, list[Hit]]]:
+        """The visits to emit for this one under the config's anomalies (itself, when none applies)."""
+        visits = [(visitor, hits)]
+        for anomaly in self.config.anomalies:
+            if not anomaly.covers(visitor, hour):
+                continue
+            if anomaly.what == "purchases":
+                if self.arng.random() >= anomaly.factor:
+                    visits = [(v, [h for h in hs if h.event_type != "purchase"]) for v, hs in visits]
+            elif anomaly.factor < 1:
+                if self.arng.random() >= anomaly.factor:
+                    return []
+            else:
+                extra = int(anomaly.factor - 1) + (self.arng.random() < (anomaly.factor - 1) % 1)
+                for _ in range(extra):
+                    other = self._visitor_like(anomaly, begin, hour)
+                    if other is not None:
+                        more = self.traffic.visit(other, begin, hour)
+                        other.busy_until = more[-1].ts_ms
+                        visits.append((other, more))
+        return visits
+
+    def _visitor_like(self, anomaly: Anomaly, begin: int, hour: datetime) -> Visitor | None:
+        """A visitor from the anomaly's slice, free at ``begin`` (None after 200 tries)."""
+        for _ in range(200):
+            visitor = self.traffic.pick_visitor(begin)
+            if anomaly.covers(visitor, hour) and visitor.busy_until < begin:
+                return visitor
+        return None
 
     def _emit(self, visitor: Visitor, hits: list[Hit]) -> None:
         """Hits of one visit -> events -> lines in their receive-hour buckets.
