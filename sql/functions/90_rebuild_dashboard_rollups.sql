@@ -1,8 +1,9 @@
 -- Recomputes sql/005's tables from the aggregates of sql/003, fact_sessions,
 -- fact_session_revenue and dim_product, for every date: the per-date rollups with the functions
 -- Upsert calls for the dates it touched, and each visitor's chains of days from the start (Upsert
--- replaces those from fact_events, by visitor: clickstream/pipeline/sessionize.py). For the backfill of
--- sql/005 and for tests that write the aggregates directly.
+-- replaces those from fact_events, by visitor: clickstream/pipeline/sessionize.py), then sql/013's
+-- analyses (rebuild_analyses()). For the backfill of sql/005 and for tests that write the aggregates
+-- directly.
 create or replace function rebuild_dashboard_rollups() returns void
 language sql
 as $$
@@ -97,4 +98,7 @@ insert into agg_daily_visitor_gaps (kind, activity_date, item, gap_days, count_v
 select kind, activity_date, item, gap_days, count(*)::integer
 from visitor_activity_days
 group by kind, activity_date, item, gap_days;
+
+-- sql/013's analyses (sql/functions/30_refresh_analyses.sql)
+select rebuild_analyses();
 $$;
