@@ -5,18 +5,16 @@ from-scratch reference (clickstream/tools/reference.py)."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
 import pytest
 
-from clickstream.core import db
 from clickstream.core.storage import Lake
-from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.support.analyses_sample import EVENTS, RUNS
-from tests.support.staged import StagedObjectSpec, Stager, raw_key
+from tests.support.analyses_sample import EVENTS, RUNS, Runs
+from tests.support.staged import Stager
 
 TABLES = (
     "retention_cohorts",
@@ -32,23 +30,7 @@ TABLES = (
 )
 
 
-class Runs:
-    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
-        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
-
-    def run(self, events: list[dict[str, Any]]) -> None:
-        self.count += 1
-        execution = f"analyses-{self.count}"
-        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
-        with db.connect(self.url) as conn:
-            load.upsert(
-                conn,
-                self.lake,
-                execution=execution,
-                hour=datetime(2025, 11, 3, tzinfo=UTC),
-                worklist_key=self.stager.worklist(execution, [batch]),
-            )
-
+class Checked(Runs):
     def tables(self, conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
         return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
 
@@ -88,7 +70,7 @@ ORDERS = _orders()
 def test_analyses_stay_exact_after_every_run_in_any_order(
     database_url: str, lake: Lake, stager: Stager, order: str
 ) -> None:
-    runs = Runs(database_url, lake, stager)
+    runs = Checked(database_url, lake, stager)
     for events in ORDERS[order]:
         runs.run(events)
         final = runs.check()

@@ -29,7 +29,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tests.support.staged import staged_event
+from clickstream.core import db
+from clickstream.core.storage import Lake
+from clickstream.pipeline import load
+from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -103,3 +106,23 @@ LATE_D = [ev("d0", at(10, 9, 8, 0), "d", page="/p/m1", product="M1", slice_=("mo
 LATE_A = [ev("a0", at(10, 6, 9, 45), "a", slice_=("mobile", "DE", "Email"))]
 RUNS = [FIRST, LATE_D, LATE_A]
 EVENTS = [e for run in RUNS for e in run]
+
+
+class Runs:
+    """Loads lists of events, one SessionizeAndUpsert run each, as the pipeline does."""
+
+    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
+        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
+
+    def run(self, events: list[dict[str, Any]]) -> None:
+        self.count += 1
+        execution = f"analyses-{self.count}"
+        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
+        with db.connect(self.url) as conn:
+            load.upsert(
+                conn,
+                self.lake,
+                execution=execution,
+                hour=at(11, 3, 0),
+                worklist_key=self.stager.worklist(execution, [batch]),
+            )

@@ -1,0 +1,106 @@
+"""The analysis pages (Retention, Site search, Paths) on the hand-countable history of
+tests/support/analyses_sample.py, loaded through SessionizeAndUpsert in its three runs: what their
+queries return and what their view functions make of it, counted by hand from that module's table."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import analysis_queries as aq
+import pandas as pd
+import pytest
+
+import queries
+from clickstream.core.storage import Lake
+from pages import retention
+from queries import Database, Filters
+from tests.support.analyses_sample import RUNS, Runs
+from tests.support.staged import Stager
+
+W0, W1 = date(2025, 10, 6), date(2025, 10, 13)
+ALL = Filters(date(2025, 10, 6), date(2025, 11, 2))
+NAN = float("nan")
+
+
+@pytest.fixture
+def loaded(database_url: str, lake: Lake, stager: Stager) -> Database:
+    runs = Runs(database_url, lake, stager)
+    for events in RUNS:
+        runs.run(events)
+    return Database(database_url)
+
+
+def cells(grid: pd.DataFrame) -> list[list[float]]:
+    return [[float(v) for v in row] for row in grid.drop(columns=["cohort_week"]).to_numpy()]
+
+
+def same(a: list[list[float]], b: list[list[float]]) -> bool:
+    return all(
+        len(x) == len(y)
+        and all((math.isnan(p) and math.isnan(q)) or p == q for p, q in zip(x, y, strict=True))
+        for x, y in zip(a, b, strict=True)
+    ) and len(a) == len(b)
+
+
+# ----------------------------------------------------------------- retention
+
+
+def test_visitor_cohorts_count_each_visitor_in_the_week_of_its_first_session(loaded: Database) -> None:
+    last_day = queries.data_bounds(loaded)[1]
+    assert last_day == date(2025, 10, 29)
+    grid = retention.cohort_grid(aq.retention_cohorts(loaded, ALL, "visit"), last_day)
+    assert list(grid["cohort_week"]) == [W0, W1]
+    # W0: a (6 Oct), b (8 Oct), d (9 Oct, its late first visit); back in W1: a, b; W2: d; W3: a.
+    # W1: c; back in W2; nothing in W3 (27 Oct, seen) ; W4 has not started on 29 Oct.
+    assert same(cells(grid), [[3, 2, 1, 1], [1, 1, 0, NAN]])
+
+
+def test_customer_cohorts_count_each_customer_in_the_week_of_its_first_purchase(loaded: Database) -> None:
+    grid = retention.cohort_grid(aq.retention_cohorts(loaded, ALL, "purchase"), date(2025, 10, 29))
+    # a buys on 6 Oct and again on 29 Oct (W3); c on 14 Oct and 21 Oct (W2, its week 1)
+    assert list(grid["cohort_week"]) == [W0, W1]
+    assert same(cells(grid), [[1, 0, 0, 1], [1, 1, 0, NAN]])
+
+
+@pytest.mark.parametrize(
+    ("f", "expected"),
+    [
+        # the slice of a visitor's first session: a (mobile after its late event), b, d (mobile, late)
+        (Filters(ALL.start, ALL.end, devices=("mobile",)), [[3, 2, 1, 1]]),
+        (Filters(ALL.start, ALL.end, channels=("Direct",)), [[1, 1, 0]]),  # c: weeks up to 29 Oct
+        (Filters(ALL.start, ALL.end, countries=("FR",)), [[1, 0, 1, 0]]),
+        # the dates pick the cohorts by their first visit; returns are counted after them
+        (Filters(date(2025, 10, 13), date(2025, 10, 19)), [[1, 1, 0]]),
+        (Filters(date(2025, 10, 8), date(2025, 10, 8)), [[1, 1, 0, 0]]),
+    ],
+)
+def test_cohorts_follow_the_filters(loaded: Database, f: Filters, expected: list[list[float]]) -> None:
+    grid = retention.cohort_grid(aq.retention_cohorts(loaded, f, "visit"), date(2025, 10, 29))
+    assert same(cells(grid), expected)
+
+
+def test_retention_headline_and_table(loaded: Database) -> None:
+    visits = retention.cohort_grid(aq.retention_cohorts(loaded, ALL, "visit"), date(2025, 10, 29))
+    purchases = retention.cohort_grid(aq.retention_cohorts(loaded, ALL, "purchase"), date(2025, 10, 29))
+    kpis = {k.key: k for k in retention.headline(visits, purchases)}
+    assert (kpis["new_visitors"].value, kpis["new_visitors"].text) == (4, "4")
+    assert kpis["visitor_week1"].value == pytest.approx(3 / 4)  # a, b of W0's 3 and c of W1's 1
+    assert kpis["visitor_week1"].text == "75.0%"
+    assert kpis["new_customers"].value == 2
+    assert kpis["customer_week1"].value == pytest.approx(1 / 2)
+    table = retention.table_frame(visits)
+    assert list(table.columns[:4]) == ["Cohort (week of)", "Size", "Week 1", "Week 1 %"]
+    assert table.iloc[0].tolist()[:4] == ["6 Oct 2025", 3, 2, pytest.approx(66.7)]
+    assert pd.isna(table.iloc[1]["Week 3"])
+    fig = retention.heatmap_figure(visits, "visitors")
+    assert list(fig.data[0].x) == ["Week 1", "Week 2", "Week 3"]
+    assert fig.data[0].text[0][0] == "67%<br>2"
+
+
+def test_no_cohort_in_dates_without_first_visits(loaded: Database) -> None:
+    f = Filters(date(2025, 10, 27), date(2025, 11, 2))  # only a's return on 29 Oct
+    assert aq.retention_cohorts(loaded, f, "visit").empty
+    assert retention.cohort_grid(aq.retention_cohorts(loaded, f, "visit"), date(2025, 10, 29)).empty
+    with pytest.raises(ValueError, match="unknown cohort kind"):
+        aq.retention_cohorts(loaded, f, "bogus")
