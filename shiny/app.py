@@ -28,8 +28,7 @@ from clickstream.local.stack import StackNotRunning, read_stack
 from components import period_label
 from config import get_settings
 from context import PageContext
-from pages import acquisition, funnel, products, reliability, traffic
-from pages import retention  # issue 17's analyses
+from pages import acquisition, funnel, products, reliability, retention, traffic
 from pipeline import Pipeline, connect_pipeline
 
 APP_DIR = Path(__file__).resolve().parent
