@@ -13,7 +13,7 @@ import pytest
 
 import queries
 from clickstream.core.storage import Lake
-from pages import retention
+from pages import retention, search
 from queries import Database, Filters
 from tests.support.analyses_sample import RUNS, Runs
 from tests.support.staged import Stager
@@ -104,3 +104,59 @@ def test_no_cohort_in_dates_without_first_visits(loaded: Database) -> None:
     assert retention.cohort_grid(aq.retention_cohorts(loaded, f, "visit"), date(2025, 10, 29)).empty
     with pytest.raises(ValueError, match="unknown cohort kind"):
         aq.retention_cohorts(loaded, f, "bogus")
+
+
+# ----------------------------------------------------------------- site search
+
+
+def test_search_queries_and_what_followed_them(loaded: Database) -> None:
+    rows = aq.search_queries(loaded, ALL)
+    by_query = {r["search_query"]: r for r in rows.to_dict("records")}
+    assert list(rows["search_query"]) == ["laptop", "labtop", "mouse"]  # most searched first, then by name
+    outcomes = ("searches", "no_results", "product_views", "purchases", "exits", "searched_again")
+    # c's "Laptop " (then /p/l1 and a purchase) and b's "laptop" (then /c/laptops, no product)
+    assert [by_query["laptop"][k] for k in outcomes] == [2, 0, 1, 1, 0, 0]
+    # b's "labtop": no results, and the next thing b did was another search
+    assert [by_query["labtop"][k] for k in outcomes] == [1, 1, 0, 0, 0, 1]
+    # a's "mouse": nothing after it in the session
+    assert [by_query["mouse"][k] for k in outcomes] == [1, 0, 0, 0, 1, 0]
+
+    table = search.query_frame(rows)
+    assert table.iloc[0].tolist() == ["laptop", 2, 0, 50.0, 50.0, 0.0, 0.0]
+    missing = search.missing_frame(rows)
+    assert list(missing["Query"]) == ["labtop", "mouse"]
+    assert missing.iloc[0][["Left", "Searched again", "No results"]].tolist() == [0, 1, 1]
+    fig = search.missing_figure(missing)
+    assert [t.name for t in fig.data] == ["Left", "Searched again"]
+
+
+def test_search_headline_against_the_previous_period(loaded: Database) -> None:
+    f = Filters(date(2025, 10, 13), date(2025, 10, 19))  # every search; none in the week before
+    kpis = {k.key: k for k in search.headline(aq.search_totals(loaded, f))}
+    assert list(kpis) == [
+        "searches",
+        "product_views",
+        "purchases",
+        "exits",
+        "searched_again",
+        "no_results",
+    ]
+    assert (kpis["searches"].value, kpis["searches"].text) == (4, "4")
+    for key in ("product_views", "purchases", "exits", "searched_again", "no_results"):
+        assert kpis[key].value == pytest.approx(1 / 4), key
+        assert kpis[key].text == "25.0%"
+
+
+@pytest.mark.parametrize(
+    ("f", "expected"),
+    [
+        # a search counts in its session's slice: a's and c's sessions of 14 Oct are desktop
+        (Filters(ALL.start, ALL.end, devices=("desktop",)), {"laptop": 1, "mouse": 1}),
+        (Filters(ALL.start, ALL.end, countries=("US",)), {"laptop": 1, "labtop": 1}),
+        (Filters(date(2025, 10, 15), date(2025, 10, 15)), {"laptop": 1, "labtop": 1}),
+        (Filters(date(2025, 10, 20), date(2025, 10, 26)), {}),
+    ],
+)
+def test_searches_follow_the_filters(loaded: Database, f: Filters, expected: dict[str, int]) -> None:
+    rows = aq.search_queries(loaded, f)
+    assert dict(zip(rows["search_query"], rows["searches"], strict=True)) == expected

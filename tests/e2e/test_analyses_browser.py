@@ -141,3 +141,33 @@ def test_retention_shows_the_hand_counted_cohorts_and_follows_the_filters(page: 
     expect(rows).to_have_count(1)
     expect(rows.nth(0)).to_contain_text("13 Oct 2025")
     no_output_errors(page)
+
+
+def test_site_search_shows_the_hand_counted_queries_and_follows_a_filter(page: Page) -> None:
+    # Given the week of every search (13 - 19 Oct)
+    controller.InputDateRange(page, "dates").set(("2025-10-13", "2025-10-19"))
+    show(page, "Search", "search")
+
+    # Then: 4 searches; one each followed by a product view, a purchase, leaving, searching again
+    expect_kpi(page, "search", "searches", "4", "4")
+    for key in ("product_views", "purchases", "exits", "searched_again", "no_results"):
+        expect_kpi(page, "search", key, "0.25", "25.0%")
+    expect(page.locator('#search-top_chart [data-chart="search-top"] .js-plotly-plot')).to_be_visible()
+    expect(
+        page.locator('#search-missing_chart [data-chart="search-missing"] .js-plotly-plot')
+    ).to_be_visible()
+    queries = grid_rows(page, "search-queries")
+    expect(queries).to_have_count(3)
+    expect(queries.nth(0).locator("td").nth(0)).to_have_text("laptop")
+    expect(queries.nth(0).locator("td").nth(1)).to_have_text("2")
+    missing = grid_rows(page, "search-missing")
+    expect(missing).to_have_count(2)
+    expect(missing.nth(0).locator("td").nth(0)).to_have_text("labtop")
+
+    # When only desktop sessions are selected: a's "mouse" and c's "Laptop "
+    controller.InputSelectize(page, "devices").set(["desktop"])
+    expect_kpi(page, "search", "searches", "2", "2")
+    expect(queries).to_have_count(2)
+    expect(missing).to_have_count(1)
+    expect(missing.nth(0).locator("td").nth(0)).to_have_text("mouse")
+    no_output_errors(page)
