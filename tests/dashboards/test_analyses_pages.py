@@ -13,7 +13,7 @@ import pytest
 
 import queries
 from clickstream.core.storage import Lake
-from pages import retention, search
+from pages import paths, retention, search
 from queries import Database, Filters
 from tests.support.analyses_sample import RUNS, Runs
 from tests.support.staged import Stager
@@ -160,3 +160,67 @@ def test_search_headline_against_the_previous_period(loaded: Database) -> None:
 def test_searches_follow_the_filters(loaded: Database, f: Filters, expected: dict[str, int]) -> None:
     rows = aq.search_queries(loaded, f)
     assert dict(zip(rows["search_query"], rows["searches"], strict=True)) == expected
+
+
+# ----------------------------------------------------------------- paths
+
+
+def test_paths_count_each_session_by_its_first_three_pages(loaded: Database) -> None:
+    rows = aq.session_paths(loaded, ALL)
+    got = {
+        (r["step1"], r["step2"], r["step3"]): (r["sessions"], r["purchase_sessions"])
+        for r in rows.to_dict("records")
+    }
+    assert got == {
+        ("/", "", ""): (4, 2),  # a 14 Oct, a 29 Oct (bought), c 21 Oct (bought), d 20 Oct
+        ("/p/m1", "", ""): (2, 0),  # b 8 Oct, d 9 Oct
+        ("/", "/c/laptops", "/p/l1"): (1, 1),  # a 6 Oct: / twice (its late view), /c/laptops twice, /p/l1
+        ("/", "/c/laptops", ""): (1, 0),  # b 15 Oct (its searches are no page views)
+        ("/", "/p/l1", ""): (1, 1),  # c 14 Oct
+    }
+    kpis = {k.key: k for k in paths.headline(rows)}
+    assert kpis["sessions"].value == 9
+    assert kpis["landing_pages"].value == 2
+    assert kpis["left_after_landing"].value == pytest.approx(6 / 9)
+    assert kpis["purchased"].value == pytest.approx(4 / 9)
+
+
+def test_next_pages_flow_and_paths_to_purchase(loaded: Database) -> None:
+    rows = aq.session_paths(loaded, ALL)
+    table = paths.next_pages_frame(rows)
+    assert table.values.tolist() == [
+        ["/", "(left)", 4, 57.1],
+        ["/", "/c/laptops", 2, 28.6],
+        ["/", "/p/l1", 1, 14.3],
+        ["/p/m1", "(left)", 2, 100.0],
+    ]
+    bought = paths.purchase_paths_frame(rows)
+    assert bought.values.tolist() == [
+        ["/ → (left)", 2, 4, 50.0],
+        ["/ → /c/laptops → /p/l1", 1, 1, 100.0],
+        ["/ → /p/l1 → (left)", 1, 1, 100.0],
+    ]
+    links = paths.flow_links(rows)
+    assert {(s, t): n for s, t, n in links.itertuples(index=False)} == {
+        ("1: /", "2: (left)"): 4,
+        ("1: /", "2: /c/laptops"): 2,
+        ("1: /", "2: /p/l1"): 1,
+        ("1: /p/m1", "2: (left)"): 2,
+        ("2: /c/laptops", "3: /p/l1"): 1,
+        ("2: /c/laptops", "3: (left)"): 1,
+        ("2: /p/l1", "3: (left)"): 1,
+    }
+    fig = paths.flow_figure(links)
+    assert sum(fig.data[0].link.value) == 12
+
+
+@pytest.mark.parametrize(
+    ("f", "sessions"),
+    [
+        (Filters(ALL.start, ALL.end, devices=("mobile",)), 4),  # a 6 Oct (its late start), b twice, d 9 Oct
+        (Filters(ALL.start, ALL.end, channels=("Direct",)), 4),  # a 14 and 29 Oct, c twice
+        (Filters(date(2025, 10, 20), date(2025, 10, 26)), 2),  # c 21 Oct, d 20 Oct
+    ],
+)
+def test_paths_follow_the_filters(loaded: Database, f: Filters, sessions: int) -> None:
+    assert int(aq.session_paths(loaded, f)["sessions"].sum()) == sessions

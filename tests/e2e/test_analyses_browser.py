@@ -171,3 +171,32 @@ def test_site_search_shows_the_hand_counted_queries_and_follows_a_filter(page: P
     expect(missing).to_have_count(1)
     expect(missing.nth(0).locator("td").nth(0)).to_have_text("mouse")
     no_output_errors(page)
+
+
+def test_paths_show_the_hand_counted_flow_and_follow_a_filter(page: Page) -> None:
+    # Given every date of the sample
+    controller.InputDateRange(page, "dates").set(("2025-10-06", "2025-10-29"))
+    show(page, "Paths", "paths")
+
+    # Then: 9 sessions with a page view, 6 of them left after their landing page, 4 purchased
+    expect_kpi(page, "paths", "sessions", "9", "9")
+    expect_kpi(page, "paths", "left_after_landing", repr(round(6 / 9, 6)), "66.7%")
+    expect_kpi(page, "paths", "purchased", repr(round(4 / 9, 6)), "44.4%")
+    flow = page.locator('#paths-flow [data-chart="paths"] .js-plotly-plot')
+    expect(flow).to_be_visible()
+    expect(flow.locator(".sankey-node")).to_have_count(
+        7
+    )  # /, /p/m1; (left), /c/laptops, /p/l1; /p/l1, (left)
+    next_pages = grid_rows(page, "paths-next_pages")
+    expect(next_pages).to_have_count(4)
+    expect(next_pages.nth(0)).to_contain_text("(left)")
+    bought = grid_rows(page, "paths-purchase_paths")
+    expect(bought).to_have_count(3)
+    expect(bought.nth(0).locator("td").nth(0)).to_have_text("/ → (left)")
+
+    # When only mobile sessions are selected: a's first (its late start on mobile), b's two, d's first
+    controller.InputSelectize(page, "devices").set(["mobile"])
+    expect_kpi(page, "paths", "sessions", "4", "4")
+    expect(bought).to_have_count(1)
+    expect(bought.nth(0).locator("td").nth(0)).to_have_text("/ → /c/laptops → /p/l1")
+    no_output_errors(page)
