@@ -51,7 +51,7 @@ def cohort_grid(cohorts: pd.DataFrame, last_day: date | None) -> pd.DataFrame:
     counts = {(r.cohort_week, int(r.week_offset)): int(r.visitors) for r in cohorts.itertuples()}
     rows = []
     for week in weeks:
-        row: dict[str, Any] = {"cohort_week": week, SIZE: counts.get((week, 0), 0)}
+        row: dict[Any, Any] = {"cohort_week": week, SIZE: counts.get((week, 0), 0)}
         for k in range(1, last_offset + 1):
             seen = last_day is None or week + timedelta(weeks=k) <= last_day
             row[k] = counts.get((week, k), 0) if seen else float("nan")
