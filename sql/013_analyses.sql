@@ -6,7 +6,7 @@
 -- the visitor's rows from that date on are replaced from fact_sessions / fact_events (read by the
 -- visitor's index from that date on), and each aggregate moves by the rows removed (-1) and
 -- inserted (+1), as sql/005's gaps do. rebuild_analyses() computes every table from scratch (the
--- backfill below, and rebuild_dashboard_rollups() calls it); sql/functions/30_rebuild_analyses.sql
+-- backfill below, and rebuild_dashboard_rollups() calls it); sql/functions/30_refresh_analyses.sql
 -- is its current definition.
 --
 -- Slices (device_type, country, channel) are always a session's (its first event's), country ''
@@ -104,8 +104,9 @@ create table agg_daily_searches_all (
     primary key (event_date, search_query)
 );
 
--- one row per session with a page view: its first three pages (consecutive views of one page
--- count once; '' after the session's last page: it ended there)
+-- one row per session with a page view: its first three pages (a product's page is
+-- 'product: <its category>'; consecutive views of one page count once; '' after the session's last
+-- page: it ended there)
 create table fact_session_paths (
     session_id uuid primary key,
     anonymous_id text not null,
@@ -173,7 +174,12 @@ begin
         facts.ts,
         facts.event_date,
         facts.event_type,
-        coalesce(facts.page_path, '(unknown)') as page_path,
+        -- the page, as Paths shows it: a product's page as its category's product pages
+        case
+            when facts.product_id is not null
+                then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
+            else coalesce(facts.page_path, '(unknown)')
+        end as page,
         facts.product_id,
         facts.search_query,
         facts.props ->> 'results' as results
@@ -574,19 +580,20 @@ begin
             session_id,
             ts,
             event_id,
-            page_path,
-            lag(page_path) over (partition by session_id order by ts, event_id) as previous_page
+            page,
+            lag(page) over (partition by session_id order by ts, event_id) as previous_page
         from analysis_events
         where event_type = 'view'
     ),
 
-    -- a session's pages in order, a page viewed again right after itself counted once
+    -- a session's pages in order, a page (or a category's product pages) viewed again right after
+    -- itself counted once
     session_pages as (
         select
             session_id,
-            (array_agg(page_path order by ts, event_id))[1:3] as pages
+            (array_agg(page order by ts, event_id))[1:3] as pages
         from views
-        where previous_page is null or previous_page <> page_path
+        where previous_page is null or previous_page <> page
         group by session_id
     )
 

@@ -36,7 +36,12 @@ begin
         facts.ts,
         facts.event_date,
         facts.event_type,
-        coalesce(facts.page_path, '(unknown)') as page_path,
+        -- the page, as Paths shows it: a product's page as its category's product pages
+        case
+            when facts.product_id is not null
+                then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
+            else coalesce(facts.page_path, '(unknown)')
+        end as page,
         facts.product_id,
         facts.search_query,
         facts.props ->> 'results' as results
@@ -437,19 +442,20 @@ begin
             session_id,
             ts,
             event_id,
-            page_path,
-            lag(page_path) over (partition by session_id order by ts, event_id) as previous_page
+            page,
+            lag(page) over (partition by session_id order by ts, event_id) as previous_page
         from analysis_events
         where event_type = 'view'
     ),
 
-    -- a session's pages in order, a page viewed again right after itself counted once
+    -- a session's pages in order, a page (or a category's product pages) viewed again right after
+    -- itself counted once
     session_pages as (
         select
             session_id,
-            (array_agg(page_path order by ts, event_id))[1:3] as pages
+            (array_agg(page order by ts, event_id))[1:3] as pages
         from views
-        where previous_page is null or previous_page <> page_path
+        where previous_page is null or previous_page <> page
         group by session_id
     )
 

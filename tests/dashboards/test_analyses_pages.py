@@ -173,10 +173,13 @@ def test_paths_count_each_session_by_its_first_three_pages(loaded: Database) -> 
     }
     assert got == {
         ("/", "", ""): (4, 2),  # a 14 Oct, a 29 Oct (bought), c 21 Oct (bought), d 20 Oct
-        ("/p/m1", "", ""): (2, 0),  # b 8 Oct, d 9 Oct
-        ("/", "/c/laptops", "/p/l1"): (1, 1),  # a 6 Oct: / twice (its late view), /c/laptops twice, /p/l1
+        ("product: mice", "", ""): (2, 0),  # b 8 Oct, d 9 Oct
+        ("/", "/c/laptops", "product: laptops"): (
+            1,
+            1,
+        ),  # a 6 Oct: / twice (its late view), /c/laptops twice, L1's page
         ("/", "/c/laptops", ""): (1, 0),  # b 15 Oct (its searches are no page views)
-        ("/", "/p/l1", ""): (1, 1),  # c 14 Oct
+        ("/", "product: laptops", ""): (1, 1),  # c 14 Oct
     }
     kpis = {k.key: k for k in paths.headline(rows)}
     assert kpis["sessions"].value == 9
@@ -191,24 +194,24 @@ def test_next_pages_flow_and_paths_to_purchase(loaded: Database) -> None:
     assert table.values.tolist() == [
         ["/", "(left)", 4, 57.1],
         ["/", "/c/laptops", 2, 28.6],
-        ["/", "/p/l1", 1, 14.3],
-        ["/p/m1", "(left)", 2, 100.0],
+        ["/", "product: laptops", 1, 14.3],
+        ["product: mice", "(left)", 2, 100.0],
     ]
     bought = paths.purchase_paths_frame(rows)
     assert bought.values.tolist() == [
         ["/ → (left)", 2, 4, 50.0],
-        ["/ → /c/laptops → /p/l1", 1, 1, 100.0],
-        ["/ → /p/l1 → (left)", 1, 1, 100.0],
+        ["/ → /c/laptops → product: laptops", 1, 1, 100.0],
+        ["/ → product: laptops → (left)", 1, 1, 100.0],
     ]
     links = paths.flow_links(rows)
     assert {(s, t): n for s, t, n in links.itertuples(index=False)} == {
         ("1: /", "2: (left)"): 4,
         ("1: /", "2: /c/laptops"): 2,
-        ("1: /", "2: /p/l1"): 1,
-        ("1: /p/m1", "2: (left)"): 2,
-        ("2: /c/laptops", "3: /p/l1"): 1,
+        ("1: /", "2: product: laptops"): 1,
+        ("1: product: mice", "2: (left)"): 2,
+        ("2: /c/laptops", "3: product: laptops"): 1,
         ("2: /c/laptops", "3: (left)"): 1,
-        ("2: /p/l1", "3: (left)"): 1,
+        ("2: product: laptops", "3: (left)"): 1,
     }
     fig = paths.flow_figure(links)
     assert sum(fig.data[0].link.value) == 12

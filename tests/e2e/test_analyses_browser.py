@@ -184,9 +184,8 @@ def test_paths_show_the_hand_counted_flow_and_follow_a_filter(page: Page) -> Non
     expect_kpi(page, "paths", "purchased", repr(round(4 / 9, 6)), "44.4%")
     flow = page.locator('#paths-flow [data-chart="paths"] .js-plotly-plot')
     expect(flow).to_be_visible()
-    expect(flow.locator(".sankey-node")).to_have_count(
-        7
-    )  # /, /p/m1; (left), /c/laptops, /p/l1; /p/l1, (left)
+    # the nodes: /, product: mice; (left), /c/laptops, product: laptops; product: laptops, (left)
+    expect(flow.locator(".sankey-node")).to_have_count(7)
     next_pages = grid_rows(page, "paths-next_pages")
     expect(next_pages).to_have_count(4)
     expect(next_pages.nth(0)).to_contain_text("(left)")
@@ -198,5 +197,5 @@ def test_paths_show_the_hand_counted_flow_and_follow_a_filter(page: Page) -> Non
     controller.InputSelectize(page, "devices").set(["mobile"])
     expect_kpi(page, "paths", "sessions", "4", "4")
     expect(bought).to_have_count(1)
-    expect(bought.nth(0).locator("td").nth(0)).to_have_text("/ → /c/laptops → /p/l1")
+    expect(bought.nth(0).locator("td").nth(0)).to_have_text("/ → /c/laptops → product: laptops")
     no_output_errors(page)

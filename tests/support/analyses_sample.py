@@ -1,7 +1,8 @@
 """Issue 17's analyses: a hand-countable visit history loaded through SessionizeAndUpsert.
 
 Weeks start on Monday: W0 = 6-12 Oct 2025, W1 = 13-19 Oct, W2 = 20-26 Oct, W3 = 27 Oct - 2 Nov.
-Every event is a page view unless said otherwise; pages are paths.
+Every event is a page view unless said otherwise; pages are paths (Paths shows /p/l1 and /p/m1, the
+pages of products L1 and M1, as "product: laptops" and "product: mice").
 
     visitor  session (UTC)      slice                      events
     a        Mon 6 Oct 10:00    desktop DE Direct          / , /c/laptops, /c/laptops (again), /p/l1,
