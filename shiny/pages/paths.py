@@ -1,7 +1,8 @@
 """Paths: where sessions go from their landing page, and the paths that most often end in a purchase.
 
-DESIGN.md "Paths": a session's path is its first three pages viewed (a page
-viewed again right after itself counts once); it left after its last page.
+DESIGN.md "Paths": a session's path is its first three pages viewed (a
+product's page shown as "product: <its category>", a page viewed again right
+after itself counted once); it left after its last page.
 A session without a page view has no path. Sessions count on the date they
 start, in their slice. The flow chart shows the landing pages, the next page
 and the one after (the most visited of each step, the rest as "Other pages");
@@ -160,8 +161,8 @@ def page_ui() -> Tag:
             table_card(
                 "Next pages from each landing page",
                 "next_pages",
-                "A session's pages in order (a page viewed again right after itself counts once); "
-                "(left): the session viewed no other page.",
+                "A session's pages in order (a product's page as its category's; a page viewed again "
+                "right after itself counts once); (left): the session viewed no other page.",
             ),
             table_card(
                 "Paths to purchase",
