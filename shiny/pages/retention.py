@@ -112,7 +112,9 @@ def table_frame(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def heatmap_figure(grid: pd.DataFrame, noun: str) -> go.Figure:
-    weeks = [c for c in grid.columns if isinstance(c, int)]
+    """Share of each cohort active in each week after its own (week 0: the cohort itself, 100 %)."""
+    grid = grid.assign(**{"0": grid[SIZE]}).rename(columns={"0": 0})
+    weeks = sorted(c for c in grid.columns if isinstance(c, int))
     labels = [f"{week_label(w)} ({n:,})" for w, n in zip(grid["cohort_week"], grid[SIZE], strict=True)]
     shares = [[None if pd.isna(row[k]) else row[k] / row[SIZE] for k in weeks] for _, row in grid.iterrows()]
     text = [

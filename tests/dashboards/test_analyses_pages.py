@@ -94,8 +94,9 @@ def test_retention_headline_and_table(loaded: Database) -> None:
     assert table.iloc[0].tolist()[:4] == ["6 Oct 2025", 3, 2, pytest.approx(66.7)]
     assert pd.isna(table.iloc[1]["Week 3"])
     fig = retention.heatmap_figure(visits, "visitors")
-    assert list(fig.data[0].x) == ["Week 1", "Week 2", "Week 3"]
-    assert fig.data[0].text[0][0] == "67%<br>2"
+    assert list(fig.data[0].x) == ["Week 0", "Week 1", "Week 2", "Week 3"]
+    assert list(fig.data[0].text[0][:2]) == ["100%<br>3", "67%<br>2"]
+    assert fig.data[0].text[1][3] == ""  # the week of 3 Nov has not started on 29 Oct
 
 
 def test_no_cohort_in_dates_without_first_visits(loaded: Database) -> None:
