@@ -127,13 +127,33 @@ def flow_links(paths: pd.DataFrame) -> pd.DataFrame:
     return links.groupby(["source", "target"], as_index=False)["sessions"].sum()
 
 
+def node_positions(links: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """(x, y) of each node: one column per step (else plotly puts a step-2 '(left)' in the last column),
+    the busiest node of a column on top."""
+    into = links.groupby("target")["sessions"].sum()
+    out_of = links.groupby("source")["sessions"].sum()
+    size = into.combine(out_of, max, fill_value=0)
+    positions: dict[str, tuple[float, float]] = {}
+    for step, x in (("1", 0.001), ("2", 0.5), ("3", 0.999)):
+        column = size[[name.startswith(f"{step}: ") for name in size.index]]
+        column = column.sort_values(ascending=False, kind="stable")
+        total, done = float(column.sum()) or 1.0, 0.0
+        for name, value in column.items():
+            positions[str(name)] = (x, 0.02 + 0.96 * (done + value / 2) / total)
+            done += value
+    return positions
+
+
 def flow_figure(links: pd.DataFrame) -> go.Figure:
     nodes = sorted(set(links["source"]) | set(links["target"]))
     index = {name: i for i, name in enumerate(nodes)}
+    positions = node_positions(links)
     fig = charts.figure(460)
     fig.add_sankey(
         arrangement="snap",
         node={
+            "x": [positions[name][0] for name in nodes],
+            "y": [positions[name][1] for name in nodes],
             "label": [name.split(": ", 1)[1] for name in nodes],
             "color": [charts.GREY if name.endswith(LEFT) else charts.BLUE for name in nodes],
             "pad": 12,

@@ -106,7 +106,7 @@ def table_frame(grid: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["Cohort (week of)", SIZE])
     out = pd.DataFrame({"Cohort (week of)": grid["cohort_week"].map(week_label), SIZE: grid[SIZE]})
     for k in [c for c in grid.columns if isinstance(c, int)]:
-        out[f"Week {k}"] = grid[k].astype("Int64")
+        out[f"Week {k}"] = grid[k]  # a float column: empty (not <NA>) for a week not started yet
         out[f"Week {k} %"] = (grid[k] / grid[SIZE].replace(0, float("nan")) * 100).round(1)
     return out
 
