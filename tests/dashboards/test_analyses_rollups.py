@@ -13,36 +13,15 @@ import pytest
 
 from clickstream.core.storage import Lake
 from clickstream.tools import reference
-from tests.support.analyses_sample import EVENTS, RUNS, Runs
+from tests.support.analyses_sample import EVENTS, RUNS, Runs, assert_analyses_equal_rebuild
 from tests.support.staged import Stager
-
-TABLES = (
-    "retention_cohorts",
-    "retention_weeks",
-    "agg_retention",
-    "agg_retention_all",
-    "fact_searches",
-    "agg_daily_searches",
-    "agg_daily_searches_all",
-    "fact_session_paths",
-    "agg_daily_paths",
-    "agg_daily_paths_all",
-)
 
 
 class Checked(Runs):
-    def tables(self, conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
-        return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
-
     def check(self) -> dict[str, list[Any]]:
         with psycopg.connect(self.url) as conn:
             assert reference.compare(conn) == []
-            incremental = self.tables(conn)
-            with conn.transaction(force_rollback=True):
-                conn.execute("select rebuild_dashboard_rollups()")
-                rebuilt = self.tables(conn)
-        assert incremental == rebuilt
-        return incremental
+            return assert_analyses_equal_rebuild(conn)
 
 
 def _orders() -> dict[str, list[list[dict[str, Any]]]]:

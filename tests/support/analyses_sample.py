@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
+
 from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
@@ -127,3 +129,32 @@ class Runs:
                 hour=at(11, 3, 0),
                 worklist_key=self.stager.worklist(execution, [batch]),
             )
+
+
+# sql/013's tables: what the load maintains for the analyses
+ANALYSES_TABLES = (
+    "retention_cohorts",
+    "retention_weeks",
+    "agg_retention",
+    "agg_retention_all",
+    "fact_searches",
+    "agg_daily_searches",
+    "agg_daily_searches_all",
+    "fact_session_paths",
+    "agg_daily_paths",
+    "agg_daily_paths_all",
+)
+
+
+def analyses_tables(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr) for t in ANALYSES_TABLES}
+
+
+def assert_analyses_equal_rebuild(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """The analyses as the load left them equal rebuild_analyses() from scratch (rolled back); returned."""
+    incremental = analyses_tables(conn)
+    with conn.transaction(force_rollback=True):
+        conn.execute("select rebuild_analyses()")
+        rebuilt = analyses_tables(conn)
+    assert incremental == rebuilt
+    return incremental
