@@ -228,3 +228,18 @@ def test_next_pages_flow_and_paths_to_purchase(loaded: Database) -> None:
 )
 def test_paths_follow_the_filters(loaded: Database, f: Filters, sessions: int) -> None:
     assert int(aq.session_paths(loaded, f)["sessions"].sum()) == sessions
+
+
+def test_the_bench_times_every_query_of_the_analysis_pages(loaded: Database) -> None:
+    from bench.dashboards import page_renders
+
+    renders = page_renders(queries)
+    assert [name for name, _ in renders["retention"]] == [
+        "data_bounds",
+        "retention_visit",
+        "retention_purchase",
+    ]
+    for page in ("retention", "paths", "search"):
+        for name, render in renders[page]:
+            result = render(loaded, ALL)
+            assert result is not None and len(result) > 0, (page, name)
