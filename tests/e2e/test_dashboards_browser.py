@@ -53,7 +53,7 @@ EVENTS_PER_DAY = int(os.environ.get("DASHBOARD_E2E_EVENTS_PER_DAY", "3000"))
 LAST_DAY = (START + timedelta(days=DAYS - 1)).date()
 DAY_BEFORE = LAST_DAY - timedelta(days=1)
 FAILED_HOUR = START + timedelta(days=DAYS)  # the hour after the backfill
-PAGES = ("traffic", "funnel", "products", "acquisition", "reliability")
+PAGES = ("traffic", "funnel", "products", "acquisition", "retention", "paths", "search", "reliability")
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 WAIT_MS = 60_000
 expect.set_options(timeout=WAIT_MS)  # a page waits for its queries; generous on a busy 2-core machine
@@ -164,7 +164,9 @@ def test_every_page_renders_its_charts_and_tables(page: Page, loaded: RunningSta
         show(page, name)
         charts = page.locator(".tab-pane.active [data-chart] .js-plotly-plot")
         expect(charts.first).to_be_visible()
-        assert charts.count() >= (1 if name in {"acquisition", "reliability"} else 2), name
+        assert charts.count() >= (1 if name in {"acquisition", "reliability", "retention", "paths"} else 2), (
+            name
+        )
         expect(charts.first.locator(".main-svg").first).to_be_attached()
         grids = page.locator(".tab-pane.active shiny-data-frame tbody tr")
         expect(grids.first).to_be_visible()
