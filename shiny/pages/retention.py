@@ -130,6 +130,7 @@ def heatmap_figure(grid: pd.DataFrame, noun: str) -> go.Figure:
         texttemplate="%{text}",
         colorscale=charts.HEAT_SCALE,
         zmin=0,
+        zmax=1,
         hovertemplate=f"cohort %{{y}}, %{{x}}: %{{z:.1%}} of its {noun} active<extra></extra>",
         colorbar={"thickness": 10, "title": {"text": "returned", "side": "right"}, "tickformat": ".0%"},
         xgap=2,
