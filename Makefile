@@ -59,7 +59,7 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .clickstream .pytest_cache .mypy_cache .ruff_cache
 
-# Pictures of the five dashboard pages for the README (docs/screenshots/*.png): the browser
+# Pictures of the dashboard pages for the README (docs/screenshots/*.png): the browser
 # tests on two weeks of generated traffic, with one failed hour waiting for its redrive.
 .PHONY: screenshots
 screenshots: $(STAMP)

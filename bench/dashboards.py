@@ -291,6 +291,8 @@ class Warehouse:
 
 def page_renders(q: Any) -> dict[str, list[tuple[str, Callable[[Any, Any], Any]]]]:
     """Each page's warehouse queries for one render, in the order its outputs issue them."""
+    import analysis_queries as aq  # shiny/, on sys.path once _queries() has run
+
     return {
         "traffic": [
             ("session_totals", q.session_totals),
@@ -317,6 +319,18 @@ def page_renders(q: Any) -> dict[str, list[tuple[str, Callable[[Any, Any], Any]]
             ("acquisition_breakdown", lambda d, f: q.acquisition_breakdown(d, f, "channel")),
             ("referrer_table", q.referrer_table),
             ("campaign_table", q.campaign_table),
+        ],
+        # issue 17's analyses (shiny/analysis_queries.py; Retention reads the last loaded day, then
+        # both kinds of cohort, the radio button's default and the other one for the headline)
+        "retention": [
+            ("data_bounds", lambda d, f: q.data_bounds(d)),
+            ("retention_visit", lambda d, f: aq.retention_cohorts(d, f, "visit")),
+            ("retention_purchase", lambda d, f: aq.retention_cohorts(d, f, "purchase")),
+        ],
+        "paths": [("session_paths", aq.session_paths)],
+        "search": [
+            ("search_totals", aq.search_totals),
+            ("search_queries", aq.search_queries),
         ],
         "reliability": [
             ("runs_in_range", lambda d, f: q.runs_in_range(d, *_hours(f))),

@@ -28,7 +28,7 @@ from clickstream.local.stack import StackNotRunning, read_stack
 from components import period_label
 from config import get_settings
 from context import PageContext
-from pages import acquisition, funnel, products, reliability, traffic
+from pages import acquisition, funnel, paths, products, reliability, retention, search, traffic
 from pipeline import Pipeline, connect_pipeline
 
 APP_DIR = Path(__file__).resolve().parent
@@ -132,6 +132,9 @@ def app_ui(request: Request) -> Tag:
         ui.nav_panel("Funnel", funnel.page_ui("funnel"), value="funnel"),
         ui.nav_panel("Products", products.page_ui("products"), value="products"),
         ui.nav_panel("Acquisition", acquisition.page_ui("acquisition"), value="acquisition"),
+        ui.nav_panel("Retention", retention.page_ui("retention"), value="retention"),
+        ui.nav_panel("Paths", paths.page_ui("paths"), value="paths"),
+        ui.nav_panel("Search", search.page_ui("search"), value="search"),
         ui.nav_panel("Reliability", reliability.page_ui("reliability"), value="reliability"),
         title=tags.span(tags.span("◆", class_="brand-mark"), " Clickstream"),
         id="page",
@@ -177,6 +180,9 @@ def server(input: Inputs, output: Outputs, session: Session) -> None:
     funnel.page_server("funnel", ctx=ctx)
     products.page_server("products", ctx=ctx)
     acquisition.page_server("acquisition", ctx=ctx)
+    retention.page_server("retention", ctx=ctx)
+    paths.page_server("paths", ctx=ctx)
+    search.page_server("search", ctx=ctx)
     reliability.page_server("reliability", ctx=ctx, connect=pipeline_clients)
 
 

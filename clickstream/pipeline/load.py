@@ -66,6 +66,7 @@ from clickstream.core.errors import (
 from clickstream.core.lake import floor_hour, hour_iso, last_closed_hour
 from clickstream.core.observability import logger
 from clickstream.core.storage import Lake
+from clickstream.pipeline import analyses
 from clickstream.pipeline import sessionize as sessions
 from clickstream.pipeline.bots import RULES_VERSION
 from clickstream.pipeline.staged import STAGED_COLUMNS
@@ -465,6 +466,8 @@ def upsert(
         lap("insert")
         changes = sessions.apply(cur)
         lap("sessions")
+        analyses.refresh(cur)  # issue 17's analyses of the visitors whose sessions changed
+        lap("analyses")
 
         by_object: dict[tuple[int, int], int] = defaultdict(int)
         dates: set[date] = set()

@@ -1,8 +1,8 @@
 -- Recomputes sql/005's tables from the aggregates of sql/003, fact_sessions,
 -- fact_session_revenue and dim_product, for every date and every visitor, with the functions Upsert
--- calls for the dates and the visitors it touched, and sql/011's product lists from fact_events
--- (rebuild_product_lists()). For the backfill of sql/005 and for tests that write the aggregates
--- directly.
+-- calls for the dates and the visitors it touched, sql/011's product lists from fact_events
+-- (rebuild_product_lists()) and sql/013's analyses (rebuild_analyses()). For the backfill of
+-- sql/005 and for tests that write the aggregates directly.
 create or replace function rebuild_dashboard_rollups() returns void
 language sql
 as $$
@@ -40,4 +40,7 @@ select replace_visitor_days(
 
 -- sql/011: product list impressions and list clicks, from fact_events and fact_sessions
 select rebuild_product_lists();
+
+-- sql/013's analyses (sql/functions/30_refresh_analyses.sql)
+select rebuild_analyses();
 $$;

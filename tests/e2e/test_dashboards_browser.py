@@ -54,7 +54,7 @@ EVENTS_PER_DAY = int(os.environ.get("DASHBOARD_E2E_EVENTS_PER_DAY", "3000"))
 LAST_DAY = (START + timedelta(days=DAYS - 1)).date()
 DAY_BEFORE = LAST_DAY - timedelta(days=1)
 FAILED_HOUR = START + timedelta(days=DAYS)  # the hour after the backfill
-PAGES = ("traffic", "funnel", "products", "acquisition", "reliability")
+PAGES = ("traffic", "funnel", "products", "acquisition", "retention", "paths", "search", "reliability")
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 WAIT_MS = 60_000
 expect.set_options(timeout=WAIT_MS)  # a page waits for its queries; generous on a busy 2-core machine
@@ -167,7 +167,9 @@ def test_every_page_renders_its_charts_and_tables(page: Page, loaded: RunningSta
         show(page, name)
         charts = page.locator(".tab-pane.active [data-chart] .js-plotly-plot")
         expect(charts.first).to_be_visible()
-        assert charts.count() >= (1 if name in {"acquisition", "reliability"} else 2), name
+        assert charts.count() >= (1 if name in {"acquisition", "reliability", "retention", "paths"} else 2), (
+            name
+        )
         expect(charts.first.locator(".main-svg").first).to_be_attached()
         grids = page.locator(".tab-pane.active shiny-data-frame tbody tr")
         expect(grids.first).to_be_visible()
@@ -304,8 +306,15 @@ def test_every_page_renders_to_a_screenshot(page: Page, failed_hour: str, tmp_pa
     if not out.is_absolute():
         out = ROOT / out
     out.mkdir(parents=True, exist_ok=True)
+    default_dates = (
+        page.locator("#dates input").nth(0).input_value(),
+        page.locator("#dates input").nth(1).input_value(),
+    )
     for name in PAGES:
         show(page, name)
+        # weekly cohorts need weeks: Retention is pictured over every day loaded, the others over the default
+        dates = (START.date().isoformat(), LAST_DAY.isoformat()) if name == "retention" else default_dates
+        controller.InputDateRange(page, "dates").set(dates)
         expect(page.locator(".tab-pane.active [data-chart] .js-plotly-plot").first).to_be_visible()
         expect(page.locator("html.shiny-busy")).to_have_count(0)
         page.wait_for_timeout(800)  # let plotly finish its transitions before the picture

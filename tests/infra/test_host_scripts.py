@@ -126,7 +126,7 @@ def test_functions_are_defined_again_at_every_boot(postgres: Any, tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
     assert "applying" not in result.stdout
     sources = dict(query(postgres, "select proname, prosrc from pg_proc where proname like 'refresh_%'"))
-    assert set(sources) == {"refresh_session_rollups", "refresh_daily_products"}
+    assert set(sources) == {"refresh_session_rollups", "refresh_daily_products", "refresh_analyses"}
     assert "-- edited" in sources["refresh_daily_products"]
     assert query(postgres, f"select version, checksum from {c.MIGRATIONS_TABLE} order by 1") == versions
 

@@ -28,6 +28,7 @@ from clickstream.core import db
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
 from clickstream.tools import reference
+from tests.support.analyses_sample import assert_analyses_equal_rebuild
 from tests.support.staged import StagedObjectSpec, Stager, raw_key, reset_warehouse, staged_event
 
 T = datetime(2025, 10, 18, 20, 0, tzinfo=UTC)
@@ -151,3 +152,4 @@ def test_after_every_run_the_warehouse_equals_the_batch_over_its_events(
         # Then sessions, revenue, every aggregate and every event's session are the batch's
         with psycopg.connect(database_url) as conn:
             assert reference.compare(conn) == []
+            assert_analyses_equal_rebuild(conn)  # and issue 17's analyses (sql/013) are exact too
