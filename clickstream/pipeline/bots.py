@@ -22,6 +22,8 @@ traced to the rules that produced it. Change it whenever a rule changes.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -30,7 +32,30 @@ import crawleruseragents
 from ua_parser import parse as _ua_parse
 
 CRAWLER_LIST_VERSION = "crawler-user-agents 1.67.0"
-RULES_VERSION = f"bots-1 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12)"
+
+# The shop's own user-agent patterns (regular expressions, one a line), checked before the list:
+# the transform function's environment (docs/BOTS.md "A rule of your own"). Part of RULES_VERSION.
+SITE_PATTERNS_ENV = "CLICKSTREAM_BOT_PATTERNS"
+
+
+def _site_patterns(text: str) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                patterns.append(re.compile(line.strip()))
+            except re.error as exc:
+                raise ValueError(f"{SITE_PATTERNS_ENV}: {line.strip()!r} is not a regular expression: {exc}") from exc
+    return tuple(patterns)
+
+
+SITE_PATTERNS = _site_patterns(os.environ.get(SITE_PATTERNS_ENV, ""))
+_SITE = (
+    f"; site patterns {hashlib.sha256(os.environ[SITE_PATTERNS_ENV].strip().encode()).hexdigest()[:8]}"
+    if SITE_PATTERNS
+    else ""
+)
+RULES_VERSION = f"bots-1 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12{_SITE})"
 
 BOT_USER_AGENT = "bot_user_agent"
 REFERRER_SPAM = "referrer_spam"
@@ -96,7 +121,11 @@ class UserAgent(NamedTuple):
 
 
 def crawler_family(user_agent: str) -> str | None:
-    """The known crawler a user agent names (crawler-user-agents), or None."""
+    """The known crawler a user agent names (the site's patterns, then crawler-user-agents), or None."""
+    for site in SITE_PATTERNS:
+        found = site.search(user_agent)
+        if found is not None:
+            return _FAMILY_TRIM.sub("", found.group(0)) or found.group(0)
     for combined, patterns in _CHUNKS:
         if combined.search(user_agent) is None:
             continue
