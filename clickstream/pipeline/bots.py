@@ -45,7 +45,9 @@ def _site_patterns(text: str) -> tuple[re.Pattern[str], ...]:
             try:
                 patterns.append(re.compile(line.strip()))
             except re.error as exc:
-                raise ValueError(f"{SITE_PATTERNS_ENV}: {line.strip()!r} is not a regular expression: {exc}") from exc
+                raise ValueError(
+                    f"{SITE_PATTERNS_ENV}: {line.strip()!r} is not a regular expression: {exc}"
+                ) from exc
     return tuple(patterns)
 
 

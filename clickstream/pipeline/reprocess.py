@@ -119,7 +119,9 @@ def list_range(
     """
     last = layout.require_closed(last, now)
     if first is not None and first > last:
-        raise ContractViolation(f"reprocess: first {layout.hour_label(first)} is after last {layout.hour_label(last)}")
+        raise ContractViolation(
+            f"reprocess: first {layout.hour_label(first)} is after last {layout.hour_label(last)}"
+        )
     objects = list_objects(lake, first, last)
     items, left_from = take_partitions(objects, max_objects, max_bytes, max_total_bytes, max_items)
     taken_last = left_from - timedelta(hours=1) if left_from is not None else last

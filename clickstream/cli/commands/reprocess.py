@@ -89,7 +89,8 @@ def reprocess(
             description = op.wait(op.start(last, name, {"reprocess": option}), timeout_s=timeout_s)
         status = description["status"]
         if status != "SUCCEEDED":
-            print(f"part {part}: {name} {status}: {cause_text(description.get('cause')) or description.get('error')}")
+            why = cause_text(description.get("cause")) or description.get("error")
+            print(f"part {part}: {name} {status}: {why}")
             print(f"  see: clickstream execution {name}")
             print("  what it had not committed changed nothing; run the same command again to finish")
             return 1, totals
@@ -98,9 +99,14 @@ def reprocess(
         spec = listed.get("reprocess") or {}
         for key in COUNTS:
             totals[key] += int(upserted.get(key) or 0)
-        counts = ", ".join(f"{key.replace('_', ' ')} {value_text(int(upserted.get(key) or 0))}" for key in COUNTS)
-        done = f"{layout.hour_label(first) if first else 'the first partition'} .. {spec.get('last', '?')[:13]}"
-        print(f"part {part}: {name} SUCCEEDED: partitions {done} ({listed.get('partitions', 0)} with data): {counts}")
+        counts = ", ".join(
+            f"{key.replace('_', ' ')} {value_text(int(upserted.get(key) or 0))}" for key in COUNTS
+        )
+        done = (
+            f"{layout.hour_label(first) if first else 'the first partition'} .. {spec.get('last', '?')[:13]}"
+        )
+        with_data = listed.get("partitions", 0)
+        print(f"part {part}: {name} SUCCEEDED: partitions {done} ({with_data} with data): {counts}")
         following = spec.get("next")
         if not following:
             return 0, totals
@@ -116,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         fail(str(exc))
     except HourNotClosed as exc:
-        fail(f"--to: {exc}; the last closed hour is {layout.hour_label(layout.last_closed_hour())}; nothing was started")
+        fail(f"--to: {exc}; nothing was started")
     if first is not None and first > last:
         fail(f"--from {args.first} is after --to {args.last}; nothing was started")
     op = operator(args)
