@@ -241,7 +241,7 @@ def start_stack(
         if metrics:  # what Lambda publishes to CloudWatch (clickstream/ops/health.py)
             try:
                 health.publish_invocation(metrics[0], name, not ok, datetime.now(UTC))
-            except Exception as exc:  # noqa: BLE001 - a metric never fails the task
+            except Exception as exc:  # a metric never fails the task
                 logging.getLogger(__name__).warning("Lambda metrics not published: %s", exc)
         return payload.encode()
 

@@ -80,13 +80,11 @@ def lambda_errors(
 def publish_invocation(cloudwatch: Any, function_name: str, failed: bool, when: datetime) -> None:
     """What Lambda publishes for one invocation (the local runtime's stand-in)."""
     dimensions = [{"Name": "FunctionName", "Value": function_name}]
-    cloudwatch.put_metric_data(
-        Namespace=NAMESPACE,
-        MetricData=[
-            {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1, "Timestamp": when, "Unit": "Count"},
-            {"MetricName": "Errors", "Dimensions": dimensions, "Value": int(failed), "Timestamp": when, "Unit": "Count"},
-        ],
-    )  # fmt: skip
+    data = [
+        {"MetricName": metric, "Dimensions": dimensions, "Value": value, "Timestamp": when, "Unit": "Count"}
+        for metric, value in (("Invocations", 1), ("Errors", int(failed)))
+    ]
+    cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
 
 
 @dataclass(frozen=True)
