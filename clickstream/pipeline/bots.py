@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -57,11 +59,19 @@ _SITE = (
     if SITE_PATTERNS
     else ""
 )
-RULES_VERSION = f"bots-1 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12{_SITE})"
+# behaviour_rate: a visitor with at least BURST_EVENTS distinct events whose client times fall within
+# BURST_SECONDS of each other, in one raw object (docs/BOTS.md "Behaviour").
+BURST_EVENTS = 40
+BURST_SECONDS = 10
+RULES_VERSION = (
+    f"bots-2 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12; "
+    f"behaviour {BURST_EVENTS} events in {BURST_SECONDS} s per object{_SITE})"
+)
 
 BOT_USER_AGENT = "bot_user_agent"
 REFERRER_SPAM = "referrer_spam"
-REASONS = (BOT_USER_AGENT, REFERRER_SPAM)
+BEHAVIOUR_RATE = "behaviour_rate"
+REASONS = (BOT_USER_AGENT, REFERRER_SPAM, BEHAVIOUR_RATE)
 
 # Matomo's referrer-spam-list, the domains most often seen in analytics reports.
 REFERRER_SPAM_DOMAINS = frozenset(
@@ -195,3 +205,32 @@ def filter_reason(user_agent: str | None, referrer_host: str | None) -> tuple[st
     if spam is not None:
         return REFERRER_SPAM, spam
     return None
+
+
+BURST_FAMILY = f"{BURST_EVENTS}+ events in {BURST_SECONDS} s"
+
+
+def burst_visitors(events: Iterable[tuple[str, str, datetime]]) -> set[str]:
+    """The visitors of one raw object's valid lines, ``(anonymous_id, event_id, ts)``, that sent
+    at least BURST_EVENTS distinct events within BURST_SECONDS (inclusive) of client time.
+
+    Judged per raw object, which is written once and always transformed whole, so the answer is
+    the same however the pipeline groups objects into batches, hours and runs.
+    """
+    by_visitor: dict[str, dict[str, datetime]] = {}
+    for visitor, event_id, ts in events:
+        by_visitor.setdefault(visitor, {}).setdefault(event_id, ts)
+    window = timedelta(seconds=BURST_SECONDS)
+    found = set()
+    for visitor, times in by_visitor.items():
+        if len(times) < BURST_EVENTS:
+            continue
+        ordered = sorted(times.values())
+        first = 0
+        for last, ts in enumerate(ordered):
+            while ts - ordered[first] > window:
+                first += 1
+            if last - first + 1 >= BURST_EVENTS:
+                found.add(visitor)
+                break
+    return found
