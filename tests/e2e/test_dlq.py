@@ -38,7 +38,10 @@ def event(visitor: str) -> dict[str, Any]:
 def post(stack: RunningStack, events: list[dict[str, Any]]) -> int:
     body = json.dumps(events).encode()
     request = urllib.request.Request(
-        f"{stack.info.ingest_url}/v1/events", data=body, headers={"content-type": "application/json"}, method="POST"
+        f"{stack.info.ingest_url}/v1/events",
+        data=body,
+        headers={"content-type": "application/json"},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -91,6 +91,7 @@ def test_a_rule_change_then_reprocess_gives_the_reference(
         )
         stack.cli("backfill", "--from", hour_iso(START), "--to", hour_iso(partitions[-1]))
         before = facts(stack)
+        assert set(before.values()) <= set(partitions)  # each fact knows its raw object's partition
         lines_before = stack.scalar("select sum(lines_read) from etl_processed_objects")
         assert set(matched) & set(before), "the rule must match some loaded events"
         reconciled(stack)
@@ -138,6 +139,9 @@ def test_a_rule_change_then_reprocess_gives_the_reference(
         failed = stack.cli("reprocess", "--all", "--to", hour_label(partitions[-1]), check=False)
         assert failed.returncode == 1, failed.stdout + failed.stderr
         assert "run the same command again" in failed.stdout
+        failed_name = failed.stdout.split("part 1: ", 1)[1].split(" ", 1)[0]
+        refused = stack.cli("redrive", "--execution", failed_name, check=False)
+        assert refused.returncode == 2 and "is a reprocess, not an hour" in refused.stderr
         # Then nothing changed
         assert facts(stack) == after_range
         reconciled(stack)
