@@ -12,6 +12,7 @@ reference over them, and every count reconciles.
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import subprocess
 import tempfile
@@ -139,7 +140,7 @@ def test_a_rule_change_then_reprocess_gives_the_reference(
         failed = stack.cli("reprocess", "--all", "--to", hour_label(partitions[-1]), check=False)
         assert failed.returncode == 1, failed.stdout + failed.stderr
         assert "run the same command again" in failed.stdout
-        failed_name = failed.stdout.split("part 1: ", 1)[1].split(" ", 1)[0]
+        failed_name = re.findall(r"reprocess-\d{8}T\d{6}-p1", failed.stdout)[0]
         refused = stack.cli("redrive", "--execution", failed_name, check=False)
         assert refused.returncode == 2 and "is a reprocess, not an hour" in refused.stderr
         # Then nothing changed
