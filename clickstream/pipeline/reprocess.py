@@ -203,7 +203,10 @@ def clear(cur: Cursor[Any], first: datetime | None, last: datetime) -> int:
 
 
 def record(cur: Cursor[Any], execution: str, first: datetime | None, last: datetime) -> None:
-    """The run's row says which partitions it re-derived."""
+    """After the load, in its transaction: the tables the load keeps by deltas are rebuilt from the
+    facts (sql/011's list counts: their deltas assume stored sessions, which the reprocess removed),
+    and the run's row says which partitions it re-derived."""
+    cur.execute("select rebuild_product_lists()")
     cur.execute(
         sqlfiles.plain("reprocess/06_record_run.sql"), {"execution": execution, "first": first, "last": last}
     )

@@ -18,4 +18,6 @@ delete from agg_hourly_sessions;
 delete from agg_daily_landings;
 delete from agg_daily_landings_all;
 delete from agg_daily_landing_revenue;
+delete from agg_daily_product_list_slices;
+delete from agg_daily_product_lists;
 delete from dim_product
