@@ -6,7 +6,9 @@
   stack; without it, AWS itself with the usual credentials), or
   ``CLICKSTREAM_DATA_DIR`` whose ``stack.json`` names the local stack's
   endpoint, state machine and lake. ``LAKE_BUCKET`` lets the page count raw
-  partitions that are not processed yet.
+  partitions that are not processed yet. ``LAMBDA_FUNCTIONS`` (``role=FunctionName,...``) and
+  ``INGEST_DLQ_URL`` give the Lambda error rates (CloudWatch) and the dead-letter queue's depth
+  (SQS) on AWS; the local stack's are found from its stack.json.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class DashboardSettings(BaseSettings):
     aws_default_region: str = "us-east-1"
     lake_bucket: str = ""
     lookback_hours: int = 2  # ListNew's (LOOKBACK_HOURS): older waiting partitions are "late"
+    # On AWS, for the Reliability page's Lambda error rates and DLQ depth (the local stack knows them):
+    lambda_functions: str = ""  # list_new=FunctionName,transform=...,load=...,notify=...,ingest=...
+    ingest_dlq_url: str = ""  # IngestDeadLetterQueueUrl
 
 
 @lru_cache(maxsize=1)

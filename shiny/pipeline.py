@@ -18,16 +18,27 @@ from typing import Any
 
 import boto3
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 
 from clickstream.core import lake as layout
 from clickstream.core.storage import Lake
 from clickstream.local.stack import StackNotRunning, read_stack
-from clickstream.ops import inventory
+from clickstream.ops import health, inventory
 from clickstream.ops.operations import FAILED, TERMINAL, Operator, hour_of, latest_by_hour
 from config import DashboardSettings
 
 __all__ = ["FAILED", "hour_of", "latest_by_hour"]
 PENDING_OBJECTS_CAP = 10_000  # counting raw objects newer than the watermark stops here
+
+
+@dataclass
+class Health:
+    """Where the Lambda metrics and the ingest dead-letter queue are (clickstream/ops/health.py)."""
+
+    cloudwatch: Any
+    sqs: Any
+    functions: dict[str, str]  # role -> FunctionName ({} when not configured)
+    dlq_url: str | None
 
 
 @dataclass
@@ -38,6 +49,54 @@ class Pipeline:
     lake: Lake | None
     problem: str | None = None
     lookback_hours: int = 2
+    health: Health | None = None
+
+
+LOCAL_FUNCTIONS = ("list_new", "transform", "load", "notify")  # the local runtime's names
+LOCAL_DLQ_NAME = "clickstream-ingest-dlq"
+
+
+def connect_health(settings: DashboardSettings, endpoint: str | None, region: str, local: bool) -> Health:
+    """CloudWatch and SQS clients; locally the stack's function names and queue, else the settings'."""
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint or None, region_name=region)
+    sqs = boto3.client("sqs", endpoint_url=endpoint or None, region_name=region)
+    if local:
+        functions = {name: name for name in LOCAL_FUNCTIONS}
+        try:
+            dlq_url: str | None = sqs.get_queue_url(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
+        except (BotoCoreError, ClientError):
+            dlq_url = None
+    else:
+        functions, dlq_url = (
+            health.parse_functions(settings.lambda_functions),
+            settings.ingest_dlq_url or None,
+        )
+    return Health(cloudwatch, sqs, functions, dlq_url)
+
+
+def health_view(
+    h: Health | None, now: datetime
+) -> tuple[list[health.FunctionErrors] | None, health.QueueDepth | None, str | None]:
+    """Lambda errors over the last day and the DLQ's depth; None for what cannot be read, and why."""
+    if h is None:
+        return None, None, "the pipeline is not configured here"
+    problems = []
+    errors = depth = None
+    if h.functions:
+        try:
+            errors = health.lambda_errors(h.cloudwatch, h.functions, now - health.WINDOW, now)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"CloudWatch: {exc}")
+    else:
+        problems.append("set LAMBDA_FUNCTIONS (role=FunctionName,...) to see the Lambda error rates")
+    if h.dlq_url:
+        try:
+            depth = health.queue_depth(h.sqs, h.dlq_url)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"SQS: {exc}")
+    else:
+        problems.append("set INGEST_DLQ_URL to see the dead-letter queue's depth")
+    return errors, depth, "; ".join(problems) or None
 
 
 def connect_pipeline(settings: DashboardSettings) -> Pipeline:
@@ -67,7 +126,12 @@ def connect_pipeline(settings: DashboardSettings) -> Pipeline:
         if bucket
         else None
     )
-    return Pipeline(Operator(sfn, arn, local=bool(endpoint)), lake, lookback_hours=settings.lookback_hours)
+    return Pipeline(
+        Operator(sfn, arn, local=bool(endpoint)),
+        lake,
+        lookback_hours=settings.lookback_hours,
+        health=connect_health(settings, endpoint, region, local=bool(endpoint)),
+    )
 
 
 def failed_hours(executions: list[dict[str, Any]]) -> list[str]:

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "executions": ("clickstream.cli.commands.executions", "list executions"),
     "execution": ("clickstream.cli.commands.execution", "show one execution: states, timings, errors"),
     "redrive": ("clickstream.cli.commands.redrive", "re-run failed hours (never a running one)"),
+    "reprocess": ("clickstream.cli.commands.reprocess", "rebuild the warehouse from the raw lake"),
+    "dlq": ("clickstream.cli.commands.dlq", "the ingest dead-letter queue: depth, replay into the lake"),
     "status": ("clickstream.cli.commands.status", "one screen: freshness, runs, waiting objects, rejects"),
     "rejects": ("clickstream.cli.commands.rejects", "rejected lines and quarantined objects: ls, show"),
     "lake": ("clickstream.cli.commands.lake", "the raw lake: put a checked NDJSON file into a partition"),

@@ -34,6 +34,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from clickstream.local.alerts import Alert, AlertSink, alerts_file, subscribe
 from clickstream.local.dashboard import start_dashboard
 from clickstream.local.stack import StackInfo, StackNotRunning, read_stack, stack_file, write_stack
 from clickstream.local.workers import HandlerPool
-from clickstream.ops import definition
+from clickstream.ops import definition, health
 from clickstream.ops.operations import Operator
 from clickstream.pipeline.states import RENAMED_LOAD_ACTIONS
 
@@ -227,6 +228,7 @@ def start_stack(
     os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(64 * 2**20))
     persist.install(data_dir / "lake")
     faults = FaultPlan(data_dir / "faults.json")
+    metrics: list[Any] = []  # moto's CloudWatch client, once the server listens
 
     def invoke(
         self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
@@ -236,6 +238,11 @@ def start_stack(
         ok, payload = pool.invoke(name, event_json, faults.take(name, event_json))
         if not ok:
             response_headers["x-amz-function-error"] = "Unhandled"
+        if metrics:  # what Lambda publishes to CloudWatch (clickstream/ops/health.py)
+            try:
+                health.publish_invocation(metrics[0], name, not ok, datetime.now(UTC))
+            except Exception as exc:  # a metric never fails the task
+                logging.getLogger(__name__).warning("Lambda metrics not published: %s", exc)
         return payload.encode()
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
@@ -249,6 +256,7 @@ def start_stack(
     ).raise_for_status()
 
     session = boto3.session.Session(region_name=REGION)
+    metrics.append(session.client("cloudwatch", endpoint_url=endpoint))
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=LAKE_BUCKET)
     from moto.s3.models import s3_backends

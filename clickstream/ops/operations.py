@@ -313,6 +313,11 @@ class Operator:
     def redrive_named(self, name_or_arn: str, rerun: bool = False, since: datetime | None = None) -> str:
         """``redrive --execution``: the execution must be its hour's latest; then ``redrive_hour``'s rules."""
         report = self.report(name_or_arn)
+        if report.name.startswith("reprocess-"):
+            raise Refused(
+                f"{report.name} is a reprocess, not an hour: run the same clickstream reprocess command "
+                "again (safe to repeat: it re-derives its partitions whole)"
+            )
         if report.hour is None:
             raise Refused(f"{report.name} has no hour in its input; cannot redrive it")
         hour = layout.parse_hour(report.hour)

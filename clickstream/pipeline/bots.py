@@ -22,7 +22,11 @@ traced to the rules that produced it. Change it whenever a rule changes.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -30,11 +34,44 @@ import crawleruseragents
 from ua_parser import parse as _ua_parse
 
 CRAWLER_LIST_VERSION = "crawler-user-agents 1.67.0"
-RULES_VERSION = f"bots-1 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12)"
+
+# The shop's own user-agent patterns (regular expressions, one a line), checked before the list:
+# the transform function's environment (docs/BOTS.md "A rule of your own"). Part of RULES_VERSION.
+SITE_PATTERNS_ENV = "CLICKSTREAM_BOT_PATTERNS"
+
+
+def _site_patterns(text: str) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                patterns.append(re.compile(line.strip()))
+            except re.error as exc:
+                raise ValueError(
+                    f"{SITE_PATTERNS_ENV}: {line.strip()!r} is not a regular expression: {exc}"
+                ) from exc
+    return tuple(patterns)
+
+
+SITE_PATTERNS = _site_patterns(os.environ.get(SITE_PATTERNS_ENV, ""))
+_SITE = (
+    f"; site patterns {hashlib.sha256(os.environ[SITE_PATTERNS_ENV].strip().encode()).hexdigest()[:8]}"
+    if SITE_PATTERNS
+    else ""
+)
+# behaviour_rate: a visitor with at least BURST_EVENTS distinct events whose client times fall within
+# BURST_SECONDS of each other, in one raw object (docs/BOTS.md "Behaviour").
+BURST_EVENTS = 40
+BURST_SECONDS = 10
+RULES_VERSION = (
+    f"bots-2 ({CRAWLER_LIST_VERSION}; ua-parser-builtins 202610; referrer-spam 2026-12; "
+    f"behaviour {BURST_EVENTS} events in {BURST_SECONDS} s per object{_SITE})"
+)
 
 BOT_USER_AGENT = "bot_user_agent"
 REFERRER_SPAM = "referrer_spam"
-REASONS = (BOT_USER_AGENT, REFERRER_SPAM)
+BEHAVIOUR_RATE = "behaviour_rate"
+REASONS = (BOT_USER_AGENT, REFERRER_SPAM, BEHAVIOUR_RATE)
 
 # Matomo's referrer-spam-list, the domains most often seen in analytics reports.
 REFERRER_SPAM_DOMAINS = frozenset(
@@ -96,7 +133,11 @@ class UserAgent(NamedTuple):
 
 
 def crawler_family(user_agent: str) -> str | None:
-    """The known crawler a user agent names (crawler-user-agents), or None."""
+    """The known crawler a user agent names (the site's patterns, then crawler-user-agents), or None."""
+    for site in SITE_PATTERNS:
+        found = site.search(user_agent)
+        if found is not None:
+            return _FAMILY_TRIM.sub("", found.group(0)) or found.group(0)
     for combined, patterns in _CHUNKS:
         if combined.search(user_agent) is None:
             continue
@@ -164,3 +205,32 @@ def filter_reason(user_agent: str | None, referrer_host: str | None) -> tuple[st
     if spam is not None:
         return REFERRER_SPAM, spam
     return None
+
+
+BURST_FAMILY = f"{BURST_EVENTS}+ events in {BURST_SECONDS} s"
+
+
+def burst_visitors(events: Iterable[tuple[str, str, datetime]]) -> set[str]:
+    """The visitors of one raw object's valid lines, ``(anonymous_id, event_id, ts)``, that sent
+    at least BURST_EVENTS distinct events within BURST_SECONDS (inclusive) of client time.
+
+    Judged per raw object, which is written once and always transformed whole, so the answer is
+    the same however the pipeline groups objects into batches, hours and runs.
+    """
+    by_visitor: dict[str, dict[str, datetime]] = {}
+    for visitor, event_id, ts in events:
+        by_visitor.setdefault(visitor, {}).setdefault(event_id, ts)
+    window = timedelta(seconds=BURST_SECONDS)
+    found = set()
+    for visitor, times in by_visitor.items():
+        if len(times) < BURST_EVENTS:
+            continue
+        ordered = sorted(times.values())
+        first = 0
+        for last, ts in enumerate(ordered):
+            while ts - ordered[first] > window:
+                first += 1
+            if last - first + 1 >= BURST_EVENTS:
+                found.add(visitor)
+                break
+    return found

@@ -36,7 +36,9 @@ import base64
 import binascii
 import gzip
 import re
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -58,7 +60,7 @@ from clickstream.core.contract import (
     ts_iso,
 )
 from clickstream.core.errors import ClickstreamError
-from clickstream.core.lake import floor_hour, hour_iso, new_raw_key, parse_hour
+from clickstream.core.lake import floor_hour, hour_iso, new_raw_key, parse_hour, partition_prefix
 from clickstream.core.observability import logger
 from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
@@ -282,6 +284,42 @@ def _record_batches(records: list[tuple[bytes, list[bytes]]]) -> Iterator[list[t
 _DLQ_CHUNK_BYTES = 200_000
 
 
+REPLAY_VISIBILITY_S = 300  # a message being replayed is hidden from other readers this long
+_REPLAY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://clickstream.local/dead-letter-replay")
+
+
+def replay_key(hour: datetime, message_id: str) -> str:
+    """The raw object a dead-lettered message becomes: ``events-<uuid5 of the message id>.ndjson.gz``."""
+    return f"{partition_prefix(hour)}events-{uuid.uuid5(_REPLAY_NAMESPACE, message_id)}.ndjson.gz"
+
+
+class QueueDepth(NamedTuple):
+    waiting: int  # ApproximateNumberOfMessages
+    in_flight: int  # ApproximateNumberOfMessagesNotVisible
+
+
+@dataclass(frozen=True)
+class ReplayedBatch:
+    message_id: str
+    hour: datetime
+    key: str
+    lines: int
+
+
+@dataclass
+class ReplaySummary:
+    batches: list[ReplayedBatch] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (message id, why)
+
+    @property
+    def messages(self) -> int:
+        return len(self.batches)
+
+    @property
+    def lines(self) -> int:
+        return sum(b.lines for b in self.batches)
+
+
 class DeadLetterQueue:
     """SQS queue of batches whose raw write failed: NDJSON bodies, with the receive hour.
 
@@ -307,27 +345,65 @@ class DeadLetterQueue:
             sent += 1
         return sent
 
+    def depth(self) -> QueueDepth:
+        """How many batches wait (visible) and how many are being handled now (in flight)."""
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return QueueDepth(
+            int(attributes.get("ApproximateNumberOfMessages", 0)),
+            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        )
+
     def replay(self, lake: Lake, max_messages: int = 1000) -> int:
         """Move dead-lettered batches into raw/ (one object per message); returns lines moved."""
-        moved = handled = 0
-        while handled < max_messages:
+        return self.replay_batches(lake, max_messages).lines
+
+    def replay_batches(
+        self,
+        lake: Lake,
+        max_messages: int = 1000,
+        on_batch: Callable[[ReplayedBatch], None] | None = None,
+        visibility_timeout_s: int = REPLAY_VISIBILITY_S,
+    ) -> ReplaySummary:
+        """Move dead-lettered batches into raw/, each into its receive hour, without loss or duplication.
+
+        A message is deleted only once its object is written, so nothing is lost; its object's key
+        comes from the message's id (``replay_key``), so a message handled twice (a replay that
+        died between the write and the delete, or two replays at once) writes the same object
+        with the same bytes again, never a second copy. A message without a valid hour is left in
+        the queue and reported (``skipped``).
+        """
+        summary = ReplaySummary()
+        seen: set[str] = set()
+        while summary.messages + len(summary.skipped) < max_messages:
             response = self.client.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
+                MaxNumberOfMessages=min(10, max_messages - summary.messages - len(summary.skipped)),
                 MessageAttributeNames=["All"],
+                VisibilityTimeout=visibility_timeout_s,
                 WaitTimeSeconds=0,
             )
-            messages = response.get("Messages", [])
+            messages = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
             if not messages:
                 break
             for message in messages:
-                hour = parse_hour(message["MessageAttributes"]["hour"]["StringValue"])
+                seen.add(message["MessageId"])
+                try:
+                    hour = parse_hour(message["MessageAttributes"]["hour"]["StringValue"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    summary.skipped.append((message["MessageId"], f"no valid 'hour' attribute: {exc}"))
+                    continue
                 lines = [line.encode() for line in message["Body"].split("\n") if line]
-                lake.put_bytes(new_raw_key(hour), ndjson_gz(lines), "application/gzip")
+                key = replay_key(hour, message["MessageId"])
+                lake.put_bytes(key, ndjson_gz(lines), "application/gzip")
                 self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                moved += len(lines)
-                handled += 1
-        return moved
+                batch = ReplayedBatch(message["MessageId"], hour, key, len(lines))
+                summary.batches.append(batch)
+                if on_batch is not None:
+                    on_batch(batch)
+        return summary
 
 
 def _chunks(lines: list[bytes], max_bytes: int) -> Iterator[list[bytes]]:

@@ -193,4 +193,5 @@ def list_new(
         "bytes": sum(o.size for i in items for o in i.objects),
         "left_objects": len(left),
         "left_bytes": sum(o.size for o in left),
+        "reprocess": None,  # an hourly run (clickstream/pipeline/reprocess.py lists a reprocess)
     }

@@ -66,7 +66,7 @@ from clickstream.core.errors import (
 from clickstream.core.lake import floor_hour, hour_iso, last_closed_hour
 from clickstream.core.observability import logger
 from clickstream.core.storage import Lake
-from clickstream.pipeline import analyses
+from clickstream.pipeline import analyses, reprocess
 from clickstream.pipeline import sessionize as sessions
 from clickstream.pipeline.bots import RULES_VERSION
 from clickstream.pipeline.staged import STAGED_COLUMNS
@@ -92,7 +92,9 @@ COPY_CHUNK_BYTES = 1 << 20
 SORT_WORK_MEM = "256MB"
 MAX_DATES = 400  # dates returned in the state's payload (all of them are kept in etl_runs)
 
-FACT_COLUMNS: tuple[str, ...] = tuple(c for c in STAGED_COLUMNS if c != "src")
+# fact_events' columns the load inserts: the staged ones and the receive partition of each row's
+# raw object (sql/010; one partition per batch: set as stage_events' default while it is copied).
+FACT_COLUMNS: tuple[str, ...] = (*(c for c in STAGED_COLUMNS if c != "src"), "source_partition")
 
 
 class RunNotUpserted(ClickstreamError):
@@ -340,9 +342,17 @@ def _plan(cur: psycopg.Cursor[Any], batches: list[Batch]) -> list[_Planned]:
 def _copy_batch(cur: psycopg.Cursor[Any], lake: Lake, batch: Batch) -> None:
     """Stream one staged batch (gzipped text COPY) into stage_events, tagged with its ordinal."""
     key = batch.manifest.staged_key
+    partitions = {o.partition_hour for o in batch.manifest.objects}
+    if len(partitions) > 1:
+        raise ContractViolation(f"staged batch {key} holds objects of more than one partition")
     cur.execute(
         sql.SQL("alter table stage_events alter column batch set default {}").format(
             sql.Literal(batch.ordinal)
+        )
+    )
+    cur.execute(
+        sql.SQL("alter table stage_events alter column source_partition set default {}").format(
+            sql.Literal(next(iter(partitions), None))
         )
     )
     copy_sql = sql.SQL("copy stage_events ({}) from stdin").format(
@@ -416,6 +426,7 @@ def upsert(
         logger.info("upsert already committed: nothing to do", execution=execution)
         return _payload(recorded, recorded["dates_touched"], replayed=True)
     batches = read_batches(lake, worklist_key)  # S3, before the transaction that holds the lock
+    rederive = reprocess.read_range(lake, worklist_key)  # a reprocess's partitions, else None
     lap("manifests")
 
     with conn.transaction(), conn.cursor() as cur:
@@ -434,6 +445,9 @@ def upsert(
         if recorded is not None and recorded["status"] in COMMITTED:
             logger.info("upsert committed meanwhile: nothing to do", execution=execution)
             return _payload(recorded, recorded["dates_touched"], replayed=True)
+        if rederive is not None:  # clickstream/pipeline/reprocess.py: replace what the partitions gave
+            reprocess.clear(cur, *rederive)
+            lap("reprocess_clear")
 
         planned = _plan(cur, batches)
         to_copy = {p.batch for p in planned if p.skip is None and p.obj.staged}
@@ -491,6 +505,8 @@ def upsert(
         dates |= set(changes.dates)
         skipped_count = len(planned) - len(committed)
         counts = _record(cur, execution, hour, committed, skipped_count, sorted(dates), changes)
+        if rederive is not None:
+            reprocess.record(cur, execution, *rederive)
         lap("record")
 
     skipped_keys = [(p.obj.key, p.skip) for p in planned if p.skip is not None]

@@ -68,6 +68,29 @@ def _cause_text(cause: Any) -> str:
     return str(cause)
 
 
+def _reprocess_failure(
+    execution: str, execution_arn: str | None, name: str, cause: str, state: str | None, runtime: str
+) -> dict[str, Any]:
+    body = [
+        f"The reprocess execution {execution} failed (clickstream reprocess, docs/BOTS.md).",
+        "",
+        f"  failed state {state or 'unknown'}",
+        f"  error        {name}",
+        f"  cause        {cause[:2000]}",
+        "",
+        "What it had not committed changed nothing. Once the cause is removed, run the same",
+        "clickstream reprocess command again (safe to repeat: it re-derives its partitions whole)",
+    ]
+    if runtime == "aws" and execution_arn:
+        body += [
+            "or resume this execution:",
+            "",
+            f"  aws stepfunctions redrive-execution --execution-arn {execution_arn}",
+        ]
+    subject = f"Clickstream {execution} FAILED: {name}"[:SUBJECT_LIMIT]
+    return {"publish": True, "subject": subject, "message": "\n".join(body), "state": state, "error": name}
+
+
 def format_failure(
     hour: str,
     execution: str,
@@ -78,6 +101,8 @@ def format_failure(
 ) -> dict[str, Any]:
     name = str(error.get("Error", "Unknown"))
     cause = _cause_text(error.get("Cause", ""))
+    if execution.startswith("reprocess-"):  # clickstream reprocess: not an hour of its own
+        return _reprocess_failure(execution, execution_arn, name, cause, state, runtime)
     subject = f"Clickstream hour {hour[:13]} FAILED: {name}"[:SUBJECT_LIMIT]
     body = [
         f"The execution {execution} for hour {hour} failed.",

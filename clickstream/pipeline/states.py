@@ -84,6 +84,28 @@ class RunRef(BaseModel):
     """The execution name that started the run: ``$$.Execution.Name`` of its first execution."""
 
 
+class ReprocessOption(BaseModel):
+    """``$.reprocess``: the receive partitions a reprocess re-derives (clickstream/pipeline/reprocess.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    first: Hour | None = None
+    """The first partition (None: the first in the lake)."""
+    last: Hour
+    """The last partition (included); it must have ended."""
+
+
+class ReprocessListed(StateModel):
+    """``$.list.reprocess``: the partitions this execution re-derives, and where the next one starts."""
+
+    first: Hour | None
+    """The first partition (None: from the beginning)."""
+    last: Hour
+    """The last partition it took (whole partitions, up to one execution's budget)."""
+    next: Hour | None
+    """The first partition it left for the next execution (None: it took every one)."""
+
+
 class ExecutionInput(BaseModel):
     """The execution's input, ``{"hour": ..., **options}`` (``Operator.start`` in clickstream/ops)."""
 
@@ -103,6 +125,9 @@ class ExecutionInput(BaseModel):
     resume_at: str | None = None
     """A resume (``clickstream redrive`` locally): start at this state, the one that failed, with
     this document as its input (the Start choice routes it; AwaitRedrive sets it on AWS)."""
+    reprocess: ReprocessOption | None = None
+    """Option (``clickstream reprocess``): list every object of these partitions, processed or not,
+    and replace what they contributed to the warehouse in the one publishing commit."""
 
 
 class ListNewInput(StateModel):
@@ -158,6 +183,8 @@ class ListNewResult(StateModel):
     """New raw objects left for the continuation (0 unless ``truncated``)."""
     left_bytes: Count = 0
     """Their raw bytes."""
+    reprocess: ReprocessListed | None = None
+    """A reprocess's partitions (None for an hourly run)."""
 
 
 # ----------------------------------------------------------------- TransformPartitions (the Map)

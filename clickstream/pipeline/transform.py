@@ -74,7 +74,13 @@ from clickstream.core.errors import ContractViolation
 from clickstream.core.observability import logger
 from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
-from clickstream.pipeline.bots import RULES_VERSION, filter_reason
+from clickstream.pipeline.bots import (
+    BEHAVIOUR_RATE,
+    BURST_FAMILY,
+    RULES_VERSION,
+    burst_visitors,
+    filter_reason,
+)
 from clickstream.pipeline.normalize import (
     PageContext,
     check_clock,
@@ -600,6 +606,7 @@ def event_filter(event: Event) -> tuple[str, str] | None:
 # ---------------------------------------------------------------- raw objects
 
 GZIP_MAGIC = b"\x1f\x8b"
+ROWS_PER_CHUNK = 2048  # staged rows compressed at a time
 _IN_CHUNK = 256 * 1024
 _OUT_CHUNK = 1024 * 1024
 
@@ -803,8 +810,8 @@ class BatchTransformer:
             rejects.add(reject_record(reason, detail, line_no, line))
 
         try:
+            pending: list[tuple[Event, bytes, bool]] = []  # the object's valid lines, in order
             for block in iter_line_blocks(data):
-                rows: list[str] = []
                 for line in block:
                     line_no += 1
                     if not line or line.isspace():
@@ -826,21 +833,34 @@ class BatchTransformer:
                         detail = f"ts {event.ts.isoformat()} is more than 72 h before received_at"
                         reject(TOO_LATE, detail, line)
                         continue
-                    rule = event_filter(event)
-                    if rule is not None:  # before dedupe: every copy of a bot's line is filtered
-                        families = filters.setdefault(rule[0], {})
-                        families[rule[1]] = families.get(rule[1], 0) + 1
-                        filtered += 1
-                        continue
-                    if event.event_id in seen:
-                        duplicates += 1
-                        continue
-                    seen[event.event_id] = None
-                    rows.append(event_line(src, event, clamped, key, line))
-                    staged += 1
-                if rows:
+                    pending.append((event, line, clamped))
+            # behaviour_rate is judged on the whole object (its visitors' bursts), then each line
+            bursts = (
+                burst_visitors((e.anonymous_id, e.event_id, e.ts) for e, _, _ in pending) if pending else ()
+            )
+            rows = []
+            for event, line, clamped in pending:
+                rule = event_filter(event)
+                if rule is None and event.anonymous_id in bursts:
+                    rule = (BEHAVIOUR_RATE, BURST_FAMILY)
+                if rule is not None:  # before dedupe: every copy of a bot's line is filtered
+                    families = filters.setdefault(rule[0], {})
+                    families[rule[1]] = families.get(rule[1], 0) + 1
+                    filtered += 1
+                    continue
+                if event.event_id in seen:
+                    duplicates += 1
+                    continue
+                seen[event.event_id] = None
+                rows.append(event_line(src, event, clamped, key, line))
+                staged += 1
+                if len(rows) >= ROWS_PER_CHUNK:
                     rows.append("")
                     out += compress("\n".join(rows).encode("utf-8"))
+                    rows = []
+            if rows:
+                rows.append("")
+                out += compress("\n".join(rows).encode("utf-8"))
             if staged:
                 out += gz.flush()
         finally:

@@ -13,7 +13,7 @@ from clickstream.core import db
 from clickstream.core.observability import logger, tracer
 from clickstream.core.settings import get_settings
 from clickstream.core.storage import Lake
-from clickstream.pipeline import listing
+from clickstream.pipeline import listing, reprocess
 from clickstream.pipeline.states import ListNewInput, ListNewResult, parse_event
 
 
@@ -23,6 +23,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_event(event, ListNewInput)
     settings = get_settings().require("database_url")
     options = task.options
+    if options.reprocess is not None:  # clickstream reprocess: the partitions, processed or not
+        result = ListNewResult.model_validate(
+            reprocess.list_range(
+                Lake(settings.lake_bucket),
+                execution=task.execution,
+                first=options.reprocess.first,
+                last=options.reprocess.last,
+                max_objects=settings.max_objects_per_item,
+                max_bytes=settings.max_bytes_per_item,
+                max_total_bytes=settings.max_bytes_per_execution,
+            )
+        )
+        logger.info("listed partitions to reprocess", execution=task.execution, objects=result.objects)
+        return result.model_dump(mode="json")
     with db.connect(settings.database_url) as conn:
         result = ListNewResult.model_validate(
             listing.list_new(

@@ -30,7 +30,7 @@ import formatting as fmt
 import pipeline
 import queries
 from clickstream.core import lake as layout
-from clickstream.ops import inventory
+from clickstream.ops import health, inventory
 from clickstream.ops.operations import REFUSALS
 from components import Kpi, card, empty_state, kpi_row, register_table, table_card
 from context import PageContext, file_stem
@@ -284,6 +284,48 @@ def lake_state_view(
     return TagList(*parts)
 
 
+def health_view(
+    errors: list[health.FunctionErrors] | None, depth: health.QueueDepth | None, problem: str | None
+) -> TagList:
+    """Lambda error rate per function over the last day, and the ingest dead-letter queue's depth."""
+    parts: list[Tag] = []
+    if errors is not None:
+        rows = [
+            tags.tr(
+                tags.td(e.function, class_="mono"),
+                tags.td(f"{e.invocations:,}"),
+                tags.td(f"{e.errors:,}"),
+                tags.td(fmt.percent(e.error_rate, 1) if e.error_rate is not None else "–"),
+                data_function=e.function,
+                data_invocations=str(e.invocations),
+                data_errors=str(e.errors),
+                class_="table-danger" if e.errors else None,
+            )
+            for e in errors
+        ]
+        head = tags.tr(*(tags.th(h) for h in ("Function", "Invocations", "Errors", "Error rate")))
+        parts.append(tags.table(tags.thead(head), tags.tbody(*rows), class_="table table-sm lambda-errors"))
+    if depth is not None:
+        waiting = depth.waiting + depth.in_flight
+        text = f"Ingest dead-letter queue: {depth.waiting:,} batch(es) waiting"
+        if depth.in_flight:
+            text += f", {depth.in_flight:,} being replayed"
+        parts.append(
+            tags.div(
+                tags.strong(text + ". "),
+                ("Put them into the lake with: ", tags.code("clickstream dlq replay"))
+                if waiting
+                else "Empty.",
+                class_="alert alert-danger dlq-depth" if waiting else "text-muted dlq-depth",
+                data_waiting=str(depth.waiting),
+                data_in_flight=str(depth.in_flight),
+            )
+        )
+    if problem:
+        parts.append(tags.p(problem, class_="text-muted health-problem"))
+    return TagList(*parts)
+
+
 @module.ui
 def page_ui() -> Tag:
     return ui.div(
@@ -294,6 +336,10 @@ def page_ui() -> Tag:
             header_extra=ui.input_action_button("refresh", "Refresh", class_="btn-sm btn-outline-secondary"),
         ),
         card("Raw objects waiting, quarantined objects", ui.output_ui("lake_state")),
+        card(
+            "Lambda errors (last 24 hours) and the ingest dead-letter queue",
+            ui.output_ui("health"),
+        ),
         card("Executions by hour", ui.output_ui("executions_chart")),
         table_card(
             "Executions", "executions", "Step Functions status and timing, with what the load committed."
@@ -392,6 +438,12 @@ def page_server(
                 p.lookback_hours,
             )
         return lake_state_view(waiting, pipeline.quarantined(ctx.db.records), p.problem)
+
+    @render.ui
+    def health() -> TagList:
+        input.refresh(), tick()
+        reactive.invalidate_later(REFRESH_S)
+        return health_view(*pipeline.health_view(pipe().health, datetime.now(UTC)))
 
     @render.ui
     def executions_chart() -> Tag:

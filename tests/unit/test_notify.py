@@ -97,3 +97,20 @@ def test_the_failed_state_skips_the_catchs_pass_state() -> None:
         for n in ("Start", "Begin", "ListNew", "CaughtListNew", "NotifyFailure")
     ]
     assert notify.failed_state(events) == "ListNew"
+
+
+def test_a_reprocess_failure_says_to_run_the_command_again() -> None:
+    from clickstream.pipeline.notify import format_failure
+
+    arn = "arn:aws:states:us-east-1:1:execution:m:reprocess-20261202T160000-p1"
+    notice = format_failure(
+        "2025-10-18T13:00:00Z",
+        "reprocess-20261202T160000-p1",
+        arn,
+        {"Error": "ConfigurationError", "Cause": "x"},
+        "SessionizeAndUpsert",
+        runtime="aws",
+    )
+    assert notice["subject"] == "Clickstream reprocess-20261202T160000-p1 FAILED: ConfigurationError"
+    assert "run the same" in notice["message"] and "clickstream redrive --hour" not in notice["message"]
+    assert f"redrive-execution --execution-arn {arn}" in notice["message"]

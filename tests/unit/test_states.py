@@ -158,6 +158,7 @@ def sample_list(items: int = 2) -> dict[str, Any]:
         "bytes": 123456,
         "left_objects": 0,
         "left_bytes": 0,
+        "reprocess": None,
     }
 
 
