@@ -4,8 +4,11 @@
 
 1. end to end: ``--events`` events over ``--hours`` hours through the local
    state machine (bench/e2e.py), events per second and each state's time;
-2. reference: DuckDB over the same raw files (bench/duckdb_reference.py), and
-   our rate as a ratio of its rate;
+2. references: DuckDB over the same raw files (bench/duckdb_reference.py),
+   and the floor of a durable load (bench/floor.py: DuckDB parses, PostgreSQL
+   COPYs into a table with fact_events' indexes, in the end-to-end run's
+   database); our rate as a ratio of each; the CPU seconds per 1M events of
+   each part of the stack, and the bytes a stored event takes;
 3. incremental: the next hours with 1 and with 30 days of history
    (bench/incremental.py);
 4. idle: executions of hours with no new data;
@@ -138,6 +141,9 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         print("== 1. end to end, 4. idle, 6. memory")
         measured, raw, _ = e2e.run(args.events, args.hours, args.seed, args.idle)
         results.update(measured)
+        ours, floor_rate = results["end_to_end"]["events_per_s"], results["floor"]["events_per_s"]
+        results["floor"]["ratio"] = round(ours / floor_rate, 3) if floor_rate else None
+        print(f"   ours / floor of a durable load: {results['floor']['ratio']}")
     if "reference" not in args.skip:
         print("== 2. reference: DuckDB")
         if raw is None:
