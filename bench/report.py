@@ -124,6 +124,14 @@ def floor(results: dict[str, Any]) -> list[str]:
     ]
     if ref.get("ratio") is not None:
         out.append(f"Our end-to-end rate is **{ref['ratio']:.2f}x** this floor's.")
+    ours = (results.get("end_to_end") or {}).get("cpu_seconds_per_1m_events")
+    if ours and cpu and ref.get("lines"):
+        floor_per_1m = sum(cpu.values()) * 1e6 / ref["lines"]
+        out.append(
+            f"In CPU seconds per 1M lines, steadier than seconds on a shared machine: the floor "
+            f"{floor_per_1m:.1f}, our run {sum(ours.values()):.1f} "
+            f"(**{sum(ours.values()) / floor_per_1m:.1f}x** the floor's)."
+        )
     return [*out, ""]
 
 
@@ -164,7 +172,8 @@ def reference(results: dict[str, Any]) -> list[str]:
         "### 2. Reference: DuckDB",
         "",
         f"{ref['engine']} ({ref['threads']} threads) reads the same {ref['lines']:,} lines, dedupes and "
-        f"sessionizes them in one query: **{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**.",
+        f"sessionizes them in one query: **{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**"
+        + (f" ({ref['cpu_seconds']:.1f} CPU-s)." if ref.get("cpu_seconds") is not None else "."),
     ]
     if "ratio" in ref:
         same = "the same" if ref.get("same_counts") else "**different**"

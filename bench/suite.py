@@ -113,10 +113,17 @@ def cost_inputs(results: dict[str, Any]) -> dict[str, Any] | None:
     if not run or not quiet:
         return None
     states = run["states"]
-    workers = max(1, results["memory"]["workers"] - 1)  # the forkserver itself runs no handler
-    transform_s = states.get("TransformPartitions", {}).get("seconds", 0.0) * workers / run["lines"]
-    load_seconds = sum(states.get(s, {}).get("seconds", 0.0) for s in e2e.LOAD_STATES)
-    load_s = load_seconds / max(1, run["events_loaded"])
+    cpu = run.get("cpu_seconds") or {}
+    if "workers" in cpu and "postgres" in cpu:
+        # CPU seconds, which a busy machine inflates far less than wall seconds: every worker's (the
+        # transform's, and the load's client side), and PostgreSQL's, which the load function waits on.
+        transform_s = cpu["workers"] / run["lines"]
+        load_s = cpu["postgres"] / max(1, run["events_loaded"])
+    else:  # results without the CPU split: the Map's and the load states' wall seconds
+        workers = max(1, results["memory"]["workers"] - 1)  # the forkserver itself runs no handler
+        transform_s = states.get("TransformPartitions", {}).get("seconds", 0.0) * workers / run["lines"]
+        load_seconds = sum(states.get(s, {}).get("seconds", 0.0) for s in e2e.LOAD_STATES)
+        load_s = load_seconds / max(1, run["events_loaded"])
     idle_states = {s: quiet["states_p50"].get(s, 0.0) for s in LAMBDA_STATES}
     info = results["machine"]
     return {

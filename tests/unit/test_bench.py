@@ -153,6 +153,12 @@ def test_cost_inputs_feed_clickstream_cost() -> None:
     assert measured.transform_s_per_event == inputs["transform_s_per_event"]
     small, large = cost.estimate(10_000, measured), cost.estimate(10_000_000, measured)
     assert 0 < small.total < large.total
+    # With the CPU split, the CPU seconds: the workers' per line, PostgreSQL's per event loaded.
+    results["end_to_end"]["cpu_seconds"] = {"moto_and_step_functions": 9.0, "workers": 30.0, "postgres": 48.5}
+    inputs = suite.cost_inputs(results)
+    assert inputs is not None
+    assert inputs["transform_s_per_event"] == pytest.approx(30.0 / 1_000_000)
+    assert inputs["load_s_per_event"] == pytest.approx(48.5 / 970_000)
 
 
 def test_performance_md_keeps_its_prose_and_replaces_only_the_generated_part(tmp_path: Path) -> None:
@@ -225,6 +231,8 @@ def test_report_shows_the_floor_the_cpu_split_and_the_bytes_per_event(tmp_path: 
     report.update_performance_md(results, path)
     text = path.read_text(encoding="utf-8")
     assert "**0.25x** this floor's" in text
+    # the floor: (3.0 + 7.5) CPU-s for 1M lines; ours 80 CPU-s per 1M
+    assert "the floor 10.5, our run 80.0 (**7.6x** the floor's)" in text
     assert "**10.00 s, 100,000 events/s**" in text
     # 80 CPU-s per 1M lines on 2 cores: no run of 1M lines can take less than 40 s
     assert "| **All** | 80.0 | **80.0** |" in text and "less than 40.0 s per 1M lines" in text
