@@ -107,7 +107,8 @@ class _StatementTimes:
             text = query if isinstance(query, str) else query.as_string(cursor.connection)
             lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
             name = " ".join(lines[:3])[:110]
-            if times.explain_s is not None and lines and lines[0].split()[0] in _EXPLAINABLE:
+            code = [line for line in lines if not line.startswith("--")]  # the files open with comments
+            if times.explain_s is not None and code and code[0].split()[0] in _EXPLAINABLE:
                 times.explain(original, cursor, name, query, *args, **kwargs)
             pid = cursor.connection.info.backend_pid
             cpu_before = server_cpu_s(pid) or 0.0
