@@ -305,6 +305,7 @@ def page_renders(q: Any) -> dict[str, list[tuple[str, Callable[[Any, Any], Any]]
         "acquisition": [
             ("session_totals", q.session_totals),
             ("revenue_totals", q.revenue_totals),
+            ("visitor_totals", q.visitor_totals),
             ("acquisition_breakdown", lambda d, f: q.acquisition_breakdown(d, f, "channel")),
             ("referrer_table", q.referrer_table),
             ("campaign_table", q.campaign_table),

@@ -264,11 +264,13 @@ def _session_totals(sliced: bool) -> sql.Composable:
 
 
 def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period: distinct visitors with an event in it.
+    """Per period: distinct visitors with an event in it, and how many of them are new.
 
     Without slice filters from the gaps of sql/005 (a visitor counts on its first
     day in the period: the one whose previous day with an event is before it);
     with them, the distinct visitors of agg_daily_visitors in the selected slices.
+    A visitor is new when their first-ever day with an event (the gap-0 'event'
+    day of sql/005, the date of their first session) is in the period.
     """
     return db.frame(_visitor_totals(f.sliced), f.params())
 
@@ -365,7 +367,8 @@ def _funnel_by_segment(sliced: bool, by: str) -> sql.Composable:
 
 
 def revenue_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period and currency: orders, units, revenue (currencies are never added together)."""
+    """Per period and currency: orders (distinct order ids, DESIGN.md "Order"), purchase lines, units,
+    revenue (currencies are never added together)."""
     return db.frame(_revenue_totals(), f.params())
 
 

@@ -20,7 +20,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,9 +57,12 @@ class Event:
     currency: str | None
     qty: int | None
     revenue: Decimal | None
+    order_id: str | None  # DESIGN.md "Order": a purchase's props.order_id, trimmed; None if absent or empty
 
 
+# each field of Event as read from fact_events (order_id from props)
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
+_EVENT_SELECT = {column: column for column in EVENT_COLUMNS} | {"order_id": "props ->> 'order_id'"}
 
 SESSION_COUNTS = (
     "count_sessions",
@@ -115,14 +118,14 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "is_engaged",
         ),
     ),
-    "fact_session_revenue": (("session_id", "currency"), ("orders", "units", "revenue")),
+    "fact_session_revenue": (("session_id", "currency"), ("orders", "lines", "units", "revenue")),
     "agg_daily_sessions": (
         ("session_date", "start_hour", "device_type", "country", "channel"),
         SESSION_COUNTS,
     ),
     "agg_daily_revenue": (
         ("session_date", "device_type", "country", "channel", "currency"),
-        ("count_purchasing_sessions", "orders", "units", "revenue"),
+        ("count_purchasing_sessions", "orders", "lines", "units", "revenue"),
     ),
     "agg_daily_visitors": (
         ("activity_date", "anonymous_id", "device_type", "country", "channel"),
@@ -177,8 +180,15 @@ Rows = dict[tuple[Any, ...], tuple[Any, ...]]
 
 
 def read_events(conn: psycopg.Connection[Any]) -> list[Event]:
-    columns = ", ".join(EVENT_COLUMNS)
-    return [Event(*row) for row in conn.execute(f"select {columns} from fact_events").fetchall()]
+    columns = ", ".join(_EVENT_SELECT[c] for c in EVENT_COLUMNS)
+    rows = conn.execute(f"select {columns} from fact_events").fetchall()
+    return [_event(row) for row in rows]
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    event = Event(*row)
+    order_id = (event.order_id or "").strip(" ") if event.event_type == "purchase" else ""
+    return replace(event, order_id=order_id or None)
 
 
 def read_warehouse(conn: psycopg.Connection[Any]) -> dict[str, Rows]:
@@ -274,15 +284,22 @@ def build(events: list[Event]) -> dict[str, Rows]:
         slice_of[sid] = (group[0].device_type, group[0].country or "", group[0].channel)
         for event in group:
             event_sessions[(event.event_id,)] = (sid,)
+        # DESIGN.md "Order": an order per distinct order_id (a purchase without one is an order of
+        # its own), in the currency of its first line; lines are the purchase events
         per_currency: dict[str, list[Any]] = {}
-        for event in group:
+        seen_orders: set[str] = set()
+        for event in group:  # in (ts, event_id) order
             if event.event_type == "purchase":
-                totals = per_currency.setdefault(event.currency or "", [0, 0, Decimal(0)])
-                totals[0] += 1
-                totals[1] += event.qty or 0
-                totals[2] += event.revenue or Decimal(0)
-        for currency, (orders, units, amount) in per_currency.items():
-            revenue[(sid, currency)] = (orders, units, amount)
+                totals = per_currency.setdefault(event.currency or "", [0, 0, 0, Decimal(0)])
+                if event.order_id is None or event.order_id not in seen_orders:
+                    totals[0] += 1
+                if event.order_id is not None:
+                    seen_orders.add(event.order_id)
+                totals[1] += 1
+                totals[2] += event.qty or 0
+                totals[3] += event.revenue or Decimal(0)
+        for currency, (orders, lines, units, amount) in per_currency.items():
+            revenue[(sid, currency)] = (orders, lines, units, amount)
 
     daily_sessions: dict[tuple[Any, ...], list[Any]] = {}
     for (sid,), row in sessions.items():
@@ -348,18 +365,19 @@ def build(events: list[Event]) -> dict[str, Rows]:
             totals[i] += add
     out["agg_daily_landings_all"] = {k: tuple(v) for k, v in landings_all.items()}
     landing_revenue: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
-    for (sid, currency), (_orders, _units, amount) in revenue.items():
+    for (sid, currency), (_orders, _lines, _units, amount) in revenue.items():
         landing_revenue[(*landing_of[sid], currency)] += amount
     out["agg_daily_landing_revenue"] = {k: (v,) for k, v in landing_revenue.items()}
 
     daily_revenue: dict[tuple[Any, ...], list[Any]] = {}
-    for (sid, currency), (orders, units, amount) in revenue.items():
+    for (sid, currency), (orders, lines, units, amount) in revenue.items():
         session_date = sessions[(sid,)][4]
-        totals = daily_revenue.setdefault((session_date, *slice_of[sid], currency), [0, 0, 0, Decimal(0)])
+        totals = daily_revenue.setdefault((session_date, *slice_of[sid], currency), [0, 0, 0, 0, Decimal(0)])
         totals[0] += 1
         totals[1] += orders
-        totals[2] += units
-        totals[3] += amount
+        totals[2] += lines
+        totals[3] += units
+        totals[4] += amount
     out["agg_daily_revenue"] = {k: tuple(v) for k, v in daily_revenue.items()}
 
     visitors: dict[tuple[Any, ...], list[int]] = {}

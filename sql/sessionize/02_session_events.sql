@@ -3,6 +3,7 @@
 -- Narrow rows: the columns the sessions' totals, their revenue and the touched visitor days need
 -- (the sort of the windows below is over every event of the run); a session's first and last
 -- events' attributes (entry page, landing, slice) are read by event_id in 07_new_sessions.sql.
+-- order_id: a purchase's props.order_id, null when it has none (DESIGN.md "Order").
 -- stored_session_id is null for new (and unsessionized) events. Slot: gap (as in 01).
 create temp table session_events on commit drop as
 with stored_events as (
@@ -17,7 +18,10 @@ with stored_events as (
         facts.user_hash,
         facts.currency,
         facts.qty,
-        facts.revenue
+        facts.revenue,
+        case
+            when facts.event_type = 'purchase' then nullif(btrim(facts.props ->> 'order_id'), '')
+        end as order_id
     from session_ranges as ranges
     inner join fact_events as facts
         on
@@ -38,7 +42,10 @@ new_events as (
         user_hash,
         currency,
         qty,
-        revenue
+        revenue,
+        case
+            when event_type = 'purchase' then nullif(btrim(props ->> 'order_id'), '')
+        end as order_id
     from stage_new
 ),
 

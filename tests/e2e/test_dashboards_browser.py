@@ -14,6 +14,7 @@ regenerate the pictures in the README.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -199,6 +200,13 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     )
     engaged = facts["engaged"] / facts["sessions"]
     expect_kpi(page, "traffic", "engagement_rate", engaged, fmt.percent(engaged))
+    new, returning = facts["new_visitors"], facts["visitors"] - facts["new_visitors"]
+    assert new > 0 and returning > 0  # the day before brought visitors back
+    expect_kpi(page, "traffic", "new_visitors", new, fmt.compact(new))
+    expect_kpi(page, "traffic", "returning_visitors", returning, fmt.compact(returning))
+    # stickiness is the DAU card / the MAU card, as they are shown beside it
+    dau, mau = (float(kpi(page, "traffic", k).get_attribute("data-value") or "nan") for k in ("dau", "mau"))
+    expect_kpi(page, "traffic", "stickiness", dau / mau, fmt.percent(dau / mau))
     change = fmt.change(facts["sessions"], before["sessions"])
     expect(kpi(page, "traffic", "sessions").locator(".kpi-change")).to_contain_text(change.text)
     expect(kpi(page, "traffic", "sessions")).to_contain_text(f"vs {DAY_BEFORE.day} {DAY_BEFORE:%b %Y}")
@@ -213,6 +221,21 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     expect_kpi(page, "acquisition", "orders", facts["orders"], fmt.compact(facts["orders"]))
     conversion = facts["purchased"] / facts["sessions"]
     expect_kpi(page, "acquisition", "conversion_rate", conversion, fmt.percent(conversion))
+    # average order value and revenue per visitor, per currency (revenue / orders, / visitors)
+    by_currency = facts["by_currency"]
+    order_value = {
+        c: float(revenue / orders)
+        for c, (orders, revenue) in by_currency.items()
+        if orders and (c or revenue)
+    }
+    per_visitor = {
+        c: float(revenue) / facts["visitors"] for c, (_, revenue) in by_currency.items() if c or revenue
+    }
+    main = min(per_visitor, key=lambda c: (-by_currency[c][1], c))  # the largest revenue, shown big
+    for key, amounts in (("order_value", order_value), ("revenue_per_visitor", per_visitor)):
+        box = kpi(page, "acquisition", key)
+        expect(box).to_have_attribute("data-value", money_value(amounts))
+        expect(box.locator(".kpi-value")).to_have_text(fmt.money_compact(amounts[main], main))
 
     # When the filter is cleared, the numbers are the whole day's
     controller.InputSelectize(page, "devices").set([])
@@ -236,6 +259,12 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
     visitors, product_views = stack.query(
         sqlfiles.text("dashboards_browser/day_visitors.sql", TEST_SQL), params
     )[0]
+    (new_visitors,) = stack.query(sqlfiles.text("dashboards_browser/day_new_visitors.sql", TEST_SQL), params)[
+        0
+    ]
+    by_currency = stack.query(
+        sqlfiles.text("dashboards_browser/day_orders_by_currency.sql", TEST_SQL), params
+    )
     return {
         "sessions": sessions,
         "engaged": engaged,
@@ -244,8 +273,15 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
         "page_views": page_views,
         "orders": orders,
         "visitors": visitors,
+        "new_visitors": new_visitors,
         "product_views": product_views,
+        "by_currency": {currency: (orders, revenue) for currency, orders, revenue in by_currency},
     }
+
+
+def money_value(amounts: dict[str, float]) -> str:
+    """data-value of an amount per currency, as the app writes it (components._raw)."""
+    return json.dumps({c: round(v, 2) for c, v in sorted(amounts.items())})
 
 
 def test_every_page_renders_to_a_screenshot(page: Page, failed_hour: str, tmp_path: Path) -> None:

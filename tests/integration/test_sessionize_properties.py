@@ -11,6 +11,7 @@ examples.)
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ class Drawn:
     user_hash: str | None
     run: int  # the run it arrives in
     again: int | None  # a later (or the same) run that delivers it once more
+    order: int | None = None  # a purchase's props.order_id (DESIGN.md "Order"), None: none sent
 
 
 drawn_st = st.builds(
@@ -66,6 +68,7 @@ drawn_st = st.builds(
     user_hash=st.sampled_from((None, None, "h1", "h2")),
     run=st.integers(0, 3),
     again=st.none() | st.integers(0, 3),
+    order=st.none() | st.integers(0, 1),
 )
 
 
@@ -91,6 +94,9 @@ def staged(i: int, d: Drawn) -> dict[str, Any]:
         device_type=d.device,
         country=d.country,
         user_hash=d.user_hash,
+        props=json.dumps({"order_id": f"o{d.order}"})
+        if d.event_type == "purchase" and d.order is not None
+        else "{}",
         **ecom,
     )
 
