@@ -1,6 +1,6 @@
 """End to end through the local state machine: a day of traffic, idle hours, worker memory.
 
-    python -m bench e2e [--events 1000000] [--hours 24] [--seed 11] [--idle 5]
+    python -m bench e2e [--events 1000000] [--hours 24] [--seed 11] [--idle 5] [--no-floor]
 
 Generates ``--events`` events over ``--hours`` hours with the project's
 generator (2 % duplicates, 2 % late arrivals, some of them more than 72 h late
@@ -10,9 +10,13 @@ processes, embedded PostgreSQL), with the raw objects in its lake, and runs
 the state machine for the last receive hour: the first execution lists every
 partition, so one execution transforms the whole day in the Map's fan-out,
 sessionizes and upserts it. The result: lines per second over the execution
-(start to stop, as Step Functions records them), each state's time, and the
-warehouse's counts. Then ``--idle`` executions of later hours with no new data
-(start to end), and the peak resident memory (VmHWM) of every worker process.
+(start to stop, as Step Functions records them), each state's time, the
+warehouse's counts and the CPU seconds of each part of the stack (in all and
+per 1M lines). Then the bytes the warehouse's tables and indexes take per
+stored event, ``--idle`` executions of later hours with no new data (start to
+end), the peak resident memory (VmHWM) of every worker process, and (unless
+``--no-floor``) the floor of a durable load in the same database
+(bench/floor.py).
 """
 
 from __future__ import annotations
