@@ -11,6 +11,7 @@ import sys
 # Each name is a module bench/<name>.py with main(argv) -> int.
 BENCHES = (
     "e2e",
+    "floor",
     "duckdb_reference",
     "incremental",
     "dashboards",

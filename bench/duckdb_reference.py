@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import psutil
 
 from clickstream.core import sqlfiles
 
@@ -32,13 +33,17 @@ def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = p
     """Best of ``repeat`` runs of the one query over ``raw_dir/raw/**/*.gz``; counts of the last."""
     glob = str(raw_dir / "raw" / "**" / "*.gz")
     threads = threads or os.cpu_count() or 1
-    times = []
+    times, cpu = [], []
     counts: tuple[Any, ...] = (0, 0)
+    me = psutil.Process()
     for _ in range(repeat):
         with duckdb.connect(config={"threads": threads}) as con:
+            cpu_before = me.cpu_times()
             began = time.perf_counter()
             con.execute(QUERY, {"glob": glob})
             times.append(time.perf_counter() - began)
+            cpu_after = me.cpu_times()
+            cpu.append(cpu_after.user - cpu_before.user + cpu_after.system - cpu_before.system)
             row = con.execute("select count(*), sum(events) from sessions").fetchone()
             counts = row if row else (0, 0)
     seconds = min(times)
@@ -48,6 +53,7 @@ def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = p
         "threads": threads,
         "lines": lines,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(min(cpu), 2),
         "events_per_s": round(lines / seconds) if seconds else None,
         "sessions": int(counts[0]),
         "events": int(counts[1] or 0),

@@ -1,6 +1,6 @@
 """End to end through the local state machine: a day of traffic, idle hours, worker memory.
 
-    python -m bench e2e [--events 1000000] [--hours 24] [--seed 11] [--idle 5]
+    python -m bench e2e [--events 1000000] [--hours 24] [--seed 11] [--idle 5] [--no-floor]
 
 Generates ``--events`` events over ``--hours`` hours with the project's
 generator (2 % duplicates, 2 % late arrivals, some of them more than 72 h late
@@ -10,9 +10,13 @@ processes, embedded PostgreSQL), with the raw objects in its lake, and runs
 the state machine for the last receive hour: the first execution lists every
 partition, so one execution transforms the whole day in the Map's fan-out,
 sessionizes and upserts it. The result: lines per second over the execution
-(start to stop, as Step Functions records them), each state's time, and the
-warehouse's counts. Then ``--idle`` executions of later hours with no new data
-(start to end), and the peak resident memory (VmHWM) of every worker process.
+(start to stop, as Step Functions records them), each state's time, the
+warehouse's counts and the CPU seconds of each part of the stack (in all and
+per 1M lines). Then the bytes the warehouse's tables and indexes take per
+stored event, ``--idle`` executions of later hours with no new data (start to
+end), the peak resident memory (VmHWM) of every worker process, and (unless
+``--no-floor``) the floor of a durable load in the same database
+(bench/floor.py).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import orjson
 import psutil
 import psycopg
 
+from bench import floor as durable_floor
 from clickstream.core import lake as layout
+from clickstream.core import sqlfiles
 from clickstream.core.storage import s3_client
 from clickstream.local import process as stack_process
 from clickstream.local.runtime import LAKE_BUCKET
@@ -226,6 +232,7 @@ def end_to_end(stack: BenchStack, truth: Truth, log: Any = print) -> dict[str, A
     report = stack.execute(hour, layout.execution_name(hour, "bench"))
     wall = time.perf_counter() - began
     cpu = {name: round(secs - cpu_before[name], 1) for name, secs in stack.cpu_seconds().items()}
+    load_avg = [round(x, 2) for x in os.getloadavg()]
     seconds = report.seconds or wall
     states = state_times(report)
     loaded = stack.scalar("select count(*) from fact_events")
@@ -250,6 +257,8 @@ def end_to_end(stack: BenchStack, truth: Truth, log: Any = print) -> dict[str, A
         },
         "lines_read": lines_read,
         "cpu_seconds": cpu,
+        "cpu_seconds_per_1m_events": {name: round(secs * 1e6 / lines, 1) for name, secs in cpu.items()},
+        "load_avg_after": load_avg,
         "map_items": items,
     }
     log(
@@ -257,6 +266,31 @@ def end_to_end(stack: BenchStack, truth: Truth, log: Any = print) -> dict[str, A
         + ", ".join(f"{name} {secs:.2f} s" for name, secs in states.items())
     )
     log("  CPU seconds: " + ", ".join(f"{name} {secs:.1f}" for name, secs in cpu.items()))
+    log(f"  load average after: {load_avg}")
+    return result
+
+
+def storage(stack: BenchStack, events: int, log: Any = print) -> dict[str, Any]:
+    """Bytes on disk of the warehouse's tables and indexes after the load, per stored event."""
+    with psycopg.connect(stack.info.database_url, autocommit=True) as conn:
+        conn.execute("vacuum analyze")  # the visibility and free-space maps, as an hour later
+        rows = conn.execute(sqlfiles.plain("bench/storage_bytes.sql")).fetchall()
+    tables = {name: {"table_bytes": int(t), "index_bytes": int(i)} for name, t, i in rows}
+    total = sum(t["table_bytes"] + t["index_bytes"] for t in tables.values())
+    facts = tables.get("fact_events", {"table_bytes": 0, "index_bytes": 0})
+    result = {
+        "events": events,
+        "bytes": total,
+        "bytes_per_event": round(total / events, 1) if events else None,
+        "fact_events_bytes_per_event": (
+            round((facts["table_bytes"] + facts["index_bytes"]) / events, 1) if events else None
+        ),
+        "tables": tables,
+    }
+    log(
+        f"storage: {total / 2**20:,.0f} MiB in tables and indexes, {result['bytes_per_event']} bytes a "
+        f"stored event ({result['fact_events_bytes_per_event']} of them fact_events')"
+    )
     return result
 
 
@@ -296,19 +330,34 @@ def memory(stack: BenchStack, log: Any = print) -> dict[str, Any]:
 
 
 def run(
-    events: int = 1_000_000, hours: int = 24, seed: int = 11, idle_runs: int = 5, log: Any = print
+    events: int = 1_000_000,
+    hours: int = 24,
+    seed: int = 11,
+    idle_runs: int = 5,
+    floor: bool = True,
+    log: Any = print,
 ) -> tuple[dict[str, Any], Path, Truth]:
-    """End to end, idle and memory on one stack; returns the results, the raw directory and its truth."""
+    """End to end, storage, idle, memory and (``floor``) the floor of a durable load on one stack.
+
+    Returns the results, the raw directory and its truth.
+    """
     raw, truth, generated_s = traffic(events, hours, seed, log=log)
     stack = BenchStack(raw, log=log)
     try:
         e2e = end_to_end(stack, truth, log=log)
         e2e["generate_seconds"] = round(generated_s, 1)
+        stored = storage(stack, int(e2e["events_loaded"]), log=log)
         quiet = idle(stack, last_receive_hour(truth), idle_runs, log=log)
         mem = memory(stack, log=log)
+        results = {"end_to_end": e2e, "storage": stored, "idle": quiet, "memory": mem}
+        if floor:
+            results["floor"] = durable_floor.run(
+                stack.info.database_url, raw, lines=truth.lines_written, cpu=stack.cpu_seconds, log=log
+            )
+            results["floor"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         stack.stop()
-    return {"end_to_end": e2e, "idle": quiet, "memory": mem}, raw, truth
+    return results, raw, truth
 
 
 def main(argv: list[str]) -> int:
@@ -317,7 +366,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--idle", type=int, default=5, help="executions of empty hours to time")
+    parser.add_argument("--no-floor", action="store_true", help="leave out the floor of a durable load")
     args = parser.parse_args(argv)
-    results, _, _ = run(args.events, args.hours, args.seed, args.idle)
+    results, _, _ = run(args.events, args.hours, args.seed, args.idle, floor=not args.no_floor)
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
     return 0

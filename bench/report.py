@@ -71,7 +71,97 @@ def end_to_end(results: dict[str, Any]) -> list[str]:
         "item's end, so it is the Map's time."
     )
     out.append("")
+    out += cpu_split(results)
     return out
+
+
+CPU_PARTS = (
+    ("workers", "Handler workers (transform, load's client side, list, notify)"),
+    ("postgres", "PostgreSQL (every backend)"),
+    ("moto_and_step_functions", "moto: S3 and the Step Functions engine"),
+)
+
+
+def cpu_split(results: dict[str, Any]) -> list[str]:
+    """CPU seconds per 1M lines of each part of the stack in the end-to-end run."""
+    run = results.get("end_to_end") or {}
+    per_1m = run.get("cpu_seconds_per_1m_events")
+    if not per_1m:
+        return []
+    rows = [
+        [label, f"{run['cpu_seconds'].get(key, 0.0):.1f}", f"{per_1m.get(key, 0.0):.1f}"]
+        for key, label in CPU_PARTS
+        if key in per_1m
+    ]
+    total = sum(per_1m.values())
+    rows.append(["**All**", f"{sum(run['cpu_seconds'].values()):.1f}", f"**{total:.1f}**"])
+    cores = results.get("machine", {}).get("cores") or 1
+    load = run.get("load_avg_after")
+    shown_load = f" (load average after the run: {', '.join(f'{x:.2f}' for x in load)})" if load else ""
+    return [
+        f"CPU seconds of each part of the stack during the execution{shown_load}. On {cores} cores "
+        f"the run cannot take less than {total / cores:.1f} s per 1M lines, however well the parts overlap.",
+        "",
+        *_table(["Part", "CPU seconds", "per 1M lines"], rows),
+    ]
+
+
+def floor(results: dict[str, Any]) -> list[str]:
+    ref = results.get("floor")
+    if not ref:
+        return []
+    cpu = ref.get("cpu_seconds", {})
+    out = [
+        "### 2b. Reference: the floor of a durable load",
+        "",
+        f"{ref['engine']}: DuckDB parses the same {ref['lines']:,} lines, applies the 72-hour rule, "
+        f"dedupes and flattens them to fact_events' columns ({ref['parse_seconds']:.2f} s, "
+        f"{cpu.get('duckdb', 0.0):.1f} CPU-s), and the {ref['events']:,} events are COPYed into a table "
+        "with fact_events' indexes in the same PostgreSQL, then checkpointed "
+        f"({ref['copy_seconds']:.2f} s, {cpu.get('postgres', 0.0):.1f} CPU-s of PostgreSQL): "
+        f"**{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**, "
+        f"{ref['bytes_per_event']:,} bytes a stored event.",
+    ]
+    if ref.get("ratio") is not None:
+        out.append(f"Our end-to-end rate is **{ref['ratio']:.2f}x** this floor's.")
+    ours = (results.get("end_to_end") or {}).get("cpu_seconds_per_1m_events")
+    if ours and cpu and ref.get("lines"):
+        floor_per_1m = sum(cpu.values()) * 1e6 / ref["lines"]
+        out.append(
+            f"In CPU seconds per 1M lines, steadier than seconds on a shared machine: the floor "
+            f"{floor_per_1m:.1f}, our run {sum(ours.values()):.1f} "
+            f"(**{sum(ours.values()) / floor_per_1m:.1f}x** the floor's)."
+        )
+    return [*out, ""]
+
+
+def storage(results: dict[str, Any]) -> list[str]:
+    stored = results.get("storage")
+    if not stored:
+        return []
+    tables = stored["tables"]
+    events = stored["events"] or 1
+    ranked = sorted(tables, key=lambda name: -(tables[name]["table_bytes"] + tables[name]["index_bytes"]))
+    rows = [
+        [
+            name,
+            f"{tables[name]['table_bytes'] / 2**20:,.1f}",
+            f"{tables[name]['index_bytes'] / 2**20:,.1f}",
+            f"{(tables[name]['table_bytes'] + tables[name]['index_bytes']) / events:,.1f}",
+        ]
+        for name in ranked
+        if tables[name]["table_bytes"] + tables[name]["index_bytes"] >= 2**20
+    ]
+    return [
+        "### 1b. Bytes per stored event",
+        "",
+        f"After the end-to-end load the warehouse's tables and indexes take "
+        f"{stored['bytes'] / 2**20:,.0f} MiB: **{stored['bytes_per_event']:,} bytes a stored event** "
+        f"({stored['fact_events_bytes_per_event']:,} of them fact_events' table and indexes). Tables "
+        "of 1 MiB or more:",
+        "",
+        *_table(["Table", "Table MiB", "Indexes MiB", "Bytes per event"], rows),
+    ]
 
 
 def reference(results: dict[str, Any]) -> list[str]:
@@ -82,7 +172,8 @@ def reference(results: dict[str, Any]) -> list[str]:
         "### 2. Reference: DuckDB",
         "",
         f"{ref['engine']} ({ref['threads']} threads) reads the same {ref['lines']:,} lines, dedupes and "
-        f"sessionizes them in one query: **{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**.",
+        f"sessionizes them in one query: **{ref['seconds']:.2f} s, {ref['events_per_s']:,} events/s**"
+        + (f" ({ref['cpu_seconds']:.1f} CPU-s)." if ref.get("cpu_seconds") is not None else "."),
     ]
     if "ratio" in ref:
         same = "the same" if ref.get("same_counts") else "**different**"
@@ -204,7 +295,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         *targets(results),
         *end_to_end(results),
+        *storage(results),
         *reference(results),
+        *floor(results),
         *incremental(results),
         *idle(results),
         *dashboards(results),

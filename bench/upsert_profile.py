@@ -8,7 +8,8 @@ hour; the staged batches are cached under ``bench/data/staged-<raw dir>/``
 so later runs skip the transform. They are put in a moto bucket and
 ``load.upsert`` runs into a fresh migrated database of an embedded pgserver.
 Prints the phase timings upsert logs, then the slowest statements (seconds,
-calls, the statement's first line) and, with ``--explain-ms``, the
+the CPU seconds of the PostgreSQL backend that ran them, calls, the statement's
+first lines: on a shared machine the CPU seconds are the steadier figure) and, with ``--explain-ms``, the
 plans (EXPLAIN ANALYZE, BUFFERS, run first in a savepoint rolled back)
 of the statements slower than that.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -31,7 +33,7 @@ import psycopg
 from moto import mock_aws
 from psycopg import sql
 
-from bench.load import _Phases, scratch_database
+from bench.load import _Phases, scratch_database, server_cpu_s
 from bench.sessionize import stage
 from clickstream.core import db, lake
 from clickstream.core.storage import Lake
@@ -93,6 +95,7 @@ class _StatementTimes:
         self.explain_s = explain_s
         self.plans: list[str] = []
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self._original = psycopg.Cursor.execute
 
@@ -104,13 +107,17 @@ class _StatementTimes:
             text = query if isinstance(query, str) else query.as_string(cursor.connection)
             lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
             name = " ".join(lines[:3])[:110]
-            if times.explain_s is not None and lines and lines[0].split()[0] in _EXPLAINABLE:
+            code = [line for line in lines if not line.startswith("--")]  # the files open with comments
+            if times.explain_s is not None and code and code[0].split()[0] in _EXPLAINABLE:
                 times.explain(original, cursor, name, query, *args, **kwargs)
+            pid = cursor.connection.info.backend_pid
+            cpu_before = server_cpu_s(pid) or 0.0
             started = time.perf_counter()
             try:
                 return original(cursor, query, *args, **kwargs)
             finally:
                 times.seconds[name] += time.perf_counter() - started
+                times.cpu[name] += (server_cpu_s(pid) or 0.0) - cpu_before
                 times.calls[name] += 1
 
         psycopg.Cursor.execute = execute  # type: ignore[method-assign, assignment]
@@ -165,20 +172,25 @@ def main(argv: list[str]) -> int:
                 client.put_object(Bucket=BUCKET, Key=key, Body=body)
             _, url = scratch_database(server.get_uri("postgres"))
             with db.connect(url, application_name="bench-upsert-profile") as conn:
+                backend_cpu = server_cpu_s(conn.info.backend_pid) or 0.0
                 started = time.perf_counter()
                 with _StatementTimes(args.explain_ms / 1000 if args.explain_ms else None) as times:
                     result = load.upsert(
                         conn, Lake(BUCKET, client), execution=EXECUTION, hour=hour, worklist_key=worklist
                     )
                 total = time.perf_counter() - started
+                backend_cpu = (server_cpu_s(conn.info.backend_pid) or 0.0) - backend_cpu
     finally:
         server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"upsert {total:.1f} s", {k: v for k, v in result.items() if k != "dates"})
+    print(
+        f"upsert {total:.1f} s, PostgreSQL backend {backend_cpu:.1f} CPU-s, load average {os.getloadavg()}",
+        {k: v for k, v in result.items() if k != "dates"},
+    )
     print(phases.last)
     ranked = sorted(times.seconds, key=lambda name: -times.seconds[name])
     for name in ranked[: args.top]:
-        print(f"{times.seconds[name]:7.2f} s {times.calls[name]:5d}x  {name}")
+        print(f"{times.seconds[name]:7.2f} s {times.cpu[name]:6.2f} cpu {times.calls[name]:5d}x  {name}")
     for plan in times.plans:
         print(plan)
     return 0

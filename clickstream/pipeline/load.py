@@ -21,9 +21,9 @@ dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 The load path (the fastest of the variants measured with bench/load.py):
 staged text is streamed from S3 through gzip into COPY of a temp table (no
 indexes, ON COMMIT DROP); the new rows are picked by one sort of narrow
-rows (``distinct on`` (event_id, batch, src) + anti-join against the primary
-key, keeping each first copy's ctid), read whole by TID scan into a second
-temp table, and inserted in (anonymous_id, ts) order (bytewise), which keeps the
+rows (each event_id's copies numbered by (batch, src), and a probe of the
+primary key) and the others deleted by ctid, in place (the temp table, renamed
+``stage_new``, is not copied again), and inserted in (anonymous_id, ts) order (bytewise), which keeps the
 inserts into the visitor/ts index local and stores a visitor's events together,
 so every later read of them by that index (sessionize, the per-visitor
 aggregates) touches few pages. The primary key's inserts are random then: for
@@ -468,6 +468,7 @@ def upsert(
         cur.execute("set local default_statistics_target = 10")
         cur.execute("analyze stage_events")
         cur.execute(sqlfiles.plain("upsert/03_new_rows.sql"))
+        cur.execute("alter table stage_events rename to stage_new")
         lap("dedupe")
         sessions.plan(cur)
         lap("sessionize")

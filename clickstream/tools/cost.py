@@ -144,8 +144,11 @@ class Measured:
           }
         }
 
-    Seconds are wall seconds of one process on one core of ``machine``. Other
-    keys, inside ``cost_inputs`` or beside it, are ignored.
+    Seconds are those of one process on one core of ``machine``: ``make bench`` gives the
+    workers' CPU seconds per line and PostgreSQL's per event loaded (what the load function
+    waits on), which a shared machine inflates far less than wall seconds (bench/suite.py), and
+    each state's wall seconds on an idle hour. Other keys, inside ``cost_inputs`` or beside it,
+    are ignored.
     """
 
     transform_s_per_event: float

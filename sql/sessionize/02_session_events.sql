@@ -1,8 +1,10 @@
 -- The events of the ranges, stored and new, numbered into sessions (temp table session_events).
 -- grain: one row per event of the recomputed sessions
--- Every column a session or the aggregates need (order_id: a purchase's props.order_id, null
--- when it has none, DESIGN.md "Order"); stored_session_id is null for new (and unsessionized)
--- events. Slot: gap (as in 01).
+-- Narrow rows: the columns the sessions' totals, their revenue and the touched visitor days need
+-- (the sort of the windows below is over every event of the run); a session's first and last
+-- events' attributes (entry page, landing, slice) are read by event_id in 07_new_sessions.sql.
+-- order_id: a purchase's props.order_id, null when it has none (DESIGN.md "Order").
+-- stored_session_id is null for new (and unsessionized) events. Slot: gap (as in 01).
 create temp table session_events on commit drop as
 with stored_events as (
     select
@@ -14,15 +16,6 @@ with stored_events as (
         facts.event_date,
         facts.event_type,
         facts.user_hash,
-        facts.page_path,
-        facts.referrer,
-        facts.referrer_host,
-        facts.channel,
-        facts.utm_source,
-        facts.utm_medium,
-        facts.utm_campaign,
-        facts.device_type,
-        facts.country,
         facts.currency,
         facts.qty,
         facts.revenue,
@@ -47,15 +40,6 @@ new_events as (
         event_date,
         event_type,
         user_hash,
-        page_path,
-        referrer,
-        referrer_host,
-        channel,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        device_type,
-        country,
         currency,
         qty,
         revenue,

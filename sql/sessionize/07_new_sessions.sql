@@ -20,16 +20,38 @@ with session_totals as (
     group by session_number
 ),
 
--- (a session's anonymous_id is its first event's: grouping by it too would compare it in the sort)
+-- a session's first and last events with the attributes session_events leaves out, read by
+-- event_id from fact_events (the run's new events are in it by now); a session's anonymous_id is
+-- its first event's (grouping by it too would compare it in the sort)
+boundary_events as (
+    select
+        events.session_number,
+        events.is_session_start,
+        events.is_session_end,
+        facts.anonymous_id,
+        facts.page_path,
+        facts.referrer,
+        facts.referrer_host,
+        facts.channel,
+        facts.utm_source,
+        facts.utm_medium,
+        facts.utm_campaign,
+        facts.device_type,
+        facts.country
+    from session_events as events
+    inner join fact_events as facts on facts.event_id = events.event_id
+    where events.is_session_start or events.is_session_end
+),
+
 first_events as (
     select *
-    from session_events
+    from boundary_events
     where is_session_start
 ),
 
 last_events as (
     select *
-    from session_events
+    from boundary_events
     where is_session_end
 ),
 

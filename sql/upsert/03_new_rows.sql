@@ -1,21 +1,22 @@
--- The run's rows that are not in the warehouse (temp table stage_new): each event_id's first
--- copy by (batch, src), picked on narrow rows (one sort in memory), then read whole by row id.
--- grain: one row per event_id of the run that is not in the warehouse
-create temp table stage_new on commit drop as
-with first_copies as (
-    select distinct on (staged.event_id) staged.ctid as row_id
+-- The run's rows that are not new leave stage_events (renamed stage_new after it, load.py): the
+-- later copies of an event_id (the first by (batch, src) stays) and the rows whose event_id is in
+-- the warehouse. Picked on narrow rows (one sort in memory) and deleted by row id, so the few
+-- rows that go are written, not the many that stay (no second copy of the run's wide rows).
+with copies as (
+    select
+        staged.ctid as row_id,
+        row_number() over (
+            partition by staged.event_id
+            order by staged.batch, staged.src
+        ) as copy_number,
+        facts.event_id is not null as is_stored
     from stage_events as staged
-    where not exists (
-        select
-        from fact_events as facts
-        where facts.event_id = staged.event_id
-    )
-    order by
-        staged.event_id,
-        staged.batch,
-        staged.src
+    left join fact_events as facts on facts.event_id = staged.event_id
 )
 
-select staged.*
-from stage_events as staged
-where staged.ctid = any(array(select row_id from first_copies))
+delete from stage_events
+where ctid = any(array(
+    select row_id
+    from copies
+    where copy_number > 1 or is_stored
+))

@@ -153,6 +153,12 @@ def test_cost_inputs_feed_clickstream_cost() -> None:
     assert measured.transform_s_per_event == inputs["transform_s_per_event"]
     small, large = cost.estimate(10_000, measured), cost.estimate(10_000_000, measured)
     assert 0 < small.total < large.total
+    # With the CPU split, the CPU seconds: the workers' per line, PostgreSQL's per event loaded.
+    results["end_to_end"]["cpu_seconds"] = {"moto_and_step_functions": 9.0, "workers": 30.0, "postgres": 48.5}
+    inputs = suite.cost_inputs(results)
+    assert inputs is not None
+    assert inputs["transform_s_per_event"] == pytest.approx(30.0 / 1_000_000)
+    assert inputs["load_s_per_event"] == pytest.approx(48.5 / 970_000)
 
 
 def test_performance_md_keeps_its_prose_and_replaces_only_the_generated_part(tmp_path: Path) -> None:
@@ -190,3 +196,46 @@ def test_pii_bench_calls_the_checks_it_times() -> None:
     measured = pii.case(lambda: None, lambda: None, budget_ms=1.0, repeat=1)
     assert set(measured) == {"ms", "ordinary_ms", "ratio", "budget_ms", "within_budget"}
     assert len(pii.ordinary(1234)) == 1234 and "@" not in pii.ordinary(1234)
+
+
+def test_report_shows_the_floor_the_cpu_split_and_the_bytes_per_event(tmp_path: Path) -> None:
+    results = results_fixture()
+    run = results["end_to_end"]
+    run["cpu_seconds"] = {"moto_and_step_functions": 10.0, "workers": 30.0, "postgres": 40.0}
+    run["cpu_seconds_per_1m_events"] = {"moto_and_step_functions": 10.0, "workers": 30.0, "postgres": 40.0}
+    results["floor"] = {
+        "engine": "duckdb 2.0.0 (2 threads) + PostgreSQL COPY",
+        "lines": 1_000_000,
+        "events": 970_000,
+        "parse_seconds": 2.0,
+        "copy_seconds": 8.0,
+        "seconds": 10.0,
+        "events_per_s": 100_000,
+        "cpu_seconds": {"duckdb": 3.0, "postgres": 7.5},
+        "bytes_per_event": 450.0,
+        "ratio": 0.25,
+    }
+    results["storage"] = {
+        "events": 970_000,
+        "bytes": 970_000 * 900,
+        "bytes_per_event": 900.0,
+        "fact_events_bytes_per_event": 500.0,
+        "tables": {
+            "fact_events": {"table_bytes": 970_000 * 400, "index_bytes": 970_000 * 100},
+            "dim_date": {"table_bytes": 8192, "index_bytes": 8192},
+        },
+    }
+    results["cost_inputs"] = suite.cost_inputs(results)
+    results["targets"] = suite.verdicts(results)
+    path = tmp_path / "PERFORMANCE.md"
+    report.update_performance_md(results, path)
+    text = path.read_text(encoding="utf-8")
+    assert "**0.25x** this floor's" in text
+    # the floor: (3.0 + 7.5) CPU-s for 1M lines; ours 80 CPU-s per 1M
+    assert "the floor 10.5, our run 80.0 (**7.6x** the floor's)" in text
+    assert "**10.00 s, 100,000 events/s**" in text
+    # 80 CPU-s per 1M lines on 2 cores: no run of 1M lines can take less than 40 s
+    assert "| **All** | 80.0 | **80.0** |" in text and "less than 40.0 s per 1M lines" in text
+    assert "**900.0 bytes a stored event** (500.0 of them fact_events'" in text
+    assert "| fact_events | 370.0 | 92.5 | 500.0 |" in text
+    assert "| dim_date |" not in text  # under 1 MiB
