@@ -74,12 +74,11 @@ from clickstream.core.errors import ContractViolation
 from clickstream.core.observability import logger
 from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
-from clickstream.pipeline.bots import RULES_VERSION, filter_reason
+from clickstream.pipeline.bots import RULES_VERSION, filter_reason, parse_user_agent
 from clickstream.pipeline.normalize import (
     PageContext,
     check_clock,
     clean_props,
-    device_type,
     hash_user_id,
     page_context,
     props_json,
@@ -185,6 +184,7 @@ class Event(NamedTuple):
     price: Decimal | None
     qty: int | None
     props: dict[str, Any]
+    product_name: str | None = None  # ecom.name
 
 
 def slow_event(line: bytes) -> Event | Rejection:
@@ -224,6 +224,7 @@ def slow_event(line: bytes) -> Event | Rejection:
         ecom.price if ecom else None,
         ecom.qty if ecom else None,
         dict(raw.props),
+        ecom.name if ecom else None,
     )
 
 
@@ -355,7 +356,7 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         ):
             return None
 
-    product_id = category = currency = price = qty = None
+    product_id = category = currency = price = qty = product_name = None
     ecom = get("ecom")
     if ecom is not None:
         if type(ecom) is not dict:
@@ -365,11 +366,13 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         currency = ecom.get("currency")
         qty = ecom.get("qty", 1)
         price = _fast_price(ecom.get("price"))
+        product_name = ecom.get("name")
         if not (
             price is not None
             and type(product_id) is str
             and 0 < len(product_id) <= 256
             and (category is None or (type(category) is str and 0 < len(category) <= 256))
+            and (product_name is None or (type(product_name) is str and 0 < len(product_name) <= 256))
             and type(currency) is str
             and currency in _ALPHA3
             and type(qty) is int
@@ -405,6 +408,7 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         price,
         qty,
         props,
+        product_name,
     )
 
 
@@ -491,11 +495,14 @@ def event_values(
         price,
         qty,
         props,
+        product_name,
     ) = event
     if page is None:
         page = page_context(page_url, referrer)
     if clamped:
         ts, ts_text = received_at, received_text
+    # device (when the tracker sent none), browser and OS from the user agent (cached per distinct one)
+    ua = parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
     search_query = None
     if props:
         props, search_query = clean_props(props)
@@ -525,7 +532,7 @@ def event_values(
         null if page.utm_term is None else page.utm_term,
         null if page.utm_content is None else page.utm_content,
         page.channel,
-        declared_device or device_type(None, user_agent),
+        declared_device or (ua.device if ua is not None else "unknown"),
         null if country is None else country,
         null if city is None else city,
         null if product_id is None else product_id,
@@ -537,6 +544,9 @@ def event_values(
         null if search_query is None else search_query,
         props_json(props),
         "t" if clamped else "f",
+        null if ua is None or ua.browser is None else ua.browser,
+        null if ua is None or ua.os is None else ua.os,
+        null if product_name is None else product_name,
     )
 
 

@@ -29,6 +29,8 @@ export interface Ecom {
   currency: string;
   price: number;
   qty?: number;
+  /** The product's name as the shop shows it (at most 256 characters); the dashboards show it beside the id. */
+  name?: string;
 }
 
 export interface TrackedEvent {

@@ -59,7 +59,9 @@ sessions as (
         totals.reached_checkout,
         totals.reached_purchase,
         totals.funnel_step,
-        totals.count_purchases
+        totals.count_purchases,
+        first_events.browser,
+        first_events.os
     from session_totals as totals
     inner join session_keys as keys on keys.session_number = totals.session_number
     inner join first_events on first_events.session_number = totals.session_number

@@ -1,5 +1,7 @@
 -- The products the run saw, merged into dim_product: first and last seen widened; category,
--- last_price, currency and last_event_id from the newest event (by ts, then event_id).
+-- last_price, currency and last_event_id from the newest event (by ts, then event_id); the name
+-- (sql/008) from the run's newest event that carries one, when the run's events are the newer,
+-- else only when the product has none yet.
 -- grain: one row per product the run saw
 -- Slot: newer (newer_product_event.sql).
 with seen as (
@@ -30,6 +32,19 @@ newest as (
         staged.event_id desc
 ),
 
+-- the run's newest event of each product that carries a name (ecom.name)
+named as (
+    select distinct on (product_id)
+        product_id,
+        product_name
+    from stage_new
+    where product_id is not null and product_name is not null
+    order by
+        product_id,
+        ts desc,
+        event_id desc
+),
+
 products as (
     select
         seen.product_id,
@@ -38,9 +53,11 @@ products as (
         newest.currency,
         seen.first_seen_at,
         seen.last_seen_at,
-        newest.last_event_id
+        newest.last_event_id,
+        named.product_name
     from seen
     inner join newest on newest.product_id = seen.product_id
+    left join named on named.product_id = seen.product_id
 )
 
 insert into dim_product (
@@ -50,7 +67,8 @@ insert into dim_product (
     currency,
     first_seen_at,
     last_seen_at,
-    last_event_id
+    last_event_id,
+    product_name
 )
 select * from products
 on conflict (product_id) do update
@@ -60,4 +78,8 @@ set
     category = case when {newer} then excluded.category else dim_product.category end,
     last_price = case when {newer} then excluded.last_price else dim_product.last_price end,
     currency = case when {newer} then excluded.currency else dim_product.currency end,
-    last_event_id = case when {newer} then excluded.last_event_id else dim_product.last_event_id end
+    last_event_id = case when {newer} then excluded.last_event_id else dim_product.last_event_id end,
+    product_name = case
+        when {newer} then coalesce(excluded.product_name, dim_product.product_name)
+        else coalesce(dim_product.product_name, excluded.product_name)
+    end
