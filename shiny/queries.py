@@ -228,13 +228,16 @@ def slice_values(db: Database, since: date) -> pd.DataFrame:
 
 
 def _session_rows(sliced: bool, by: str | None = None) -> sql.Composable:
-    """Session counts by date and segment (device, channel or country; '' without ``by``), as a
-    subquery: agg_daily_segments without slice filters (a few rows a day), else agg_daily_slices.
+    """Session counts by date and segment (device, channel, country, browser or OS; '' without
+    ``by``), as a subquery: agg_daily_segments without slice filters (a few rows a day), else
+    agg_daily_slices (agg_daily_tech for a browser or OS split, sql/008).
 
     ``by`` is one of SEGMENTS (checked by the callers), never user text.
     """
     if not sliced:
         return _file("common/segment_rows.sql", segment_by=sql.Literal(by or ""))
+    if by in TECH_SEGMENTS:
+        return _file("common/tech_rows.sql", segment=sql.Identifier(by), slices=_slices())
     segment = _file("common/segment.sql") if by else sql.Literal("")
     return _file("common/slice_rows.sql", segment=segment, slices=_slices())
 
@@ -340,7 +343,9 @@ def _sessions_by_weekday_hour(sliced: bool) -> sql.Composable:
 # ----------------------------------------------------------------- funnel
 
 
-SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country"}
+SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country", "browser": "Browser", "os": "OS"}
+# the splits by the session's user agent (sql/008: agg_daily_tech, agg_daily_tech_revenue)
+TECH_SEGMENTS = ("browser", "os")
 
 
 def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
@@ -451,17 +456,19 @@ def _item_table(name: str, rows: str, key: str, kinds: str, sliced: bool) -> sql
 
 
 def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
-    """Per channel, device or country over the selected dates: sessions, conversion, revenue."""
+    """Per channel, device, country, browser or OS over the selected dates: sessions, conversion, revenue."""
     params = _split_params(f, by)
     return db.frame(_acquisition_breakdown(f.sliced, by), params)
 
 
 @_composed_once
 def _acquisition_breakdown(sliced: bool, by: str) -> sql.Composable:
+    tech = by in TECH_SEGMENTS
     return _file(
         "acquisition/acquisition_breakdown.sql",
         segment_sessions=_segment_sessions(sliced, by),
-        segment=_file("common/segment.sql"),
+        segment=sql.Identifier(by) if tech else _file("common/segment.sql"),
+        revenue_rows="agg_daily_tech_revenue" if tech else "agg_daily_revenue",
         slices=_slices(),
     )
 

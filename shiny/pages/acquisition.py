@@ -169,7 +169,16 @@ def page_ui() -> Tag:
             "Sessions and conversion",
             ui.output_ui("chart"),
             header_extra=ui.input_radio_buttons(
-                "by", None, {"channel": "Channel", "device": "Device", "country": "Country"}, inline=True
+                "by",
+                None,
+                {
+                    "channel": "Channel",
+                    "device": "Device",
+                    "country": "Country",
+                    "browser": "Browser",
+                    "os": "OS",
+                },
+                inline=True,
             ),
         ),
         table_card("Breakdown", "breakdown", "Conversion = sessions that reached purchase / sessions."),

@@ -140,9 +140,7 @@ def page_ui() -> Tag:
             card(
                 "By segment",
                 ui.output_ui("split_chart"),
-                header_extra=ui.input_radio_buttons(
-                    "by", None, {"device": "Device", "channel": "Channel", "country": "Country"}, inline=True
-                ),
+                header_extra=ui.input_radio_buttons("by", None, queries.SEGMENTS, inline=True),
             ),
             col_widths=(5, 7),
         ),
