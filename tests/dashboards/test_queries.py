@@ -191,6 +191,57 @@ def test_acquisition_breakdown(db: Database) -> None:
     ]
 
 
+def test_acquisition_breakdown_by_browser_and_os(db: Database) -> None:
+    # D2: s1 and s4 Chrome / Windows (both bought: s1 LAP x1, s4 KEY x2 and MOU x1), s2 Chrome
+    # Mobile / Android, s3 Mobile Safari / iOS, s5 unknown
+    columns = ["segment", "sessions", "engaged_sessions", "purchase_sessions", "orders"]
+    by_browser = queries.acquisition_breakdown(db, Filters(D2, D2), "browser")
+    assert by_browser[columns].to_dict("records") == [
+        {"segment": "Chrome", "sessions": 2, "engaged_sessions": 2, "purchase_sessions": 2, "orders": 3},
+        {"segment": "", "sessions": 1, "engaged_sessions": 0, "purchase_sessions": 0, "orders": 0},
+        {
+            "segment": "Chrome Mobile",
+            "sessions": 1,
+            "engaged_sessions": 0,
+            "purchase_sessions": 0,
+            "orders": 0,
+        },
+        {
+            "segment": "Mobile Safari",
+            "sessions": 1,
+            "engaged_sessions": 1,
+            "purchase_sessions": 0,
+            "orders": 0,
+        },
+    ]
+    assert by_browser["revenue"].iloc[0] == {"USD": 1025.0, "EUR": 160.0}
+    by_os = queries.acquisition_breakdown(db, Filters(D2, D2), "os")
+    assert dict(zip(by_os["segment"], by_os["sessions"], strict=True)) == {
+        "Windows": 2,
+        "Android": 1,
+        "iOS": 1,
+        "": 1,
+    }
+    # with a slice filter (agg_daily_tech): mobile sessions of both days, s6 and s2 Chrome Mobile, s3
+    both_days_mobile = queries.acquisition_breakdown(db, Filters(D1, D2, devices=("mobile",)), "browser")
+    assert both_days_mobile[["segment", "sessions"]].to_dict("records") == [
+        {"segment": "Chrome Mobile", "sessions": 2},
+        {"segment": "Mobile Safari", "sessions": 1},
+    ]
+    # both days, every slice: s8 is Chrome too (one purchase event), s7 Safari
+    both_days = queries.acquisition_breakdown(db, Filters(D1, D2), "browser")
+    rows = {r["segment"]: r for r in both_days.to_dict("records")}
+    assert (rows["Chrome"]["sessions"], rows["Chrome"]["orders"], rows["Safari"]["sessions"]) == (3, 4, 1)
+    funnel = queries.funnel_by_segment(db, Filters(D2, D2), "os")
+    windows = funnel[funnel["segment"] == "Windows"].iloc[0]
+    assert [windows[c] for c in ("funnel_view", "funnel_cart", "funnel_checkout", "funnel_purchase")] == [
+        2,
+        2,
+        2,
+        2,
+    ]
+
+
 def test_referrers_and_campaigns(db: Database) -> None:
     referrers = queries.referrer_table(db, Filters(D2, D2))
     keyed = {(r["referrer_host"], r["channel"]): r["sessions"] for r in referrers.to_dict("records")}
