@@ -38,7 +38,7 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -217,6 +217,48 @@ def data_bounds(db: Database) -> tuple[date | None, date | None]:
         """
     )
     return row["first_date"], row["last_date"]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The hours the data covers, [start, end) in UTC (DESIGN.md "Partial days").
+
+    ``start`` is the first session's start hour: collection began then. ``end`` is the end of the
+    last hour the pipeline committed (the watermark's hour + 1), or of the last session's start hour
+    when that is later (or when there is no watermark). A day not wholly inside is partial.
+    """
+
+    start: datetime
+    end: datetime
+
+    def partial(self, day: date) -> str:
+        """'' for a day wholly covered, else which part of it the data covers, for a person."""
+        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        day_end = day_start + timedelta(days=1)
+        if day_end <= self.start:
+            return "before the data starts"
+        if day_start >= self.end:
+            return "no data yet"
+        if day_start < self.start and day_end > self.end:
+            return f"{self.start:%H:%M} to {self.end:%H:%M} UTC only"
+        if day_start < self.start:
+            return f"from {self.start:%H:%M} UTC"
+        if day_end > self.end:
+            return f"until {self.end:%H:%M} UTC"
+        return ""
+
+
+def data_coverage(db: Database) -> Coverage | None:
+    """The hours the warehouse's data covers, None when it has no sessions."""
+    (row,) = db.records(_file("common/data_coverage.sql"))
+    if row["first_date"] is None:
+        return None
+    first, last = row["first_date"], row["last_date"]
+    start = datetime(first.year, first.month, first.day, row["first_hour"], tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, row["last_hour"], tzinfo=UTC) + timedelta(hours=1)
+    if row["watermark_hour"] is not None:
+        end = max(end, row["watermark_hour"].astimezone(UTC) + timedelta(hours=1))
+    return Coverage(start, end)
 
 
 def slice_values(db: Database, since: date) -> pd.DataFrame:

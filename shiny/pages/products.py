@@ -3,8 +3,9 @@
 Rates are per visitor (DESIGN.md "Product"): add-to-cart rate = visitors who
 added the product / visitors who viewed it, purchase rate likewise. Revenue is
 sum(price x qty) of purchases, per currency (amounts in different currencies
-are never added together). Products are named by their id and category, as
-dim_product has them.
+are never added together). Products are named as the tracker saw them
+(ecom.name, dim_product.product_name; the id when no event carried a name),
+with their id as SKU and their category, as dim_product has them.
 """
 
 from __future__ import annotations
@@ -65,9 +66,23 @@ def _rates_and_revenue(frame: pd.DataFrame, label_columns: dict[str, str]) -> pd
 
 
 def product_frame(products: pd.DataFrame) -> pd.DataFrame:
+    """Products by name (the id when the tracker sent none) with their id as SKU."""
     if products.empty:
-        return pd.DataFrame(columns=["Product", "Category", "Views", "Viewers", "Units"])
-    return _rates_and_revenue(products, {"product_id": "Product", "category": "Category"})
+        return pd.DataFrame(columns=["Product", "SKU", "Category", "Views", "Viewers", "Units"])
+    named = products.assign(
+        product_name=products["product_name"].where(products["product_name"] != "", products["product_id"])
+    )
+    return _rates_and_revenue(named, {"product_name": "Product", "product_id": "SKU", "category": "Category"})
+
+
+# the columns of the half-width product tables (top and bottom sellers, viewed often, rarely bought):
+# the whole row does not fit beside another table at 1440 px (the Products table has them all)
+SIDE_COLUMNS = ("Product", "SKU", "Viewers", "Purchase %", "Units")
+
+
+def side_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A half-width product table: its name, id, viewers, purchase rate, units and revenue."""
+    return table[[c for c in table.columns if c in SIDE_COLUMNS or c.startswith("Revenue ")]]
 
 
 def category_frame(categories: pd.DataFrame) -> pd.DataFrame:
@@ -233,18 +248,21 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
 
     register_table(output, "products", products, lambda: file_stem(ctx.filters(), "products"), height="420px")
     register_table(
-        output, "top", lambda: top_sellers(products()), lambda: file_stem(ctx.filters(), "top_sellers")
+        output,
+        "top",
+        lambda: side_table(top_sellers(products())),
+        lambda: file_stem(ctx.filters(), "top_sellers"),
     )
     register_table(
         output,
         "bottom",
-        lambda: bottom_sellers(products()),
+        lambda: side_table(bottom_sellers(products())),
         lambda: file_stem(ctx.filters(), "bottom_sellers"),
     )
     register_table(
         output,
         "viewed_not_bought",
-        lambda: viewed_not_bought(products(), overall_purchase_rate()),
+        lambda: side_table(viewed_not_bought(products(), overall_purchase_rate())),
         lambda: file_stem(ctx.filters(), "viewed_not_bought"),
     )
     register_table(output, "categories", categories, lambda: file_stem(ctx.filters(), "categories"))

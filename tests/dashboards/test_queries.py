@@ -36,6 +36,25 @@ def test_data_bounds(db: Database, empty_url: str) -> None:
     assert queries.data_bounds(Database(empty_url)) == (None, None)
 
 
+def test_data_coverage(db: Database, empty_url: str) -> None:
+    # from s6's start hour (D1 09:00) to the end of the watermark's hour (D2 21:00, also s4's)
+    assert queries.data_coverage(db) == queries.Coverage(
+        datetime(2025, 10, 13, 9, tzinfo=UTC), datetime(2025, 10, 14, 22, tzinfo=UTC)
+    )
+    assert queries.data_coverage(Database(empty_url)) is None
+    # a day is partial unless wholly inside; a day wholly outside says so
+    coverage = queries.Coverage(datetime(2025, 10, 13, 9, tzinfo=UTC), datetime(2025, 10, 13, 16, tzinfo=UTC))
+    assert coverage.partial(date(2025, 10, 13)) == "09:00 to 16:00 UTC only"
+    assert coverage.partial(date(2025, 10, 12)) == "before the data starts"
+    assert coverage.partial(date(2025, 10, 14)) == "no data yet"
+    assert (
+        queries.Coverage(datetime(2025, 10, 13, tzinfo=UTC), datetime(2025, 10, 14, tzinfo=UTC)).partial(
+            date(2025, 10, 13)
+        )
+        == ""
+    )
+
+
 def test_session_totals_per_period(db: Database) -> None:
     totals = queries.by_period(queries.session_totals(db, Filters(D2, D2)))
     current = {k: totals["current"][k] for k in totals["current"] if k != "period"}
@@ -156,6 +175,7 @@ def test_product_table(db: Database) -> None:
     assert list(table["product_id"]) == ["KEY-300", "MOU-200", "LAP-100", "MON-400"]  # units, views
     assert rows["MOU-200"] == {
         "product_id": "MOU-200",
+        "product_name": "Logitech MX Master 3S Wireless Mouse",
         "category": "mice",
         "views": 2,
         "viewers": 2,  # C, A

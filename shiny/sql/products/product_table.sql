@@ -1,4 +1,4 @@
--- per product over the selected dates: views, viewers, adders, buyers, orders, units and revenue by
+-- per product over the selected dates: its name (the tracker's ecom.name, sql/008), views, viewers, adders, buyers, orders, units and revenue by
 -- currency; rows, counts and revenue are products/*_rollups.sql without slice filters (agg_daily_products
 -- and sql/005's gaps) and products/*_sliced.sql with them (agg_daily_product_visitors)
 with rows as ({rows}),
@@ -11,6 +11,7 @@ product_revenue as ({revenue}),
 final as (
     select
         products.product_id,
+        coalesce(dim_product.product_name, '') as product_name,
         coalesce(dim_product.category, '') as category,
         products.views,
         products.viewers,
