@@ -219,6 +219,9 @@ def data_bounds(db: Database) -> tuple[date | None, date | None]:
     return row["first_date"], row["last_date"]
 
 
+BEFORE_DATA, NO_DATA_YET = "before the data starts", "no data yet"  # days the data does not reach
+
+
 @dataclass(frozen=True)
 class Coverage:
     """The hours the data covers, [start, end) in UTC (DESIGN.md "Partial days").
@@ -236,9 +239,9 @@ class Coverage:
         day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         day_end = day_start + timedelta(days=1)
         if day_end <= self.start:
-            return "before the data starts"
+            return BEFORE_DATA
         if day_start >= self.end:
-            return "no data yet"
+            return NO_DATA_YET
         if day_start < self.start and day_end > self.end:
             return f"{self.start:%H:%M} to {self.end:%H:%M} UTC only"
         if day_start < self.start:

@@ -182,11 +182,9 @@ def page_ui() -> Tag:
             ),
         ),
         table_card("Breakdown", "breakdown", "Conversion = sessions that reached purchase / sessions."),
-        ui.layout_columns(
-            table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
-            table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
-            col_widths=(6, 6),
-        ),
+        # one above the other: side by side, their columns would not fit at 1440 px
+        table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
+        table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
         class_="page",
     )
 

@@ -77,12 +77,13 @@ def product_frame(products: pd.DataFrame) -> pd.DataFrame:
 
 # the columns of the half-width product tables (top and bottom sellers, viewed often, rarely bought):
 # the whole row does not fit beside another table at 1440 px (the Products table has them all)
-SIDE_COLUMNS = ("Product", "SKU", "Viewers", "Purchase %", "Units")
+SIDE_COLUMNS = ("Product", "Viewers", "Purchase %", "Units")
 
 
 def side_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A half-width product table: its name, id, viewers, purchase rate, units and revenue."""
-    return table[[c for c in table.columns if c in SIDE_COLUMNS or c.startswith("Revenue ")]]
+    """A half-width product table: its name, viewers, purchase rate and units (the SKU and revenue,
+    a column per currency, are in the Products table)."""
+    return table[[c for c in table.columns if c in SIDE_COLUMNS]]
 
 
 def category_frame(categories: pd.DataFrame) -> pd.DataFrame:
@@ -195,7 +196,7 @@ def page_ui() -> Tag:
                 "Most viewed products whose purchase rate is below the shop's.",
             ),
             table_card("Categories", "categories", "A visitor counts once per category."),
-            col_widths=(6, 6),
+            col_widths=(5, 7),
         ),
         class_="page",
     )

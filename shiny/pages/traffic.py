@@ -112,7 +112,7 @@ def daily_frame(
     return pd.DataFrame(
         {
             "Date": frame["day"].map(lambda d: d.isoformat()),
-            "Partial": frame["day"].map(coverage.partial if coverage else lambda _: "no data yet"),
+            "Partial": frame["day"].map(coverage.partial if coverage else lambda _: queries.NO_DATA_YET),
             "Sessions": frame["sessions"].astype(int),
             "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
             "Pages / session": (frame["page_views"] / sessions).round(2),
@@ -142,6 +142,10 @@ def trend_figure(table: pd.DataFrame) -> go.Figure:
     fig = charts.figure(300)
     x = pd.to_datetime(table["Date"])
     partial = table["Partial"] != "" if "Partial" in table else pd.Series(False, index=table.index)
+    # a day the data does not reach has no visitor numbers to draw (a gap, not a fall to zero)
+    reached = (
+        ~table["Partial"].isin((queries.BEFORE_DATA, queries.NO_DATA_YET)) if "Partial" in table else ~partial
+    )
     note = [f" (partial day: {p})" if p else "" for p in table["Partial"]] if partial.any() else None
     fig.add_bar(
         x=x,
@@ -156,7 +160,7 @@ def trend_figure(table: pd.DataFrame) -> go.Figure:
     )
     fig.add_scatter(
         x=x,
-        y=table["DAU"],
+        y=table["DAU"].where(reached),
         name="Visitors (DAU)",
         mode="lines+markers",
         line_color=charts.BLUE,
@@ -165,7 +169,7 @@ def trend_figure(table: pd.DataFrame) -> go.Figure:
     )
     fig.add_scatter(
         x=x,
-        y=table["MAU"],
+        y=table["MAU"].where(reached),
         name="MAU (right axis)",
         mode="lines",
         yaxis="y2",

@@ -310,9 +310,12 @@ GRID_JS = """(id) => {
 
 
 def grid(page: Page, table_id: str) -> list[dict[str, str]]:
-    """The rows of a data grid as dicts by column title, as the page shows them."""
+    """The rows of a data grid as dicts by column title, as the page shows them (a long grid draws
+    the rows in view, between spacer rows of one cell)."""
     shown = page.evaluate(GRID_JS, table_id)
-    return [dict(zip(shown["head"], row, strict=True)) for row in shown["rows"]]
+    return [
+        dict(zip(shown["head"], row, strict=True)) for row in shown["rows"] if len(row) == len(shown["head"])
+    ]
 
 
 @pytest.mark.parametrize(("by", "title"), [("browser", "Browser"), ("os", "OS")])
@@ -360,9 +363,10 @@ def test_products_are_named_as_the_tracker_saw_them(page: Page, loaded: RunningS
     assert names and all(names.values())
     show(page, "products")
     expect(page.locator("#products-products tbody tr").first).to_be_visible()
-    for table_id in ("products-products", "products-top"):
-        rows = grid(page, table_id)
-        assert rows and all(row["Product"] == names[row["SKU"]] for row in rows), table_id
+    rows = grid(page, "products-products")
+    assert rows and all(row["Product"] == names[row["SKU"]] for row in rows)
+    top = grid(page, "products-top")  # the half-width tables show the name alone
+    assert top and all(row["Product"] in names.values() for row in top)
 
 
 def test_no_table_column_is_cut_off_at_1440_px(page: Page, loaded: RunningStack) -> None:
