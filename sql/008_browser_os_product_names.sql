@@ -13,8 +13,11 @@ alter table fact_events add column product_name text;      -- ecom.name as the t
 alter table fact_sessions add column browser text;         -- of the first event
 alter table fact_sessions add column os text;              -- of the first event
 
--- the name of the product's newest event that carries one (sql/upsert/06_dim_product.sql)
+-- the name of the product's newest event that carries one, and that event (by ts, then event_id;
+-- sql/upsert/06_dim_product.sql)
 alter table dim_product add column product_name text;
+alter table dim_product add column product_named_at timestamptz;
+alter table dim_product add column product_named_by uuid;
 
 -- one row per (session_date, device_type, country, channel, browser, os): agg_daily_slices split by
 -- the session's browser and OS ('' when unknown); replaced for every session_date a run touched
