@@ -100,7 +100,13 @@ def _checksums() -> list[str]:
 
 def _key(days: int, events_per_day: int, checksums: list[str]) -> str:
     digest = hashlib.sha256("\n".join(checksums).encode()).hexdigest()[:12]
-    return f"dashboards-{days}d-{events_per_day}-s{SEED}-{digest}"
+    return f"{_traffic(days, events_per_day)}{digest}"
+
+
+def _traffic(days: int, events_per_day: int) -> str:
+    """The cache's name for the traffic; "lists": with the tracker's list impressions (a warehouse
+    built from traffic without them is neither reused nor migrated forward)."""
+    return f"dashboards-{days}d-{events_per_day}-s{SEED}-lists-"
 
 
 def build(url: str, days: int, events_per_day: int, log: Log) -> None:
@@ -112,6 +118,7 @@ def build(url: str, days: int, events_per_day: int, log: Log) -> None:
         events_per_day=events_per_day,
         late_rate=0.02,
         duplicate_rate=0.02,
+        list_impressions=True,  # the Products page's list CTR reads them
     )
     quiet = logging.getLogger("clickstream")
     for handler in quiet.handlers:  # a log line per upsert would drown the progress
@@ -193,7 +200,7 @@ class Warehouse:
 
     def _forward_base(self) -> Path | None:
         """A complete cached warehouse of the same traffic built with an earlier prefix of the migrations."""
-        prefix = f"dashboards-{self.days}d-{self.events_per_day}-s{SEED}-"
+        prefix = _traffic(self.days, self.events_per_day)
         best: tuple[int, Path] | None = None
         for marker in DATA_DIR.glob(f"{prefix}*/{MARKER}"):
             info = json.loads(marker.read_text())
@@ -301,10 +308,12 @@ def page_renders(q: Any) -> dict[str, list[tuple[str, Callable[[Any, Any], Any]]
             ("revenue_totals", q.revenue_totals),
             ("category_table", q.category_table),
             ("product_table", q.product_table),
+            ("list_totals", q.list_totals),
         ],
         "acquisition": [
             ("session_totals", q.session_totals),
             ("revenue_totals", q.revenue_totals),
+            ("visitor_totals", q.visitor_totals),
             ("acquisition_breakdown", lambda d, f: q.acquisition_breakdown(d, f, "channel")),
             ("referrer_table", q.referrer_table),
             ("campaign_table", q.campaign_table),

@@ -85,18 +85,41 @@ def revenue_kpi(now: dict[str, float], before: dict[str, float]) -> Kpi:
     """Revenue per currency: the largest currency big, with its change; the others small beside it."""
     if not now:
         return Kpi("revenue", "Revenue", None, MISSING, help="sum of price x qty of purchases, per currency")
-    ordered = sorted(now, key=lambda c: (-now[c], c))
-    main, others = ordered[0], ordered[1:]
-    change = fmt.change(now[main], before.get(main, 0.0))
-    if others:
-        change = Change(f"{change.text} in {main or NO_CURRENCY}", change.direction, change.tone)
-    return Kpi(
+    return money_kpi(
         "revenue",
         "Revenue",
         now,
+        {c: before.get(c, 0.0) for c in now},  # none before: from 0, "new"
+        "sum of price x qty of purchases, per currency (never added across currencies)",
+    )
+
+
+def money_kpi(
+    key: str,
+    title: str,
+    now: dict[str, float],
+    before: dict[str, float],
+    help: str,
+    order: dict[str, float] | None = None,
+) -> Kpi:
+    """An amount per currency: the first currency of ``order`` (default: the amounts; the largest
+    first) big, with its change (none when ``before`` has no amount in it); the others small beside
+    it (an empty dict: no value)."""
+    if not now:
+        return Kpi(key, title, None, MISSING, help=help)
+    rank = order or now
+    ordered = sorted(now, key=lambda c: (-rank.get(c, 0.0), c))
+    main, others = ordered[0], ordered[1:]
+    change = fmt.change(now[main], before.get(main))
+    if others:
+        change = Change(f"{change.text} in {main or NO_CURRENCY}", change.direction, change.tone)
+    return Kpi(
+        key,
+        title,
+        now,
         fmt.money_compact(now[main], main),
         change,
-        "sum of price x qty of purchases, per currency (never added across currencies)",
+        help,
         detail=" · ".join(f"+ {fmt.money_compact(now[c], c, exact_below=1000)}" for c in others),
     )
 

@@ -27,6 +27,26 @@ def revenue_by_currency(frame: pd.DataFrame, period: str) -> dict[str, float]:
     }
 
 
+def amount_by_currency(frame: pd.DataFrame, period: str, column: str) -> dict[str, float]:
+    """{currency: column} of one period of a revenue_totals frame (every currency row it has)."""
+    rows = frame[frame["period"] == period] if not frame.empty else frame
+    return {r["currency"]: float(r[column]) for r in rows.to_dict("records")}
+
+
+def order_value(frame: pd.DataFrame, period: str) -> dict[str, float]:
+    """Average order value per currency of one period (revenue / orders, DESIGN.md "Order"); a
+    currency without orders has none."""
+    revenue, orders = revenue_by_currency(frame, period), amount_by_currency(frame, period, "orders")
+    return {c: amount / orders[c] for c, amount in revenue.items() if orders.get(c)}
+
+
+def revenue_per_visitor(frame: pd.DataFrame, period: str, visitors: Any) -> dict[str, float]:
+    """Revenue per visitor per currency of one period: revenue / distinct visitors (none without any)."""
+    if not visitors:
+        return {}
+    return {c: amount / float(visitors) for c, amount in revenue_by_currency(frame, period).items()}
+
+
 def revenue_columns(out: pd.DataFrame, revenue: pd.Series) -> pd.DataFrame:
     """Adds 'Revenue USD', 'Revenue EUR', ... from a column of {currency: amount} dicts."""
     currencies = sorted({c for amounts in revenue for c, v in amounts.items() if c or v}, key=currency_order)

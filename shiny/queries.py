@@ -312,11 +312,13 @@ def _session_totals(sliced: bool) -> sql.Composable:
 
 
 def visitor_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period: distinct visitors with an event in it.
+    """Per period: distinct visitors with an event in it, and how many of them are new.
 
     Without slice filters from the gaps of sql/005 (a visitor counts on its first
     day in the period: the one whose previous day with an event is before it);
     with them, the distinct visitors of agg_daily_visitors in the selected slices.
+    A visitor is new when their first-ever day with an event (the gap-0 'event'
+    day of sql/005, the date of their first session) is in the period.
     """
     return db.frame(_visitor_totals(f.sliced), f.params())
 
@@ -415,7 +417,8 @@ def _funnel_by_segment(sliced: bool, by: str) -> sql.Composable:
 
 
 def revenue_totals(db: Database, f: Filters) -> pd.DataFrame:
-    """Per period and currency: orders, units, revenue (currencies are never added together)."""
+    """Per period and currency: orders (distinct order ids, DESIGN.md "Order"), purchase lines, units,
+    revenue (currencies are never added together)."""
     return db.frame(_revenue_totals(), f.params())
 
 
@@ -447,7 +450,8 @@ def _product_totals(sliced: bool) -> sql.Composable:
 
 
 def product_table(db: Database, f: Filters) -> pd.DataFrame:
-    """Per product over the selected dates: views, viewers, adders, buyers, units, revenue by currency.
+    """Per product over the selected dates: views, viewers, adders, buyers, units, revenue by currency,
+    list impressions and list clicks (sql/011; a product shown in a list but never viewed too).
 
     Rates are per visitor (DESIGN.md "Product"): visitors who added (or bought)
     the product / visitors who viewed it. Without slice filters from
@@ -469,6 +473,32 @@ def category_table(db: Database, f: Filters) -> pd.DataFrame:
     return db.frame(query, f.params())
 
 
+def list_totals(db: Database, f: Filters) -> pd.DataFrame:
+    """Per period: list impressions and list clicks of every product (sql/011; DESIGN.md "Product").
+
+    Without slice filters from agg_daily_product_lists, else agg_daily_product_list_slices.
+    """
+    return db.frame(_list_totals(f.sliced), f.params())
+
+
+@_composed_once
+def _list_totals(sliced: bool) -> sql.Composable:
+    facts = "agg_daily_product_list_slices" if sliced else "agg_daily_product_lists"
+    return _file("products/list_totals.sql", facts=facts, slices=_slices_if_set(sliced))
+
+
+def _list_counts(key: str, sliced: bool) -> sql.Composable:
+    """products/list_counts.sql per ``key`` (product_id or category) in the selected dates and slices."""
+    key_expr = sql.SQL("facts.product_id" if key == "product_id" else "coalesce(dim_product.category, '')")
+    return _file(
+        "products/list_counts.sql",
+        key=key,
+        key_expr=key_expr,
+        facts="agg_daily_product_list_slices" if sliced else "agg_daily_product_lists",
+        slices=_slices_if_set(sliced),
+    )
+
+
 @_composed_once
 def _item_table(name: str, rows: str, key: str, kinds: str, sliced: bool) -> sql.Composable:
     """The Products table ``name`` per ``key`` (a column of ``rows``), its rows, counts and revenue filled:
@@ -488,12 +518,14 @@ def _item_table(name: str, rows: str, key: str, kinds: str, sliced: bool) -> sql
                 purchase=sql.Literal(f"{kinds}purchase"),
             ),
             revenue=_file("products/revenue_rollups.sql", key=key),
+            lists=_list_counts(key, sliced),
         )
     return _file(
         name,
         rows=_file(rows, facts="agg_daily_product_visitors", slices=_slices_if_set(sliced)),
         counts=_file("products/counts_sliced.sql", key=key),
         revenue=_file("products/revenue_sliced.sql", key=key),
+        lists=_list_counts(key, sliced),
     )
 
 

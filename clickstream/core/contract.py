@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 CONTRACT_VERSION = "1"
 MAX_LINE_BYTES = 32 * 1024
+MAX_LIST_PRODUCTS = 200  # product ids in one list impression
 
 
 class EventType(enum.StrEnum):
@@ -26,6 +28,9 @@ class EventType(enum.StrEnum):
     ADD_TO_CART = "add_to_cart"
     CHECKOUT = "checkout"
     PURCHASE = "purchase"
+    # A list of products was shown (a category page, search results, recommendations):
+    # GA4's view_item_list. Its item_list names the list and the product ids it showed.
+    IMPRESSION = "impression"
 
 
 class DeviceType(enum.StrEnum):
@@ -70,6 +75,20 @@ class Ecom(BaseModel):
     name: ShortText | None = None
 
 
+class ItemList(BaseModel):
+    """The product list an event is about (GA4's item_list_name and items).
+
+    On an ``impression``: the list shown, with the ids of the products it showed (required).
+    On a ``click``: the list the clicked product (``ecom``) was chosen from, so the click
+    counts as a list click (GA4's select_item); ``product_ids`` is not needed there.
+    """
+
+    model_config = _STRICT
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    product_ids: Annotated[list[ShortText], Field(max_length=MAX_LIST_PRODUCTS)] | None = None
+
+
 class RawEvent(BaseModel):
     """One line of the raw lake: what the tracker sends plus ``received_at``."""
 
@@ -87,7 +106,20 @@ class RawEvent(BaseModel):
     device: Device = Field(default_factory=Device)
     geo: Geo = Field(default_factory=Geo)
     ecom: Ecom | None = None
+    # The product list of an impression, or the list a click came from (optional otherwise).
+    item_list: ItemList | None = None
     props: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _list_rules(self) -> RawEvent:
+        """An impression names its list and what it showed; a list click names the product clicked."""
+        if self.event_type is EventType.IMPRESSION and not (self.item_list and self.item_list.product_ids):
+            raise PydanticCustomError(
+                "missing", "an impression needs item_list with its product_ids (at least one)"
+            )
+        if self.event_type is EventType.CLICK and self.item_list is not None and self.ecom is None:
+            raise PydanticCustomError("missing", "a click from an item_list needs ecom (the product clicked)")
+        return self
 
 
 class TrackedEvent(RawEvent):
@@ -102,6 +134,29 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://clickstream.local/schemas/event/v{CONTRACT_VERSION}.json"
     schema["title"] = f"Clickstream event v{CONTRACT_VERSION}"
+    # RawEvent._list_rules, as JSON Schema can say them (for the tracker's tests and other clients)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"event_type": {"const": "impression"}}, "required": ["event_type"]},
+            "then": {
+                "required": ["item_list"],
+                "properties": {
+                    "item_list": {
+                        "type": "object",
+                        "required": ["name", "product_ids"],
+                        "properties": {"product_ids": {"type": "array", "minItems": 1}},
+                    }
+                },
+            },
+        },
+        {
+            "if": {
+                "properties": {"event_type": {"const": "click"}, "item_list": {"type": "object"}},
+                "required": ["event_type", "item_list"],
+            },
+            "then": {"required": ["ecom"], "properties": {"ecom": {"type": "object"}}},
+        },
+    ]
     return schema
 
 

@@ -9,8 +9,8 @@ name, quoted), any ``psycopg.sql.Composable`` (``sql.Literal``,
 are written ``{{`` and ``}}``; psycopg's ``%s`` / ``%(name)s`` parameters are
 untouched, so values still travel as parameters.
 
-    cur.execute(sqlfiles.query("sessionize/visitor_days/02_remove_days.sql", visitors="touched_visitors",
-                               changes="event_day_changes"), {"kinds": kinds})
+    cur.execute(sqlfiles.query("sessionize/15_remove_visitor_aggregates.sql",
+                               table="agg_daily_visitors", date_column="activity_date"))
 
 The files are read once per process (the Lambda's cold start, a worker's first
 call) and cached.

@@ -52,6 +52,7 @@ from clickstream.core.contract import (
     DeviceType,
     Ecom,
     Geo,
+    ItemList,
     RawEvent,
     TrackedEvent,
     ts_iso,
@@ -108,6 +109,7 @@ _FIELDS = set(RawEvent.model_fields)
 _DEVICE_FIELDS = set(Device.model_fields)
 _GEO_FIELDS = set(Geo.model_fields)
 _ECOM_FIELDS = set(Ecom.model_fields)
+_ITEM_LIST_FIELDS = set(ItemList.model_fields)
 
 
 def _only(value: Any, fields: set[str]) -> Any:
@@ -156,6 +158,8 @@ def _enrich(
     line["geo"] = geo
     if line.get("ecom") is not None:
         line["ecom"] = _only(line["ecom"], _ECOM_FIELDS)
+    if line.get("item_list") is not None:
+        line["item_list"] = _only(line["item_list"], _ITEM_LIST_FIELDS)
     if line.get("user_id") is not None:
         line["user_id"] = hash_user_id(line["user_id"], hmac_key)
     if pii.looks_like_pii(line["anonymous_id"]):

@@ -39,7 +39,8 @@ inserted, so sessions, facts and the manifest commit together:
    chains once dim_product has the run's products.
 
 The statements are in sql/sessionize/, numbered in the order they run (the
-chains of days in sql/sessionize/visitor_days/).
+chains of days in sql/functions/30_replace_visitor_days.sql, shared with the
+rebuild).
 
 The work is proportional to the new events and the sessions they touch: a
 returning visitor's older sessions are never read, however long the history.
@@ -58,6 +59,7 @@ import psycopg
 from psycopg import sql
 
 from clickstream.core import sqlfiles
+from clickstream.pipeline import product_lists
 
 SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://clickstream.local/session")
 SESSION_GAP = "30 minutes"
@@ -121,6 +123,7 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     """Write what ``plan`` computed, once the new events are in fact_events with their sessions."""
     cur.execute(sqlfiles.plain("sessionize/05_move_stored_events.sql"))
     events_resessioned = cur.rowcount
+    product_lists.apply(cur)  # sql/011's list counts, while the touched sessions' slices are there
     cur.execute(sqlfiles.plain("sessionize/06_remove_touched_sessions.sql"))
     removed_dates = {r[0] for r in cur.fetchall()}
     sessions_replaced = cur.rowcount
@@ -171,43 +174,20 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     )
 
 
-# sql/005: a visitor's chains of days (visitor_activity_days) are replaced from a first date on,
-# for a set of visitors in a temp table (anonymous_id, first_date), and agg_daily_visitor_gaps
-# moves by the rows removed (-1) and inserted (+1): sql/sessionize/visitor_days/, in order. Two
-# groups of kinds: those of the events alone (replaced in ``apply`` for the touched visitors) and
-# the category kinds, which also depend on dim_product (replaced in ``apply_categories``, after it).
+# sql/005: a visitor's chains of days (visitor_activity_days) and agg_daily_visitor_gaps are
+# replaced from a first date on, for a set of visitors in a temp table (anonymous_id, first_date),
+# by sql/functions/30_replace_visitor_days.sql (what rebuild_dashboard_rollups() runs for every
+# visitor), from the per-visitor aggregates. Two groups of kinds: those of the events alone (replaced
+# in ``apply`` for the touched visitors) and the category kinds, which also depend on dim_product
+# (replaced in ``apply_categories``, after it).
 EVENT_KINDS = ("event", "view", "add_to_cart", "purchase", "any_view", "any_add_to_cart", "any_purchase")
 CATEGORY_KINDS = ("category_view", "category_add_to_cart", "category_purchase")
 
 
 def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, categories: bool) -> None:
     """Replace the visitors' days of one group of kinds from their first_date on (see above)."""
-    group = "category" if categories else "event"
-    changes, new_days, deltas = f"{group}_day_changes", f"new_{group}_days", f"{group}_gap_deltas"
-    events: sql.Composable  # the visitors' events since their first date (a select)
-    if categories:
-        days = sqlfiles.plain("sessionize/visitor_days/category_days.sql")
-        events = sqlfiles.query("sessionize/visitor_days/visitor_events.sql", visitors=visitors)
-    else:
-        days = sqlfiles.plain("sessionize/visitor_days/event_days.sql")
-        events = sqlfiles.plain("sessionize/visitor_days/touched_events.sql")
     kinds = list(CATEGORY_KINDS if categories else EVENT_KINDS)
-    cur.execute(sqlfiles.query("sessionize/visitor_days/01_create_day_changes.sql", changes=changes))
-    cur.execute(
-        sqlfiles.query("sessionize/visitor_days/02_remove_days.sql", visitors=visitors, changes=changes),
-        {"kinds": kinds},
-    )
-    cur.execute(
-        sqlfiles.query("sessionize/visitor_days/03_new_days.sql", new_days=new_days, events=events, days=days)
-    )
-    cur.execute(sqlfiles.query("sessionize/visitor_days/04_insert_days.sql", new_days=new_days))
-    cur.execute(
-        sqlfiles.query(
-            "sessionize/visitor_days/05_gap_deltas.sql", deltas=deltas, changes=changes, new_days=new_days
-        )
-    )
-    cur.execute(sqlfiles.query("sessionize/visitor_days/06_apply_gap_deltas.sql", deltas=deltas))
-    cur.execute(sqlfiles.query("sessionize/visitor_days/07_drop_empty_gaps.sql", deltas=deltas))
+    cur.execute("select replace_visitor_days(%s::regclass, %s::text[])", (visitors, kinds))
 
 
 def apply_categories(cur: psycopg.Cursor[Any]) -> None:

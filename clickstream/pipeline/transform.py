@@ -69,7 +69,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from clickstream.core import lake as layout
-from clickstream.core.contract import MAX_LINE_BYTES, RawEvent
+from clickstream.core.contract import MAX_LINE_BYTES, MAX_LIST_PRODUCTS, RawEvent
 from clickstream.core.errors import ContractViolation
 from clickstream.core.observability import logger
 from clickstream.core.settings import Settings
@@ -184,6 +184,7 @@ class Event(NamedTuple):
     price: Decimal | None
     qty: int | None
     props: dict[str, Any]
+    item_list: dict[str, Any] | None = None  # {"name", "product_ids"?}: stored as props.item_list
     product_name: str | None = None  # ecom.name
 
 
@@ -224,6 +225,7 @@ def slow_event(line: bytes) -> Event | Rejection:
         ecom.price if ecom else None,
         ecom.qty if ecom else None,
         dict(raw.props),
+        raw.item_list.model_dump(exclude_none=True) if raw.item_list is not None else None,
         ecom.name if ecom else None,
     )
 
@@ -239,7 +241,7 @@ _TS_RE = (
 # characters): "|" is in neither alphabet, so a match splits at the original boundaries.
 _IDS_AND_TIMES = re.compile(f"{_UUID_RE}\\|{_UUID_RE}\\|{_TS_RE}\\|{_TS_RE}").fullmatch
 _PRICE_TEXT = re.compile(r"(?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,2})?").fullmatch
-_EVENT_TYPES = frozenset({"view", "click", "search", "add_to_cart", "checkout", "purchase"})
+_EVENT_TYPES = frozenset({"view", "click", "search", "add_to_cart", "checkout", "purchase", "impression"})
 _DEVICE_TYPES = frozenset({"mobile", "desktop", "tablet"})
 _MISSING: Any = object()
 _MAX_PROPS_DEPTH = 32  # pydantic's JSON parser refuses deep nesting that orjson reads
@@ -386,6 +388,14 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
     elif type(props) is not dict or (props and not _plain_json(props, 1)):
         return None
 
+    item_list = get("item_list")
+    if item_list is not None:
+        item_list = _fast_item_list(item_list)
+        if item_list is None or (event_type == "click" and ecom is None):
+            return None
+    if event_type == "impression" and not (item_list and item_list.get("product_ids")):
+        return None
+
     return Event(
         event_id,
         ts[0],
@@ -408,8 +418,28 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         price,
         qty,
         props,
+        item_list,
         product_name,
     )
+
+
+def _fast_item_list(value: Any) -> dict[str, Any] | None:
+    """RawEvent's item_list in its plain shape, as pydantic dumps it (no unknown keys), else None."""
+    if type(value) is not dict:
+        return None
+    name = value.get("name")
+    ids = value.get("product_ids")
+    if not (type(name) is str and 0 < len(name) <= 128):
+        return None
+    if ids is None:
+        return {"name": name}
+    if not (
+        type(ids) is list
+        and len(ids) <= MAX_LIST_PRODUCTS
+        and all(type(i) is str and 0 < len(i) <= 256 for i in ids)
+    ):
+        return None
+    return {"name": name, "product_ids": ids}
 
 
 def decode_line(line: bytes, fast_path: bool = True) -> Event | Rejection:
@@ -495,6 +525,7 @@ def event_values(
         price,
         qty,
         props,
+        item_list,
         product_name,
     ) = event
     if page is None:
@@ -506,6 +537,11 @@ def event_values(
     search_query = None
     if props:
         props, search_query = clean_props(props)
+    # props.item_list is where the warehouse keeps the event's item_list (never a client's props)
+    if item_list is not None:
+        props = {**props, "item_list": item_list}
+    elif "item_list" in props:
+        props = {k: v for k, v in props.items() if k != "item_list"}
     price_text = qty_text = revenue_text = null
     if price is not None and qty is not None:
         price_text, qty_text = format(price, "f"), str(qty)

@@ -20,7 +20,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,11 +57,18 @@ class Event:
     currency: str | None
     qty: int | None
     revenue: Decimal | None
+    order_id: str | None  # DESIGN.md "Order": a purchase's props.order_id, trimmed; None if absent or empty
+    item_list: dict[str, Any] | None  # props.item_list: the contract's item_list (sql/011)
     browser: str | None
     os: str | None
 
 
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
+# what read_events selects for each field: a column of fact_events, or an expression
+EVENT_SELECT = {
+    "order_id": "props ->> 'order_id' as order_id",
+    "item_list": "props -> 'item_list' as item_list",
+}
 
 SESSION_COUNTS = (
     "count_sessions",
@@ -120,14 +127,14 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "os",
         ),
     ),
-    "fact_session_revenue": (("session_id", "currency"), ("orders", "units", "revenue")),
+    "fact_session_revenue": (("session_id", "currency"), ("orders", "lines", "units", "revenue")),
     "agg_daily_sessions": (
         ("session_date", "start_hour", "device_type", "country", "channel"),
         SESSION_COUNTS,
     ),
     "agg_daily_revenue": (
         ("session_date", "device_type", "country", "channel", "currency"),
-        ("count_purchasing_sessions", "orders", "units", "revenue"),
+        ("count_purchasing_sessions", "orders", "lines", "units", "revenue"),
     ),
     "agg_daily_visitors": (
         ("activity_date", "anonymous_id", "device_type", "country", "channel"),
@@ -176,6 +183,12 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (*TECH_KEY, "currency"),
         ("count_purchasing_sessions", "orders", "units", "revenue"),
     ),
+    # sql/011: product list impressions and list clicks, by the slice of each event's session
+    "agg_daily_product_list_slices": (
+        ("event_date", "product_id", "device_type", "country", "channel"),
+        ("count_impressions", "count_list_clicks"),
+    ),
+    "agg_daily_product_lists": (("event_date", "product_id"), ("count_impressions", "count_list_clicks")),
     # not a table: fact_events.session_id of every event
     "event_sessions": (("event_id",), ("session_id",)),
 }
@@ -188,8 +201,15 @@ Rows = dict[tuple[Any, ...], tuple[Any, ...]]
 
 
 def read_events(conn: psycopg.Connection[Any]) -> list[Event]:
-    columns = ", ".join(EVENT_COLUMNS)
-    return [Event(*row) for row in conn.execute(f"select {columns} from fact_events").fetchall()]
+    columns = ", ".join(EVENT_SELECT.get(column, column) for column in EVENT_COLUMNS)
+    rows = conn.execute(f"select {columns} from fact_events").fetchall()
+    return [_event(row) for row in rows]
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    event = Event(*row)
+    order_id = (event.order_id or "").strip(" ") if event.event_type == "purchase" else ""
+    return replace(event, order_id=order_id or None)
 
 
 def read_warehouse(conn: psycopg.Connection[Any]) -> dict[str, Rows]:
@@ -287,15 +307,22 @@ def build(events: list[Event]) -> dict[str, Rows]:
         slice_of[sid] = (group[0].device_type, group[0].country or "", group[0].channel)
         for event in group:
             event_sessions[(event.event_id,)] = (sid,)
+        # DESIGN.md "Order": an order per distinct order_id (a purchase without one is an order of
+        # its own), in the currency of its first line; lines are the purchase events
         per_currency: dict[str, list[Any]] = {}
-        for event in group:
+        seen_orders: set[str] = set()
+        for event in group:  # in (ts, event_id) order
             if event.event_type == "purchase":
-                totals = per_currency.setdefault(event.currency or "", [0, 0, Decimal(0)])
-                totals[0] += 1
-                totals[1] += event.qty or 0
-                totals[2] += event.revenue or Decimal(0)
-        for currency, (orders, units, amount) in per_currency.items():
-            revenue[(sid, currency)] = (orders, units, amount)
+                totals = per_currency.setdefault(event.currency or "", [0, 0, 0, Decimal(0)])
+                if event.order_id is None or event.order_id not in seen_orders:
+                    totals[0] += 1
+                if event.order_id is not None:
+                    seen_orders.add(event.order_id)
+                totals[1] += 1
+                totals[2] += event.qty or 0
+                totals[3] += event.revenue or Decimal(0)
+        for currency, (orders, lines, units, amount) in per_currency.items():
+            revenue[(sid, currency)] = (orders, lines, units, amount)
 
     daily_sessions: dict[tuple[Any, ...], list[Any]] = {}
     for (sid,), row in sessions.items():
@@ -389,21 +416,22 @@ def build(events: list[Event]) -> dict[str, Rows]:
             totals[i] += add
     out["agg_daily_landings_all"] = {k: tuple(v) for k, v in landings_all.items()}
     landing_revenue: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
-    for (sid, currency), (_orders, _units, amount) in revenue.items():
+    for (sid, currency), (_orders, _lines, _units, amount) in revenue.items():
         landing_revenue[(*landing_of[sid], currency)] += amount
     out["agg_daily_landing_revenue"] = {k: (v,) for k, v in landing_revenue.items()}
 
     daily_revenue: dict[tuple[Any, ...], list[Any]] = {}
-    for (sid, currency), (orders, units, amount) in revenue.items():
+    for (sid, currency), (orders, lines, units, amount) in revenue.items():
         session_date = sessions[(sid,)][4]
-        totals = daily_revenue.setdefault((session_date, *slice_of[sid], currency), [0, 0, 0, Decimal(0)])
+        totals = daily_revenue.setdefault((session_date, *slice_of[sid], currency), [0, 0, 0, 0, Decimal(0)])
         totals[0] += 1
         totals[1] += orders
-        totals[2] += units
-        totals[3] += amount
+        totals[2] += lines
+        totals[3] += units
+        totals[4] += amount
     out["agg_daily_revenue"] = {k: tuple(v) for k, v in daily_revenue.items()}
     tech_revenue: dict[tuple[Any, ...], list[Any]] = {}
-    for (sid, currency), (orders, units, amount) in revenue.items():
+    for (sid, currency), (orders, _lines, units, amount) in revenue.items():
         values = dict(zip(TABLES["fact_sessions"][1], sessions[(sid,)], strict=True))
         tech_key = (
             values["session_date"],
@@ -484,6 +512,27 @@ def build(events: list[Event]) -> dict[str, Rows]:
         for i, value in enumerate(product_counts):
             day_totals[i] += value
     out["agg_daily_products"] = {k: tuple(v) for k, v in daily_products.items()}
+
+    # sql/011 (DESIGN.md "Product"): an impression counts once for each distinct product its
+    # list showed; a click on a product (ecom) that names its list is a list click
+    list_slices: dict[tuple[Any, ...], list[int]] = {}
+    for event in events:
+        listed = event.item_list if isinstance(event.item_list, dict) else None
+        if listed is None:
+            continue
+        list_slice = slice_of[event_sessions[(event.event_id,)][0]]
+        if event.event_type == "impression" and isinstance(listed.get("product_ids"), list):
+            for product in set(listed["product_ids"]):
+                list_slices.setdefault((event.event_date, str(product), *list_slice), [0, 0])[0] += 1
+        elif event.event_type == "click" and event.product_id is not None:
+            list_slices.setdefault((event.event_date, event.product_id, *list_slice), [0, 0])[1] += 1
+    out["agg_daily_product_list_slices"] = {k: tuple(v) for k, v in list_slices.items()}
+    list_days: dict[tuple[Any, ...], list[int]] = {}
+    for (day, product, *_slice), (impressions, clicks) in list_slices.items():
+        totals = list_days.setdefault((day, product), [0, 0])
+        totals[0] += impressions
+        totals[1] += clicks
+    out["agg_daily_product_lists"] = {k: tuple(v) for k, v in list_days.items()}
     return out
 
 

@@ -9,6 +9,9 @@
  *   the batch waits in IndexedDB and is sent on the next 'online' event or page load.
  *   To an endpoint on another origin (a shop on its own domain), fetch only, without
  *   credentials: a beacon always carries them, and the API's CORS answer never allows them.
+ * - product lists: track.impression(list, productIds) records a list shown (a category page, search
+ *   results, recommendations; GA4's view_item_list) and track.click(props, ecom, list) a click on a
+ *   product from it (select_item): the Products page's list CTR is list clicks / impressions.
  * - privacy: the PII rule set that ingest and transform apply too (../docs/PRIVACY.md),
  *   bundled from clickstream/core/pii_rules.json: personal props keys and values (names,
  *   e-mails, phone and card numbers, ...) are dropped at any depth, as are such query
@@ -18,7 +21,7 @@
 
 import { card, email, keys, phone } from '../../clickstream/core/pii_rules.json';
 
-export type EventType = 'view' | 'click' | 'search' | 'add_to_cart' | 'checkout' | 'purchase';
+export type EventType = 'view' | 'click' | 'search' | 'add_to_cart' | 'checkout' | 'purchase' | 'impression';
 export type DeviceType = 'mobile' | 'desktop' | 'tablet';
 export type Props = Record<string, unknown>;
 
@@ -33,6 +36,12 @@ export interface Ecom {
   name?: string;
 }
 
+/** The product list an impression showed, or the list a click came from. */
+export interface ItemList {
+  name: string;
+  product_ids?: string[];
+}
+
 export interface TrackedEvent {
   event_id: string;
   ts: string;
@@ -45,6 +54,7 @@ export interface TrackedEvent {
   device: { type: DeviceType; user_agent: string };
   geo: Record<string, never>;
   ecom: Ecom | null;
+  item_list?: ItemList;
   props: Props;
 }
 
@@ -69,7 +79,10 @@ export interface Tracker {
   /** A page view; a product page passes its product as ecom. */
   page(props?: Props, ecom?: Ecom | null): void;
   track: {
-    click(props?: Props, ecom?: Ecom): void;
+    /** A click; on a product (ecom) chosen from a list, pass the list's name: a list click. */
+    click(props?: Props, ecom?: Ecom, list?: string): void;
+    /** A list of products shown (its name, the ids in order; at most the first 200 distinct). */
+    impression(list: string, productIds: string[], props?: Props): void;
     search(query: string, props?: Props): void;
     addToCart(ecom: Ecom, props?: Props): void;
     checkout(ecom?: Ecom | null, props?: Props): void;
@@ -304,7 +317,7 @@ export function createTracker(config: Config = {}): Tracker {
     }
   };
 
-  const record = (type: EventType, ecom?: Ecom | null, props?: Props): void => {
+  const record = (type: EventType, ecom?: Ecom | null, props?: Props, item_list?: ItemList): void => {
     const now = Date.now();
     const ua = navigator.userAgent || '';
     queue.push({
@@ -322,6 +335,7 @@ export function createTracker(config: Config = {}): Tracker {
       },
       geo: {},
       ecom: ecom ? { ...ecom, category: ecom.category ?? null, qty: ecom.qty ?? 1 } : null,
+      item_list,
       props: scrub(props),
     });
     if (queue.length >= batchSize) flush();
@@ -335,7 +349,9 @@ export function createTracker(config: Config = {}): Tracker {
   const tracker: Tracker = {
     page: (props, ecom) => record('view', ecom, props),
     track: {
-      click: (props, ecom) => record('click', ecom, props),
+      click: (props, ecom, list) => record('click', ecom, props, list && ecom ? { name: list } : undefined),
+      impression: (list, ids, props) =>
+        ids.length && record('impression', null, props, { name: list, product_ids: [...new Set(ids)].slice(0, 200) }),
       search: (query, props) => record('search', null, { ...props, search_query: query }),
       addToCart: (ecom, props) => record('add_to_cart', ecom, props),
       checkout: (ecom, props) => record('checkout', ecom, props),

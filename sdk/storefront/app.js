@@ -3,6 +3,8 @@
 // Events follow the traffic generator's conventions, so demo traffic and generated traffic
 // look alike in the warehouse: a product page view carries the product as ecom; clicks carry
 // props.element (nav, product_tile, search_result, recommendation); one purchase per cart line.
+// Every grid of products is a list: rendering it records an impression (its name and the product
+// ids it shows), and a click on one of its cards names it (a list click, for the list CTR).
 (function () {
   'use strict';
 
@@ -11,7 +13,7 @@
     page: noop,
     identify: noop,
     flush: function () { return Promise.resolve(); },
-    track: { click: noop, search: noop, addToCart: noop, checkout: noop, purchase: noop },
+    track: { click: noop, impression: noop, search: noop, addToCart: noop, checkout: noop, purchase: noop },
   };
   var CATEGORIES = ['laptops', 'desktops', 'monitors', 'keyboards', 'mice', 'headsets', 'storage',
     'networking', 'components', 'accessories'];
@@ -135,8 +137,8 @@
 
   // --- product cards -------------------------------------------------------------------------
 
-  function card(product, element) {
-    var go = function () { cs.track.click({ element: element }, ecom(product)); };
+  function card(product, element, list) {
+    var go = function () { cs.track.click({ element: element }, ecom(product), list); };
     return h('article', { class: 'card' },
       h('a', { href: productUrl(product), onclick: go },
         h('div', { class: 'thumb thumb-' + product.category, text: product.category.slice(0, 3).toUpperCase() }),
@@ -145,9 +147,11 @@
       h('p', { class: 'price', text: money(product.price, product.currency) }));
   }
 
-  function grid(products, element) {
-    var g = h('div', { class: 'grid' });
-    products.forEach(function (p) { g.appendChild(card(p, element)); });
+  // A grid of products: the list `list` shown (an impression when it holds any).
+  function grid(products, element, list) {
+    var g = h('div', { class: 'grid', 'data-list': list });
+    products.forEach(function (p) { g.appendChild(card(p, element, list)); });
+    if (products.length) cs.track.impression(list, products.map(function (p) { return p.id; }));
     return g;
   }
 
@@ -160,7 +164,7 @@
       return [
         h('h1', { text: category ? title(category) : 'Computers and accessories' }),
         h('p', { class: 'muted', text: shown.length + ' products' }),
-        grid(shown, 'product_tile'),
+        grid(shown, 'product_tile', category ? 'category:' + category : 'home'),
       ];
     },
 
@@ -202,7 +206,7 @@
               })),
             status)),
         related.length ? h('h2', { text: 'More ' + product.category }) : null,
-        grid(related, 'recommendation'),
+        grid(related, 'recommendation', 'recommendations'),
       ];
     },
 
@@ -217,7 +221,7 @@
       return [
         h('h1', { text: q ? 'Results for “' + q + '”' : 'Search' }),
         h('p', { class: 'muted', text: q ? found.length + ' products' : 'Type what you are looking for above.' }),
-        grid(found, 'search_result'),
+        grid(found, 'search_result', 'search_results'),
       ];
     },
 

@@ -155,6 +155,35 @@ describe('events follow the contract', () => {
     assert.deepEqual(purchase!.props, { order_id: 'ord-7h2k' });
   });
 
+  test('a list impression and a click from the list validate, name the list and carry what they need', async () => {
+    const browser = install();
+    const cs = createTracker({ autoPageview: false });
+    cs.track.impression('category:laptops', ['sku-lap-001', 'sku-lap-002', 'sku-lap-001'], { page: 1 });
+    cs.track.impression('search_results', []); // nothing shown: nothing recorded
+    cs.track.click({ element: 'product_tile' }, LAPTOP, 'category:laptops');
+    cs.track.click({ element: 'banner' }, undefined, 'category:laptops'); // no product: not a list click
+    cs.track.impression('recommendations', Array.from({ length: 250 }, (_, i) => `sku-${i}`));
+    await cs.flush();
+    await browser.until(() => browser.events().length == 4);
+    const [shown, clicked, banner, long] = browser.events();
+    for (const e of browser.events()) {
+      assert.ok(validateTracked(e), JSON.stringify(validateTracked.errors));
+      assert.ok(validateRaw({ ...e, received_at: new Date().toISOString() }), JSON.stringify(validateRaw.errors));
+    }
+    assert.equal(shown!.event_type, 'impression');
+    assert.equal(shown!.ecom, null);
+    assert.deepEqual(shown!.item_list, { name: 'category:laptops', product_ids: ['sku-lap-001', 'sku-lap-002'] });
+    assert.deepEqual(shown!.props, { page: 1 });
+    assert.deepEqual(clicked!.item_list, { name: 'category:laptops' });
+    assert.deepEqual(clicked!.ecom, { ...LAPTOP, qty: 1 });
+    assert.ok(!('item_list' in banner!));
+    assert.equal(long!.item_list!.product_ids!.length, 200); // the contract's most: the first 200
+    // the schema refuses an impression without products, and a list click without its product
+    const bare = { ...shown!, received_at: new Date().toISOString() };
+    assert.ok(!validateRaw({ ...bare, item_list: { name: 'x' } }));
+    assert.ok(!validateRaw({ ...bare, event_type: 'click', item_list: { name: 'x' }, ecom: null }));
+  });
+
   test('an empty referrer is null', async () => {
     const browser = install({ referrer: '' });
     const cs = createTracker();

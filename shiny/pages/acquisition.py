@@ -2,8 +2,11 @@
 landing referrer and UTM campaign (fact_sessions).
 
 Conversion rate = sessions whose funnel reached purchase / sessions, the same
-number as the Funnel page's; orders and revenue are all purchases of the
-sessions, per currency.
+number as the Funnel page's. Orders are distinct order ids (DESIGN.md "Order":
+props.order_id of the purchase events, a purchase without one an order of its
+own), not purchase lines; revenue is all purchases of the sessions, per
+currency. Average order value = revenue / orders and revenue per visitor =
+revenue / distinct visitors (the Traffic page's Visitors), per currency.
 """
 
 from __future__ import annotations
@@ -18,23 +21,28 @@ from shiny import module, reactive, render, ui
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, revenue_kpi, table_card
+from components import Kpi, card, empty_state, kpi_row, money_kpi, register_table, revenue_kpi, table_card
 from context import PageContext, file_stem
-from frames import percent, revenue_by_currency, revenue_columns, share
+from frames import order_value, percent, revenue_by_currency, revenue_columns, revenue_per_visitor, share
 
 UNKNOWN = "(unknown)"
 NONE = "(none)"
 
 
-def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
-    t = queries.by_period(totals)
+def headline(totals: pd.DataFrame, revenue: pd.DataFrame, visitors: pd.DataFrame) -> list[Kpi]:
+    t, v = queries.by_period(totals), queries.by_period(visitors)
     cur, prev = t.get("current") or {}, t.get("previous") or {}
+    visitors_now = (v.get("current") or {}).get("visitors")
+    visitors_before = (v.get("previous") or {}).get("visitors")
 
-    def orders(period: str) -> int:
+    def orders(period: str, column: str = "orders") -> int:
+        """Orders (or lines, or units) of a period, over every currency (each order in one)."""
         rows = revenue[revenue["period"] == period] if not revenue.empty else revenue
-        return int(rows["orders"].sum()) if not rows.empty else 0
+        return int(rows[column].sum()) if not rows.empty else 0
 
     now, before = revenue_by_currency(revenue, "current"), revenue_by_currency(revenue, "previous")
+    lines, units = orders("current", "lines"), orders("current", "units")
+    lines_and_units = f"{fmt.compact(lines)} lines · {fmt.compact(units)} units" if lines else ""
     conversion = share(cur.get("funnel_purchase"), cur.get("sessions"))
     engaged = share(cur.get("engaged_sessions"), cur.get("sessions"))
     return [
@@ -66,9 +74,26 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
             orders("current"),
             fmt.compact(orders("current")),
             fmt.change(orders("current"), orders("previous")),
-            "purchase events",
+            "distinct order ids (props.order_id) of the purchases; lines and units are counted apart",
+            detail=lines_and_units,
         ),
         revenue_kpi(now, before),
+        money_kpi(
+            "order_value",
+            "Avg order value",
+            order_value(revenue, "current"),
+            order_value(revenue, "previous"),
+            "revenue / orders, per currency",
+            order=now,
+        ),
+        money_kpi(
+            "revenue_per_visitor",
+            "Revenue / visitor",
+            revenue_per_visitor(revenue, "current", visitors_now),
+            revenue_per_visitor(revenue, "previous", visitors_before),
+            "revenue / distinct visitors (Traffic's Visitors), per currency",
+            order=now,
+        ),
     ]
 
 
@@ -181,7 +206,11 @@ def page_ui() -> Tag:
                 inline=True,
             ),
         ),
-        table_card("Breakdown", "breakdown", "Conversion = sessions that reached purchase / sessions."),
+        table_card(
+            "Breakdown",
+            "breakdown",
+            "Conversion = sessions that reached purchase / sessions; orders = distinct order ids.",
+        ),
         # one above the other: side by side, their columns would not fit at 1440 px
         table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
         table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
@@ -198,6 +227,10 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     @reactive.calc
     def revenue() -> pd.DataFrame:
         return queries.revenue_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def visitors() -> pd.DataFrame:
+        return queries.visitor_totals(ctx.db, ctx.filters())
 
     @reactive.calc
     def breakdown() -> pd.DataFrame:
@@ -219,7 +252,7 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     def kpis() -> Tag:
         if not has_sessions():
             return empty_state("No sessions in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals(), revenue()), ctx.compared_with())
+        return kpi_row(headline(totals(), revenue(), visitors()), ctx.compared_with())
 
     @render.ui
     def chart() -> Tag:

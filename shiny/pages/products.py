@@ -5,7 +5,10 @@ added the product / visitors who viewed it, purchase rate likewise. Revenue is
 sum(price x qty) of purchases, per currency (amounts in different currencies
 are never added together). Products are named as the tracker saw them
 (ecom.name, dim_product.product_name; the id when no event carried a name),
-with their id as SKU and their category, as dim_product has them.
+with their id as SKU and their category, as dim_product has them. List CTR
+(GA4's item-list click-through rate) = list clicks / impressions: how often a
+product shown in a list (a category page, search results, recommendations; the
+tracker's impression events) was clicked from one.
 """
 
 from __future__ import annotations
@@ -26,9 +29,20 @@ from context import PageContext, file_stem
 from frames import percent, revenue_by_currency, revenue_columns, share
 
 TOP_N = 10
+LIST_COLUMNS = ["Impressions", "List clicks", "CTR %"]
 
 
-def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
+def list_ctr_kpi(lists: pd.DataFrame) -> Kpi:
+    """List click-through rate of the period: list clicks / impressions, its change in points."""
+    t = queries.by_period(lists)
+    cur, prev = t.get("current") or {}, t.get("previous") or {}
+    value = share(cur.get("list_clicks"), cur.get("impressions"))
+    before = share(prev.get("list_clicks"), prev.get("impressions"))
+    help = "list clicks / impressions of products shown in lists (category pages, search, recommendations)"
+    return Kpi("list_ctr", "List CTR", value, fmt.percent(value), fmt.change(value, before, "points"), help)
+
+
+def headline(totals: pd.DataFrame, revenue: pd.DataFrame, lists: pd.DataFrame | None = None) -> list[Kpi]:
     t = queries.by_period(totals)
     cur, prev = t.get("current") or {}, t.get("previous") or {}
     revenue_now, revenue_before = (
@@ -51,6 +65,7 @@ def headline(totals: pd.DataFrame, revenue: pd.DataFrame) -> list[Kpi]:
         rate("purchase_rate", "Purchase rate", "buyers", "visitors who bought / visitors who viewed"),
         count("units", "Units sold"),
         revenue_kpi(revenue_now, revenue_before),
+        *([list_ctr_kpi(lists)] if lists is not None else []),
     ]
 
 
@@ -62,13 +77,20 @@ def _rates_and_revenue(frame: pd.DataFrame, label_columns: dict[str, str]) -> pd
     out["Add-to-cart %"] = percent(frame["adders"], frame["viewers"])
     out["Purchase %"] = percent(frame["buyers"], frame["viewers"])
     out["Units"] = frame["units"]
-    return revenue_columns(out, frame["revenue"])
+    out = revenue_columns(out, frame["revenue"])
+    if "impressions" in frame:
+        out["Impressions"] = frame["impressions"]
+        out["List clicks"] = frame["list_clicks"]
+        out["CTR %"] = percent(frame["list_clicks"], frame["impressions"])
+    return out
 
 
 def product_frame(products: pd.DataFrame) -> pd.DataFrame:
     """Products by name (the id when the tracker sent none) with their id as SKU."""
     if products.empty:
-        return pd.DataFrame(columns=["Product", "SKU", "Category", "Views", "Viewers", "Units"])
+        return pd.DataFrame(
+            columns=["Product", "SKU", "Category", "Views", "Viewers", "Units", *LIST_COLUMNS]
+        )
     named = products.assign(
         product_name=products["product_name"].where(products["product_name"] != "", products["product_id"])
     )
@@ -81,30 +103,36 @@ SIDE_COLUMNS = ("Product", "Viewers", "Purchase %", "Units")
 
 
 def side_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A half-width product table: its name, viewers, purchase rate and units (the SKU and revenue,
-    a column per currency, are in the Products table)."""
+    """A half-width product table: its name, viewers, purchase rate and units (the SKU, revenue
+    and list CTR are in the Products table)."""
     return table[[c for c in table.columns if c in SIDE_COLUMNS]]
 
 
 def category_frame(categories: pd.DataFrame) -> pd.DataFrame:
+    """Half the page wide: impressions and CTR, the list clicks left to the Products table."""
     if categories.empty:
-        return pd.DataFrame(columns=["Category", "Views", "Viewers", "Units"])
-    return _rates_and_revenue(categories, {"category": "Category"})
+        return pd.DataFrame(columns=["Category", "Views", "Viewers", "Units", "Impressions", "CTR %"])
+    return _rates_and_revenue(categories, {"category": "Category"}).drop(columns=["List clicks"])
+
+
+def _without_lists(table: pd.DataFrame) -> pd.DataFrame:
+    """A half-width table's columns: the list columns stay in the Products and Categories tables."""
+    return table.drop(columns=[c for c in LIST_COLUMNS if c in table.columns])
 
 
 def top_sellers(table: pd.DataFrame) -> pd.DataFrame:
     """The most units sold (ties: more viewers first)."""
     if table.empty:
-        return table
-    sold = table[table["Units"] > 0]
+        return _without_lists(table)
+    sold = _without_lists(table[table["Units"] > 0])
     return sold.sort_values(["Units", "Viewers"], ascending=[False, False]).head(TOP_N).reset_index(drop=True)
 
 
 def bottom_sellers(table: pd.DataFrame) -> pd.DataFrame:
     """The fewest units sold among products that were viewed (ties: more viewers first, the worse case)."""
     if table.empty:
-        return table
-    viewed = table[table["Viewers"] > 0]
+        return _without_lists(table)
+    viewed = _without_lists(table[table["Viewers"] > 0])
     return (
         viewed.sort_values(["Units", "Viewers"], ascending=[True, False]).head(TOP_N).reset_index(drop=True)
     )
@@ -113,8 +141,10 @@ def bottom_sellers(table: pd.DataFrame) -> pd.DataFrame:
 def viewed_not_bought(table: pd.DataFrame, overall_purchase_rate: float | None) -> pd.DataFrame:
     """The most viewed products whose purchase rate is below the shop's overall purchase rate."""
     if table.empty or overall_purchase_rate is None:
-        return table.head(0)
-    below = table[(table["Viewers"] > 0) & (table["Purchase %"].fillna(0) < overall_purchase_rate * 100)]
+        return _without_lists(table.head(0))
+    below = _without_lists(
+        table[(table["Viewers"] > 0) & (table["Purchase %"].fillna(0) < overall_purchase_rate * 100)]
+    )
     return (
         below.sort_values(["Viewers", "Views"], ascending=[False, False]).head(TOP_N).reset_index(drop=True)
     )
@@ -183,7 +213,11 @@ def page_ui() -> Tag:
             card("Viewed often, bought rarely?", ui.output_ui("scatter")),
             col_widths=(6, 6),
         ),
-        table_card("Products", "products", "Rates per visitor; revenue per currency."),
+        table_card(
+            "Products",
+            "products",
+            "Rates per visitor; revenue per currency; CTR = list clicks / impressions in lists.",
+        ),
         ui.layout_columns(
             table_card("Top sellers", "top", "Most units sold."),
             table_card("Bottom sellers", "bottom", "Fewest units among products that were viewed."),
@@ -195,7 +229,7 @@ def page_ui() -> Tag:
                 "viewed_not_bought",
                 "Most viewed products whose purchase rate is below the shop's.",
             ),
-            table_card("Categories", "categories", "A visitor counts once per category."),
+            table_card("Categories", "categories", "A visitor counts once per category; CTR in lists."),
             col_widths=(5, 7),
         ),
         class_="page",
@@ -211,6 +245,10 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     @reactive.calc
     def revenue() -> pd.DataFrame:
         return queries.revenue_totals(ctx.db, ctx.filters())
+
+    @reactive.calc
+    def lists() -> pd.DataFrame:
+        return queries.list_totals(ctx.db, ctx.filters())
 
     @reactive.calc
     def products() -> pd.DataFrame:
@@ -233,7 +271,7 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     def kpis() -> Tag:
         if not has_views():
             return empty_state("No product activity in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals(), revenue()), ctx.compared_with())
+        return kpi_row(headline(totals(), revenue(), lists()), ctx.compared_with())
 
     @render.ui
     def categories_chart() -> Tag:

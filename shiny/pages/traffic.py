@@ -5,7 +5,9 @@ duration = mean(end - start); engagement rate = engaged sessions / sessions
 and bounce rate = 1 - that; DAU = distinct visitors with an event that day,
 MAU = distinct visitors over the 30 days ending that day. For a period the
 headline DAU is the mean over its days with activity, MAU is that of its last
-day, and stickiness the mean of the daily DAU / MAU.
+day, and stickiness is the one divided by the other, the ratio the two cards
+show (per day in the table: that day's DAU / MAU). New visitors are those whose
+first-ever session starts in the period, returning visitors the others.
 """
 
 from __future__ import annotations
@@ -42,14 +44,18 @@ def period_metrics(
     days = active[(active["day"] >= start) & (active["day"] <= end)] if not active.empty else active
     active_days = days[days["dau"] > 0] if not days.empty else days
     last_day = days[days["day"] == end] if not days.empty else days
+    dau = float(active_days["dau"].mean()) if not active_days.empty else None
+    mau = int(last_day["mau"].iloc[0]) if not last_day.empty else None
+    visitor_count = int((visitors or {}).get("visitors") or 0)
+    new_visitors = int((visitors or {}).get("new_visitors") or 0)
     return {
         "sessions": sessions,
-        "visitors": int((visitors or {}).get("visitors") or 0),
-        "dau": float(active_days["dau"].mean()) if not active_days.empty else None,
-        "mau": int(last_day["mau"].iloc[0]) if not last_day.empty else None,
-        "stickiness": (
-            float((active_days["dau"] / active_days["mau"]).mean()) if not active_days.empty else None
-        ),
+        "visitors": visitor_count,
+        "new_visitors": new_visitors if visitors else None,
+        "returning_visitors": visitor_count - new_visitors if visitors else None,
+        "dau": dau,
+        "mau": mau,
+        "stickiness": share(dau, mau),  # the DAU card / the MAU card
         "pages_per_session": share(totals.get("page_views"), sessions),
         "avg_duration_s": share(totals.get("sum_duration_s"), sessions),
         "engagement_rate": share(totals.get("engaged_sessions"), sessions),
@@ -74,9 +80,27 @@ def headline(totals: pd.DataFrame, visitors: pd.DataFrame, active: pd.DataFrame,
     return [
         kpi("sessions", "Sessions", fmt.compact(cur["sessions"])),
         kpi("visitors", "Visitors", fmt.compact(cur["visitors"]), help="distinct visitors with an event"),
+        kpi(
+            "new_visitors",
+            "New visitors",
+            fmt.compact(cur["new_visitors"]),
+            help="visitors whose first-ever session starts in these dates",
+        ),
+        kpi(
+            "returning_visitors",
+            "Returning visitors",
+            fmt.compact(cur["returning_visitors"]),
+            help="visitors with a session before these dates",
+        ),
         kpi("dau", "DAU (daily avg)", fmt.compact(cur["dau"]), help="mean daily active visitors"),
         kpi("mau", "MAU", fmt.compact(cur["mau"]), help="distinct visitors in the 30 days to the last day"),
-        kpi("stickiness", "Stickiness", fmt.percent(cur["stickiness"]), "points", help="mean DAU / MAU"),
+        kpi(
+            "stickiness",
+            "Stickiness",
+            fmt.percent(cur["stickiness"]),
+            "points",
+            help="DAU (daily avg) / MAU, the two cards beside it",
+        ),
         kpi("pages_per_session", "Pages / session", fmt.decimal(cur["pages_per_session"])),
         kpi("avg_duration_s", "Avg session", fmt.duration(cur["avg_duration_s"])),
         kpi("engagement_rate", "Engaged", fmt.percent(cur["engagement_rate"]), "points"),

@@ -1,8 +1,8 @@
 -- Recomputes sql/005's tables from the aggregates of sql/003, fact_sessions,
--- fact_session_revenue and dim_product, for every date: the per-date rollups with the functions
--- Upsert calls for the dates it touched, and each visitor's chains of days from the start (Upsert
--- replaces those from fact_events, by visitor: clickstream/pipeline/sessionize.py). For the backfill of
--- sql/005 and for tests that write the aggregates directly.
+-- fact_session_revenue and dim_product, for every date and every visitor, with the functions Upsert
+-- calls for the dates and the visitors it touched, and sql/011's product lists from fact_events
+-- (rebuild_product_lists()). For the backfill of sql/005 and for tests that write the aggregates
+-- directly.
 create or replace function rebuild_dashboard_rollups() returns void
 language sql
 as $$
@@ -28,73 +28,16 @@ select
     coalesce(category, '')
 from dim_product;
 
--- grain: one row per (visitor, kind, item, activity_date), with its gap to the visitor's
--- previous such day
-insert into visitor_activity_days (anonymous_id, kind, item, activity_date, gap_days)
-with product_days as (
-    select
-        anonymous_id,
-        product_id,
-        event_date,
-        sum(count_views) > 0 as viewed,
-        sum(count_add_to_carts) > 0 as added,
-        sum(count_purchases) > 0 as bought
-    from agg_daily_product_visitors
-    group by anonymous_id, product_id, event_date
-),
+-- each visitor's chains of days from the start, by the function the load calls for the visitors it
+-- touched (sql/functions/30_replace_visitor_days.sql)
+select replace_visitor_days(
+    'visitors_from_the_start',
+    array[
+        'event', 'view', 'add_to_cart', 'purchase', 'any_view', 'any_add_to_cart', 'any_purchase',
+        'category_view', 'category_add_to_cart', 'category_purchase'
+    ]
+);
 
-category_days as (
-    select
-        product_days.anonymous_id,
-        coalesce(categories.category, '') as category,
-        product_days.event_date,
-        bool_or(product_days.viewed) as viewed,
-        bool_or(product_days.added) as added,
-        bool_or(product_days.bought) as bought
-    from product_days
-    left join visitor_category_products as categories on categories.product_id = product_days.product_id
-    group by 1, 2, 3
-),
-
-days as (
-    select distinct anonymous_id, 'event' as kind, '' as item, activity_date
-    from agg_daily_visitors
-    union all
-    select anonymous_id, 'view', product_id, event_date from product_days where viewed
-    union all
-    select anonymous_id, 'add_to_cart', product_id, event_date from product_days where added
-    union all
-    select anonymous_id, 'purchase', product_id, event_date from product_days where bought
-    union all
-    select distinct anonymous_id, 'any_view', '', event_date from product_days where viewed
-    union all
-    select distinct anonymous_id, 'any_add_to_cart', '', event_date from product_days where added
-    union all
-    select distinct anonymous_id, 'any_purchase', '', event_date from product_days where bought
-    union all
-    select anonymous_id, 'category_view', category, event_date from category_days where viewed
-    union all
-    select anonymous_id, 'category_add_to_cart', category, event_date from category_days where added
-    union all
-    select anonymous_id, 'category_purchase', category, event_date from category_days where bought
-)
-
-select
-    anonymous_id,
-    kind,
-    item,
-    activity_date,
-    coalesce(
-        activity_date - lag(activity_date) over (
-            partition by anonymous_id, kind, item order by activity_date
-        ),
-        0
-    ) as gap_days
-from days;
-
--- grain: one row per (kind, activity_date, item, gap_days): how many visitors had such a day
-insert into agg_daily_visitor_gaps (kind, activity_date, item, gap_days, count_visitors)
-select kind, activity_date, item, gap_days, count(*)::integer
-from visitor_activity_days
-group by kind, activity_date, item, gap_days;
+-- sql/011: product list impressions and list clicks, from fact_events and fact_sessions
+select rebuild_product_lists();
 $$;

@@ -1,7 +1,8 @@
 -- The events of the ranges, stored and new, numbered into sessions (temp table session_events).
 -- grain: one row per event of the recomputed sessions
--- Every column a session or the aggregates need; stored_session_id is null for new (and
--- unsessionized) events. Slot: gap (as in 01).
+-- Every column a session or the aggregates need (order_id: a purchase's props.order_id, null
+-- when it has none, DESIGN.md "Order"); stored_session_id is null for new (and unsessionized)
+-- events. Slot: gap (as in 01).
 create temp table session_events on commit drop as
 with stored_events as (
     select
@@ -26,7 +27,10 @@ with stored_events as (
         facts.country,
         facts.currency,
         facts.qty,
-        facts.revenue
+        facts.revenue,
+        case
+            when facts.event_type = 'purchase' then nullif(btrim(facts.props ->> 'order_id'), '')
+        end as order_id
     from session_ranges as ranges
     inner join fact_events as facts
         on
@@ -58,7 +62,10 @@ new_events as (
         country,
         currency,
         qty,
-        revenue
+        revenue,
+        case
+            when event_type = 'purchase' then nullif(btrim(props ->> 'order_id'), '')
+        end as order_id
     from stage_new
 ),
 

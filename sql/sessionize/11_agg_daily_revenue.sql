@@ -8,6 +8,7 @@ insert into agg_daily_revenue (
     currency,
     count_purchasing_sessions,
     orders,
+    lines,
     units,
     revenue
 )
@@ -30,6 +31,7 @@ session_revenue as (
         sessions.channel,
         revenue.currency,
         revenue.orders,
+        revenue.lines,
         revenue.units,
         revenue.revenue
     from sessions
@@ -45,6 +47,7 @@ daily as (
         currency,
         count(*)::integer as count_purchasing_sessions,
         sum(orders)::integer as orders,
+        sum(lines)::integer as lines,
         sum(units)::integer as units,
         sum(revenue) as revenue
     from session_revenue

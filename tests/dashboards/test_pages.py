@@ -44,6 +44,8 @@ def test_traffic_headline_with_the_change_against_the_day_before(db: Database) -
     assert list(kpis) == [
         "sessions",
         "visitors",
+        "new_visitors",
+        "returning_visitors",
         "dau",
         "mau",
         "stickiness",
@@ -56,6 +58,8 @@ def test_traffic_headline_with_the_change_against_the_day_before(db: Database) -
         # key: (value, text, change text, tone)
         "sessions": (5, "5", "+66.7%", "good"),  # 5 vs 3
         "visitors": (4, "4", "+33.3%", "good"),  # 4 vs 3
+        "new_visitors": (2, "2", "-33.3%", "bad"),  # C, D vs B, E, A (all first seen on D1)
+        "returning_visitors": (2, "2", "new", "neutral"),  # A, B vs none
         "dau": (4, "4", "+33.3%", "good"),
         "mau": (5, "5", "+66.7%", "good"),
         "stickiness": (0.8, "80.0%", "-20.0 pp", "bad"),  # 4/5 vs 3/3
@@ -88,6 +92,20 @@ def test_traffic_headline_with_a_filter_and_no_previous_data(db: Database) -> No
     assert kpis["avg_duration_s"].text == "2m 22s"  # (200 + 8 + 300 + 60) / 4
     assert kpis["sessions"].change == fmt.Change("new", "none", "neutral")
     assert kpis["stickiness"].change == fmt.Change("–", "none", "neutral")
+    assert (kpis["new_visitors"].value, kpis["returning_visitors"].value) == (2, 0)  # A and E start on D1
+
+
+def test_stickiness_is_the_dau_card_over_the_mau_card(db: Database) -> None:
+    f = Filters(D1, D2)
+    kpis = by_key(
+        traffic.headline(
+            queries.session_totals(db, f), queries.visitor_totals(db, f), queries.active_users_daily(db, f), f
+        )
+    )
+    # DAU 3 on D1, 4 on D2: the card shows 3.5; MAU on D2 (the last day) is 5 (A..E)
+    assert (kpis["dau"].value, kpis["mau"].value) == (pytest.approx(3.5), 5)
+    assert kpis["stickiness"].value == pytest.approx(3.5 / 5)  # not the mean of 3/3 and 4/5 (0.9)
+    assert kpis["stickiness"].text == "70.0%"
 
 
 def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
@@ -232,8 +250,13 @@ def test_product_tables(db: Database) -> None:
         "Units",
         "Revenue USD",
         "Revenue EUR",
+        "Impressions",
+        "List clicks",
+        "CTR %",
     ]
-    assert table[table["SKU"] == "MOU-200"].iloc[0].tolist() == [
+    # the sample has no list impressions (tests/dashboards/test_product_lists.py has): no CTR to show
+    assert table["Impressions"].sum() == table["List clicks"].sum() == 0 and table["CTR %"].isna().all()
+    assert table[table["SKU"] == "MOU-200"].iloc[0].tolist()[:10] == [
         "Logitech MX Master 3S Wireless Mouse",  # the name the tracker sent (dim_product.product_name)
         "MOU-200",
         "mice",
@@ -280,18 +303,27 @@ def test_product_tables_when_empty() -> None:
 def test_acquisition_headline_agrees_with_the_other_pages(db: Database) -> None:
     f = Filters(D2, D2)
     totals, revenue = queries.session_totals(db, f), queries.revenue_totals(db, f)
-    kpis = by_key(acquisition.headline(totals, revenue))
+    visitors = queries.visitor_totals(db, f)
+    kpis = by_key(acquisition.headline(totals, revenue, visitors))
     assert {k: kpis[k].text for k in kpis} == {
         "sessions": "5",
         "engagement_rate": "60.0%",
         "conversion_rate": "40.0%",
-        "orders": "3",
+        "orders": "2",  # s1's and s4's (three purchase lines)
         "revenue": "$1,025.00",
+        "order_value": "$1,025.00",  # USD: $1,025 of s1's order and s4's mouse line / 1 order (s1's)
+        "revenue_per_visitor": "$256.25",  # $1,025 / 4 visitors (A, B, C, D)
     }
+    assert kpis["orders"].change == fmt.Change("+100.0%", "up", "good")  # 2 vs s8's 1
+    assert kpis["orders"].detail == "3 lines · 4 units"  # s1 LAP x1; s4 KEY x2, MOU x1
+    assert kpis["order_value"].value == {"USD": 1025.0, "EUR": 160.0}  # EUR: s4's order, its first line
+    assert kpis["order_value"].detail == "+ €160.00"
+    assert kpis["order_value"].change == fmt.Change("+1950.0% in USD", "up", "good")  # vs $50 / 1 order
+    assert kpis["revenue_per_visitor"].value == {"USD": 256.25, "EUR": 40.0}
+    assert kpis["revenue_per_visitor"].change == fmt.Change("+1437.5% in USD", "up", "good")  # vs $50 / 3
     funnel_kpis = by_key(funnel.headline(totals))
-    traffic_kpis = by_key(
-        traffic.headline(totals, queries.visitor_totals(db, f), queries.active_users_daily(db, f), f)
-    )
+    traffic_kpis = by_key(traffic.headline(totals, visitors, queries.active_users_daily(db, f), f))
+    assert kpis["revenue_per_visitor"].value["USD"] == 1025.0 / traffic_kpis["visitors"].value
     product_kpis = by_key(products.headline(queries.product_totals(db, f), revenue))
     assert kpis["conversion_rate"].value == funnel_kpis["conversion_rate"].value
     assert kpis["sessions"].value == traffic_kpis["sessions"].value == funnel_kpis["sessions"].value
@@ -303,7 +335,7 @@ def test_acquisition_tables(db: Database) -> None:
     f = Filters(D2, D2)
     breakdown = acquisition.breakdown_frame(queries.acquisition_breakdown(db, f, "device"), "device")
     assert breakdown[["Device", "Sessions", "Share %", "Conversion %", "Orders"]].values.tolist() == [
-        ["desktop", 2, 40.0, 100.0, 3],
+        ["desktop", 2, 40.0, 100.0, 2],  # s1's order, s4's
         ["mobile", 2, 40.0, 0.0, 0],
         ["tablet", 1, 20.0, 0.0, 0],
     ]

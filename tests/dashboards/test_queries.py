@@ -104,6 +104,28 @@ def test_visitors_and_active_users(db: Database) -> None:
     assert mobile.to_dict("records") == [{"day": D1, "dau": 1, "mau": 1}, {"day": D2, "dau": 2, "mau": 2}]
 
 
+@pytest.mark.parametrize(
+    ("filters", "current", "previous"),
+    [
+        # (visitors, new visitors) per period; first sessions: A, B, E on D1, C, D on D2
+        (Filters(D2, D2), (4, 2), (3, 3)),  # A, B, C, D: C and D new | B, E, A all new on D1
+        (Filters(D1, D2), (5, 5), None),
+        (Filters(D2, D2, devices=("mobile",)), (2, 1), (1, 1)),  # B, C: C new | B
+        # A's only Email session is on D2, its first session (Direct) on D1: new in D1..D2, not in D2
+        (Filters(D2, D2, channels=("Email",)), (1, 0), None),
+        (Filters(D1, D2, channels=("Email",)), (1, 1), None),
+        (Filters(date(2025, 10, 15), date(2025, 10, 15)), None, (4, 2)),
+    ],
+)
+def test_new_visitors_are_those_whose_first_session_is_in_the_period(
+    db: Database, filters: Filters, current: tuple[int, int] | None, previous: tuple[int, int] | None
+) -> None:
+    visitors = queries.by_period(queries.visitor_totals(db, filters))
+    got = {p: (int(r["visitors"]), int(r["new_visitors"])) for p, r in visitors.items()}
+    assert got.get("current") == current
+    assert got.get("previous") == previous
+
+
 def test_mau_is_a_30_day_window(db: Database) -> None:
     # D1 + 29 = 2025-11-11 is the last day whose window holds D1; from 11-12 only D2's visitors
     active = queries.active_users_daily(db, Filters(date(2025, 11, 11), date(2025, 11, 13)))
@@ -151,9 +173,10 @@ def test_funnel_by_segment(db: Database) -> None:
 def test_revenue_per_currency(db: Database) -> None:
     frame = queries.revenue_totals(db, Filters(D2, D2))
     assert [tuple(r) for r in frame.itertuples(index=False)] == [
-        ("current", "EUR", 1, 2, 160.0),  # s4: KEY-300 x2
-        ("current", "USD", 2, 2, 1025.0),  # s1: LAP-100, s4: MOU-200
-        ("previous", "USD", 1, 2, 50.0),  # s8: MOU-200 x2
+        # (period, currency, orders, lines, units, revenue)
+        ("current", "EUR", 1, 1, 2, 160.0),  # s4's order (its first line KEY-300 x2 is in EUR)
+        ("current", "USD", 1, 2, 2, 1025.0),  # s1's order; lines: s1 LAP-100, s4 MOU-200 (s4's order is EUR)
+        ("previous", "USD", 1, 1, 2, 50.0),  # s8: MOU-200 x2
     ]
 
 
@@ -183,6 +206,8 @@ def test_product_table(db: Database) -> None:
         "buyers": 1,
         "orders": 1,
         "units": 1,
+        "impressions": 0,  # the sample has no list impressions (tests/dashboards/test_product_lists.py)
+        "list_clicks": 0,
         "revenue": {"USD": 25.0},
     }
     assert rows["KEY-300"]["revenue"] == {"EUR": 160.0}
@@ -201,13 +226,13 @@ def test_acquisition_breakdown(db: Database) -> None:
     frame = queries.acquisition_breakdown(db, Filters(D2, D2), "channel")
     rows = {r["segment"]: r for r in frame.to_dict("records")}
     assert set(rows) == {"Direct", "Email", "Organic Search", "Paid Search", "Referral"}
-    assert rows["Email"]["orders"] == 2
+    assert rows["Email"]["orders"] == 1  # s4: one order of two lines
     assert rows["Email"]["revenue"] == {"EUR": 160.0, "USD": 25.0}
     assert rows["Paid Search"]["purchase_sessions"] == 0
     assert rows["Paid Search"]["revenue"] == {}
     by_device = queries.acquisition_breakdown(db, Filters(D2, D2, channels=("Direct", "Email")), "device")
     assert by_device[["segment", "sessions", "orders"]].to_dict("records") == [
-        {"segment": "desktop", "sessions": 2, "orders": 3}
+        {"segment": "desktop", "sessions": 2, "orders": 2}  # s1, s4 (three lines)
     ]
 
 

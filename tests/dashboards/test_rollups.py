@@ -33,6 +33,8 @@ ROLLUPS = (
     "agg_daily_landing_revenue",
     "agg_daily_tech",
     "agg_daily_tech_revenue",
+    "agg_daily_product_list_slices",
+    "agg_daily_product_lists",
 )
 
 
@@ -161,6 +163,7 @@ def test_queries_read_from_rollups_equal_the_per_visitor_ones(
         queries.visitor_totals,
         queries.active_users_daily,
         queries.product_totals,
+        queries.list_totals,
         queries.product_table,
         queries.category_table,
         queries.sessions_by_weekday_hour,
@@ -190,6 +193,18 @@ def test_queries_read_from_rollups_equal_the_per_visitor_ones(
             if c in by_rollups.columns
         ]
         _frames_equal(by_rollups.sort_values(sort), per_visitor.sort_values(sort))
+
+    # new visitors (DESIGN.md "New visitor"), from scratch: those whose first event is in the period
+    with psycopg.connect(database_url) as conn:
+        firsts = conn.execute("select anonymous_id, min(event_date) from fact_events group by 1").fetchall()
+    for filters in (fast, every_device):
+        totals = queries.by_period(queries.visitor_totals(database, filters))
+        for period, (first, last) in (
+            ("current", (start, end)),
+            ("previous", (filters.previous_start, filters.previous_end)),
+        ):
+            expected = sum(1 for _, day in firsts if first <= day <= last)
+            assert (totals[period]["new_visitors"] if period in totals else 0) == expected, (period, filters)
 
 
 def test_category_days_follow_dim_product_when_a_product_changes_category(

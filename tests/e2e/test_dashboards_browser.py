@@ -14,6 +14,7 @@ regenerate the pictures in the README.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -79,6 +80,7 @@ def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Run
         events_per_day=EVENTS_PER_DAY,
         malformed_rate=0.005,
         violation_rate=0.005,
+        list_impressions=True,
     )
     last_hour = START + timedelta(hours=24 * DAYS - 1)
     hourly_from = max(START, last_hour - timedelta(hours=HOURLY - 1))
@@ -101,6 +103,7 @@ def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) 
         start=FAILED_HOUR,
         hours=1,
         events_per_day=EVENTS_PER_DAY,
+        list_impressions=True,
     )
     loaded.faults({"load": [{"error": "ConfigurationError", "action": "sessionize_and_upsert", "times": -1}]})
     result = loaded.cli("run", "--hour", hour_iso(FAILED_HOUR), check=False)
@@ -199,6 +202,13 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     )
     engaged = facts["engaged"] / facts["sessions"]
     expect_kpi(page, "traffic", "engagement_rate", engaged, fmt.percent(engaged))
+    new, returning = facts["new_visitors"], facts["visitors"] - facts["new_visitors"]
+    assert new > 0 and returning > 0  # the day before brought visitors back
+    expect_kpi(page, "traffic", "new_visitors", new, fmt.compact(new))
+    expect_kpi(page, "traffic", "returning_visitors", returning, fmt.compact(returning))
+    # stickiness is the DAU card / the MAU card, as they are shown beside it
+    dau, mau = (float(kpi(page, "traffic", k).get_attribute("data-value") or "nan") for k in ("dau", "mau"))
+    expect_kpi(page, "traffic", "stickiness", dau / mau, fmt.percent(dau / mau))
     change = fmt.change(facts["sessions"], before["sessions"])
     expect(kpi(page, "traffic", "sessions").locator(".kpi-change")).to_contain_text(change.text)
     expect(kpi(page, "traffic", "sessions")).to_contain_text(f"vs {DAY_BEFORE.day} {DAY_BEFORE:%b %Y}")
@@ -209,10 +219,29 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     expect_kpi(page, "funnel", "sessions", facts["sessions"], fmt.compact(facts["sessions"]))
     show(page, "products")
     expect_kpi(page, "products", "views", facts["product_views"], fmt.compact(facts["product_views"]))
+    assert facts["impressions"] > 0 and facts["list_clicks"] > 0
+    ctr = facts["list_clicks"] / facts["impressions"]
+    expect_kpi(page, "products", "list_ctr", ctr, fmt.percent(ctr))
+    expect(page.locator(".tab-pane.active shiny-data-frame thead").first).to_contain_text("CTR %")
     show(page, "acquisition")
     expect_kpi(page, "acquisition", "orders", facts["orders"], fmt.compact(facts["orders"]))
     conversion = facts["purchased"] / facts["sessions"]
     expect_kpi(page, "acquisition", "conversion_rate", conversion, fmt.percent(conversion))
+    # average order value and revenue per visitor, per currency (revenue / orders, / visitors)
+    by_currency = facts["by_currency"]
+    order_value = {
+        c: float(revenue / orders)
+        for c, (orders, revenue) in by_currency.items()
+        if orders and (c or revenue)
+    }
+    per_visitor = {
+        c: float(revenue) / facts["visitors"] for c, (_, revenue) in by_currency.items() if c or revenue
+    }
+    main = min(per_visitor, key=lambda c: (-by_currency[c][1], c))  # the largest revenue, shown big
+    for key, amounts in (("order_value", order_value), ("revenue_per_visitor", per_visitor)):
+        box = kpi(page, "acquisition", key)
+        expect(box).to_have_attribute("data-value", money_value(amounts))
+        expect(box.locator(".kpi-value")).to_have_text(fmt.money_compact(amounts[main], main))
 
     # When the filter is cleared, the numbers are the whole day's
     controller.InputSelectize(page, "devices").set([])
@@ -221,6 +250,9 @@ def test_dates_and_a_filter_change_the_headlines_to_what_the_facts_say(
     expect_kpi(page, "acquisition", "orders", day["orders"], fmt.compact(day["orders"]))
     show(page, "traffic")
     expect_kpi(page, "traffic", "sessions", day["sessions"], fmt.compact(day["sessions"]))
+    show(page, "products")
+    ctr = day["list_clicks"] / day["impressions"]
+    expect_kpi(page, "products", "list_ctr", ctr, fmt.percent(ctr))
     no_output_errors(page)
 
 
@@ -236,6 +268,15 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
     visitors, product_views = stack.query(
         sqlfiles.text("dashboards_browser/day_visitors.sql", TEST_SQL), params
     )[0]
+    (new_visitors,) = stack.query(sqlfiles.text("dashboards_browser/day_new_visitors.sql", TEST_SQL), params)[
+        0
+    ]
+    by_currency = stack.query(
+        sqlfiles.text("dashboards_browser/day_orders_by_currency.sql", TEST_SQL), params
+    )
+    impressions, list_clicks = stack.query(
+        sqlfiles.text("dashboards_browser/day_list_clicks.sql", TEST_SQL), params
+    )[0]
     return {
         "sessions": sessions,
         "engaged": engaged,
@@ -244,8 +285,17 @@ def traffic_facts(stack: RunningStack, day: date, device: str | None = "mobile")
         "page_views": page_views,
         "orders": orders,
         "visitors": visitors,
+        "new_visitors": new_visitors,
         "product_views": product_views,
+        "by_currency": {currency: (orders, revenue) for currency, orders, revenue in by_currency},
+        "impressions": impressions,
+        "list_clicks": list_clicks,
     }
+
+
+def money_value(amounts: dict[str, float]) -> str:
+    """data-value of an amount per currency, as the app writes it (components._raw)."""
+    return json.dumps({c: round(v, 2) for c, v in sorted(amounts.items())})
 
 
 def test_every_page_renders_to_a_screenshot(page: Page, failed_hour: str, tmp_path: Path) -> None:

@@ -51,9 +51,10 @@ CHROMIUM_ARGS = [
 COUNTRY = "DE"  # what CloudFront-Viewer-Country says on AWS
 SEARCH = "ThinkPad"
 QTY = 2
-JOURNEY = {"view", "click", "search", "add_to_cart", "checkout", "purchase"}
+JOURNEY = {"view", "click", "search", "add_to_cart", "checkout", "purchase", "impression"}
 DELIVERY_DEADLINE_S = 60  # how long to wait for the tracker's batches to reach the lake
 UI_TIMEOUT_MS = 30_000
+DASHBOARD_WAIT_MS = 60_000
 EMAIL = r"[^\s@]+@[^\s@]+\.[a-z]{2,}"
 
 
@@ -239,6 +240,32 @@ def test_the_rest_of_the_journey_is_there_for_the_same_visitor(stack: RunningSta
     assert len({r["client_session_id"] for r in rows}) == 1
 
 
+def test_the_lists_shown_and_the_click_from_the_search_results_count_for_the_list_ctr(
+    stack: RunningStack, visit: Visit
+) -> None:
+    impressions = [line for line in visit.lines if line["event_type"] == "impression"]
+    # the home grid, the monitors page, the search results, the bought product's recommendations
+    names = {line["item_list"]["name"] for line in impressions}
+    assert names == {"home", "category:monitors", "search_results", "recommendations"}
+    (from_search,) = [line for line in visit.lines if line["event_type"] == "click" and "item_list" in line]
+    assert from_search["item_list"] == {"name": "search_results"}
+    assert from_search["ecom"]["product_id"] == visit.product["id"]
+    (results,) = [line for line in impressions if line["item_list"]["name"] == "search_results"]
+    assert visit.product["id"] in results["item_list"]["product_ids"]
+    # the warehouse counts, per product, the impressions that showed it and the one list click
+    shown: dict[str, int] = {}
+    for line in impressions:
+        for product_id in set(line["item_list"]["product_ids"]):
+            shown[product_id] = shown.get(product_id, 0) + 1
+    rows = stack.query(
+        "select product_id, sum(count_impressions)::int, sum(count_list_clicks)::int"
+        " from agg_daily_product_lists group by product_id"
+    )
+    counted = {product_id: (impressions, clicks) for product_id, impressions, clicks in rows}
+    expected = {p: (n, int(p == visit.product["id"])) for p, n in shown.items()}
+    assert counted == expected
+
+
 def test_nothing_personal_is_stored(stack: RunningStack, visit: Visit) -> None:
     rows = facts(stack, visit.anonymous_id)
     hashes = {r["user_hash"] for r in rows if r["user_hash"] is not None}
@@ -285,7 +312,18 @@ def test_the_purchase_shows_on_the_products_dashboard(
         revenue = panel.locator("[data-kpi='revenue']")
         amount = float(visit.revenue)
         currency = visit.product["currency"]
-        expect(revenue).to_have_attribute("data-value", json.dumps({currency: amount}))
-        expect(panel).to_contain_text(visit.product["id"])
+        # a page waits for its queries: generous on a busy 2-core machine (as test_dashboards_browser.py)
+        expect(revenue).to_have_attribute(
+            "data-value", json.dumps({currency: amount}), timeout=DASHBOARD_WAIT_MS
+        )
+        expect(panel).to_contain_text(visit.product["id"], timeout=DASHBOARD_WAIT_MS)
+        # the list CTR of the visit: one list click over the impressions the browser sent
+        shown = sum(
+            len(set(line["item_list"]["product_ids"]))
+            for line in visit.lines
+            if line["event_type"] == "impression"
+        )
+        ctr = panel.locator("[data-kpi='list_ctr']")
+        expect(ctr).to_have_attribute("data-value", repr(round(1 / shown, 6)), timeout=DASHBOARD_WAIT_MS)
     finally:
         context.close()

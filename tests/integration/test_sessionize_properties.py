@@ -2,7 +2,9 @@
 
 Random events of a few visitors (on a 5-minute grid, so equal timestamps and
 gaps of exactly 30 minutes are common; some a millisecond off) arrive over a
-few runs in random order, some twice, each run in one or two partitions.
+few runs in random order, some twice, each run in one or two partitions. Some are
+list impressions and list clicks (sql/011), whose slices move when a late event
+merges or extends their session.
 After every run the warehouse equals clickstream/tools/reference.py's batch over
 fact_events, row for row. (tests/e2e/test_sessions_exact.py draws the same
 kind of traffic through the whole state machine; this one affords many more
@@ -11,6 +13,7 @@ examples.)
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +31,7 @@ from clickstream.tools import reference
 from tests.support.staged import StagedObjectSpec, Stager, raw_key, reset_warehouse, staged_event
 
 T = datetime(2025, 10, 18, 20, 0, tzinfo=UTC)
-TYPES = ("view", "view", "click", "search", "add_to_cart", "checkout", "purchase")
+TYPES = ("view", "view", "click", "search", "add_to_cart", "checkout", "purchase", "impression")
 CHANNELS = ("Direct", "Organic Search", "Email")
 
 
@@ -49,6 +52,7 @@ class Drawn:
     user_hash: str | None
     run: int  # the run it arrives in
     again: int | None  # a later (or the same) run that delivers it once more
+    order: int | None = None  # a purchase's props.order_id (DESIGN.md "Order"), None: none sent
 
 
 drawn_st = st.builds(
@@ -70,13 +74,22 @@ drawn_st = st.builds(
     user_hash=st.sampled_from((None, None, "h1", "h2")),
     run=st.integers(0, 3),
     again=st.none() | st.integers(0, 3),
+    order=st.none() | st.integers(0, 1),
 )
 
 
 def staged(i: int, d: Drawn) -> dict[str, Any]:
     ts = T + timedelta(minutes=5 * d.step, milliseconds=d.jitter_ms)
     ecom: dict[str, Any] = {}
-    if d.product is not None:
+    props = "{}"
+    if d.event_type == "impression":  # shows page + 1 products (p-0 .. p-2, a repeat when page is 3)
+        shown = [f"p-{((d.product or 0) + k) % 3}" for k in range(d.page + 1)]
+        props = json.dumps({"item_list": {"name": f"list-{d.page}", "product_ids": shown}})
+    elif d.event_type == "click" and d.product is not None and d.page % 2 == 0:  # a list click
+        props = json.dumps({"item_list": {"name": f"list-{d.page}"}})
+    elif d.event_type == "purchase" and d.order is not None:
+        props = json.dumps({"order_id": f"o{d.order}"})
+    if d.product is not None and d.event_type != "impression":
         price = Decimal("9.99") + d.product
         ecom = {"product_id": f"p-{d.product}", "category": "c", "currency": d.currency, "price": str(price)}
         ecom["qty"] = d.qty
@@ -97,6 +110,7 @@ def staged(i: int, d: Drawn) -> dict[str, Any]:
         os=d.agent[1],
         country=d.country,
         user_hash=d.user_hash,
+        props=props,
         **ecom,
     )
 

@@ -25,6 +25,11 @@ Chrome / Windows, s7 Safari / Mac OS X, s3 Mobile Safari / iOS, s5 unknown (no u
 
 Products: LAP-100 laptops $1,000.00, MOU-200 mice $25.00, KEY-300 keyboards
 EUR 80.00, MON-400 monitors $300.00 (viewed, never bought).
+
+Orders (DESIGN.md "Order"): each purchasing session's purchase lines are one order (one
+props.order_id), in the currency of its first line: s8 one USD order (one line), s1 one USD order
+(one line), s4 one EUR order of two lines (KEY in EUR first, then MOU in USD, whose line, units and
+revenue count in USD).
 """
 
 from __future__ import annotations
@@ -284,11 +289,14 @@ def write_sample(database_url: str) -> None:
                         "session_id": s.session_id,
                         "currency": currency,
                         "orders": 0,
+                        "lines": 0,
                         "units": 0,
                         "revenue": Decimal("0"),
                     },
                 )
-                money["orders"] += 1
+                is_first_line = not any(m["lines"] for m in by_currency.values())  # of the session's order
+                money["orders"] += int(is_first_line)
+                money["lines"] += 1
                 money["units"] += qty
                 money["revenue"] += price * qty
         revenue.extend(by_currency.values())
@@ -299,10 +307,17 @@ def write_sample(database_url: str) -> None:
                 dict(
                     zip(("session_date", "device_type", "country", "channel", "currency"), rkey, strict=True)
                 )
-                | {"count_purchasing_sessions": 0, "orders": 0, "units": 0, "revenue": Decimal("0")},
+                | {
+                    "count_purchasing_sessions": 0,
+                    "orders": 0,
+                    "lines": 0,
+                    "units": 0,
+                    "revenue": Decimal("0"),
+                },
             )
             rrow["count_purchasing_sessions"] += 1
             rrow["orders"] += money["orders"]
+            rrow["lines"] += money["lines"]
             rrow["units"] += money["units"]
             rrow["revenue"] += money["revenue"]
 

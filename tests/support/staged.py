@@ -162,7 +162,8 @@ LOADED_TABLES = (
     " etl_filtered, etl_processed_objects, etl_watermark, etl_runs,"
     " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
     " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
-    " agg_daily_landings_all, agg_daily_landing_revenue, agg_daily_tech, agg_daily_tech_revenue"
+    " agg_daily_landings_all, agg_daily_landing_revenue,"
+    " agg_daily_product_list_slices, agg_daily_product_lists, agg_daily_tech, agg_daily_tech_revenue"
 )
 
 

@@ -293,3 +293,39 @@ def test_generate_command_rate_overrides_the_fault_mix(tmp_path: Path) -> None:
     assert main([*argv, "--faults", "--pii-rate", "0"]) == 0
     truth = Truth.model_validate_json((tmp_path / TRUTH_FILE).read_bytes())
     assert truth.config.pii_rate == 0 and truth.config.duplicate_rate == FAULT_MIX["duplicate_rate"]
+
+
+# ------------------------------------------------------------------ product lists
+
+
+def test_list_impressions_name_what_was_shown_and_every_list_click_was_shown_before() -> None:
+    config = GeneratorConfig(seed=5, hours=24, events_per_day=6_000, list_impressions=True)
+    lines = [line for _, body in generate_objects(config) for line in lines_of(body)]
+    assert all(RawEvent.model_validate_json(line) for line in lines)
+    events = [orjson.loads(line) for line in lines]
+    by_visitor: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        by_visitor[event["anonymous_id"]].append(event)
+    impressions = [e for e in events if e["event_type"] == "impression"]
+    list_clicks = [e for e in events if e["event_type"] == "click" and "item_list" in e]
+    assert len(impressions) > 0.2 * len(events) and len(list_clicks) > 0.02 * len(impressions)
+    names = Counter(e["item_list"]["name"].split(":")[0] for e in impressions)
+    assert set(names) == {"category", "recommendations", "search_results"}
+    for event in impressions:
+        ids = event["item_list"]["product_ids"]
+        assert 1 <= len(ids) <= 24 and len(set(ids)) == len(ids)
+    # a list click's product was in that list, shown to the visitor before (a tab left open past
+    # 30 minutes may put the click in the tracker's next session)
+    for click in list_clicks:
+        shown = [
+            e
+            for e in by_visitor[click["anonymous_id"]]
+            if e["event_type"] == "impression"
+            and e["ts"] <= click["ts"]
+            and e["item_list"]["name"] == click["item_list"]["name"]
+            and click["ecom"]["product_id"] in e["item_list"]["product_ids"]
+        ]
+        assert shown, click
+    # without the knob: no list anywhere (an older tracker's traffic)
+    off = [orjson.loads(line) for _, body in generate_objects(CLEAN) for line in lines_of(body)]
+    assert not any(e["event_type"] == "impression" or "item_list" in e for e in off)

@@ -399,3 +399,24 @@ def test_an_email_at_the_end_of_a_long_string_is_still_dropped() -> None:
     result = run([make_event(props={"note": "a" * 30_000 + " mail me: ann@example.com", "k": "v"})])
     assert result.body["accepted"] == 1
     assert lines_of(result)[0]["props"] == {"k": "v"}
+
+
+def test_a_list_impression_and_a_list_click_are_accepted_and_a_list_without_products_is_not() -> None:
+    shown = {"name": "category:laptops", "product_ids": ["sku-lap-001", "sku-lap-002"], "rank": 1}
+    events = [
+        make_event(event_type="impression", ecom=None, item_list=shown),
+        make_event(event_type="click", item_list={"name": "category:laptops"}),
+        make_event(event_type="impression", ecom=None, item_list={"name": "category:laptops"}),
+    ]
+
+    status, body, _ = run(events)
+
+    assert status == 202 and body["accepted"] == 2 and body["rejected"] == 1
+    assert body["errors"][0]["index"] == 2 and "product_ids" in body["errors"][0]["reason"]
+    impression, click = lines_of(run(events[:2]))
+    # the list as sent, without keys the contract does not know
+    assert impression["item_list"] == {
+        "name": "category:laptops",
+        "product_ids": ["sku-lap-001", "sku-lap-002"],
+    }
+    assert click["item_list"] == {"name": "category:laptops"}

@@ -657,6 +657,49 @@ def test_compressor_rollback_keeps_the_stream_valid() -> None:
     assert len(rows) == 100
 
 
+# ------------------------------------------------------------------ product lists (item_list)
+
+
+def test_an_impression_is_staged_with_its_list_in_props() -> None:
+    listed = {"name": "category:laptops", "product_ids": ["p1", "214536502", "p1"]}
+    event = make_event(event_type="impression", ecom=None, item_list=listed, props={"page": 2})
+    (result,), rows = run(gzip.compress(line(event) + b"\n"))
+    assert result.staged == 1 and result.rejected == 0
+    # kept as sent (a product id that looks like a phone number too: item_list is no free-form props)
+    assert orjson.loads(rows[0]["props"]) == {"page": 2, "item_list": listed}
+
+
+def test_a_click_names_its_list_and_a_clients_own_props_item_list_is_not_kept() -> None:
+    clicked = make_event(event_type="click", item_list={"name": "search_results", "extra": 1})
+    plain = make_event(1, event_type="click", props={"item_list": {"name": "forged"}, "element": "nav"})
+    (result,), rows = run(gzip.compress(ndjson(line(clicked), line(plain))))
+    assert result.staged == 2
+    props = {row["event_id"]: orjson.loads(row["props"]) for row in rows}
+    assert props[clicked["event_id"]] == {"button": "hero", "item_list": {"name": "search_results"}}
+    assert props[plain["event_id"]] == {"element": "nav"}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"event_type": "impression"},
+        {"event_type": "impression", "item_list": {"name": "l"}},
+        {"event_type": "impression", "item_list": {"name": "l", "product_ids": []}},
+        {"event_type": "click", "ecom": None, "item_list": {"name": "l"}},
+    ],
+)
+def test_an_impression_without_its_products_or_a_list_click_without_its_product_is_missing_a_field(
+    overrides: dict[str, Any],
+) -> None:
+    assert rejected_as(line(make_event(**overrides))) == "missing_field"
+
+
+def test_old_events_without_item_list_stay_valid() -> None:
+    for event_type in ("view", "click", "search", "add_to_cart", "checkout", "purchase"):
+        (result,), _ = run(gzip.compress(line(make_event(event_type=event_type)) + b"\n"))
+        assert result.staged == 1, event_type
+
+
 # ------------------------------------------------------------ user agent, product name
 
 # Real user agents of people's browsers, their browser and OS families checked by hand against

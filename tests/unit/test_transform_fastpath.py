@@ -150,7 +150,22 @@ ECOMS = (
     )
 )
 EVENT_TYPES = st.sampled_from(
-    ["view", "click", "search", "add_to_cart", "checkout", "purchase", "VIEW", "x", 1]
+    ["view", "click", "search", "add_to_cart", "checkout", "purchase", "impression", "VIEW", "x", 1]
+)
+ITEM_LISTS = (
+    st.none()
+    | JSON_VALUES
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.none() | TEXT | st.just("n" * 129) | st.just(1),
+            "product_ids": st.none()
+            | st.lists(TEXT | st.just(1) | st.just("p" * 257), max_size=4)
+            | st.just(["p"] * 201)
+            | JSON_VALUES,
+            "extra": JSON_VALUES,
+        },
+    )
 )
 
 
@@ -171,6 +186,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         "device": DEVICES,
         "geo": GEOS,
         "ecom": ECOMS,
+        "item_list": ITEM_LISTS,
         "props": st.none() | JSON_VALUES | st.dictionaries(TEXT, JSON_VALUES, max_size=4),
         "extra": JSON_VALUES,
     }
@@ -217,6 +233,14 @@ def assert_same_decision(line: bytes) -> None:
     False,
 )
 @example(make_event(ts="0001-01-01T00:00:00+01:00"), False)
+@example(
+    make_event(event_type="impression", ecom=None, item_list={"name": "l", "product_ids": ["a", "b"]}), False
+)
+@example(make_event(event_type="impression", item_list={"name": "l", "product_ids": []}), False)
+@example(make_event(event_type="impression"), False)
+@example(make_event(event_type="click", ecom=None, item_list={"name": "l"}), False)
+@example(make_event(event_type="click", item_list={"name": "l", "x": 1}), False)
+@example(make_event(event_type="view", item_list={"name": "l", "product_ids": ["p"] * 201}), False)
 @example(make_event(user_id="a\ud800b"), True)
 def test_fast_path_and_pydantic_agree_on_generated_events(event: dict[str, Any], ascii_only: bool) -> None:
     assert_same_decision(serialise(event, ascii_only))

@@ -58,7 +58,9 @@ def load_traffic(
     from clickstream.tools.generate import GeneratorConfig, generate_objects
 
     make = GeneratorConfig.with_faults if faults else GeneratorConfig
-    config = make(seed=seed, start=start, hours=24 * days, events_per_day=events_per_day)
+    config = make(
+        seed=seed, start=start, hours=24 * days, events_per_day=events_per_day, list_impressions=True
+    )
     stack.info.apply_environ()
     lake = Lake(stack.info.lake_bucket, s3_client(stack.info.region))
     put = later = 0

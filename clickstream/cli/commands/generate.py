@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of new visitors that are crawlers with real crawler user agents, filtered by the "
         "transform (docs/BOTS.md; default 0)",
     )
+    parser.add_argument(
+        "--no-list-impressions",
+        dest="list_impressions",
+        action="store_false",
+        help="leave out the product lists' impression events and the list named on clicks (an older "
+        "tracker's traffic; by default they are in, for the Products page's list CTR)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
@@ -78,6 +85,7 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         hours=hours,
         events_per_day=args.events_per_day,
         crawler_rate=getattr(args, "crawler_rate", 0.0) or 0.0,
+        list_impressions=getattr(args, "list_impressions", True),
         **rates,
     )
 

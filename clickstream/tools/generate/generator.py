@@ -92,6 +92,10 @@ class GeneratorConfig(BaseModel):
     # Share of new visitors that are crawlers with real crawler user agents (traffic.CRAWLER_USER_AGENTS):
     # their valid lines (every copy) are filtered by the transform (docs/BOTS.md), Truth.filtered_lines.
     crawler_rate: float = Field(default=0.0, ge=0, le=1)
+    # The tracker's product lists (traffic.py): an impression event for each list a page shows and
+    # the list named on a click from it (GA4's view_item_list / select_item), for the Products
+    # page's list CTR. Off by default: the traffic of an older tracker, byte for byte.
+    list_impressions: bool = False
     max_object_lines: int = Field(default=5_000, ge=1)
     max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     gzip_level: int = Field(default=1, ge=1, le=9)  # ingest favours speed; 1 gives about 7x
@@ -209,7 +213,9 @@ class TrafficGenerator:
         self.trng = random.Random(f"{config.seed}:traffic")
         self.frng = random.Random(f"{config.seed}:faults")
         self.krng = random.Random(f"{config.seed}:keys")
-        self.traffic = Traffic(self.trng, crawler_rate=config.crawler_rate)
+        self.traffic = Traffic(
+            self.trng, crawler_rate=config.crawler_rate, list_impressions=config.list_impressions
+        )
         self.crawler_serials: set[int] = set()  # serials of crawlers' events
         self.iso = IsoMs()
         self.limits = Limits(max_lines=config.max_object_lines, max_bytes=config.max_object_bytes,
@@ -303,7 +309,7 @@ class TrafficGenerator:
         minutes, rest_text = iso.minutes, iso.rest
         faulty = self.content_faults or self.config.duplicate_rate > 0
         buckets, dumps = self.buckets, orjson.dumps
-        for i, (ts, event_type, page_url, referrer, ecom, props, user_id) in enumerate(hits):
+        for i, (ts, event_type, page_url, referrer, ecom, props, user_id, item_list) in enumerate(hits):
             received = ts + 30 + int(expovariate(0.0045))
             if random_() < 0.03:
                 received += trng.randint(1000, 15_000)  # a retried beacon, a slow network
@@ -337,6 +343,8 @@ class TrafficGenerator:
                 "ecom": ecom,
                 "props": props,
             }
+            if item_list is not None:
+                event["item_list"] = item_list
             code = _TYPE_CODE[event_type]
             if faulty or received - ts > HOUR_MS:
                 self._line(event, ts, received, serial, code)

@@ -20,7 +20,14 @@ The shape of the traffic:
   page as referrer, like a browser;
 - visits: about 40 % bounce (one page view); the rest browse categories,
   search, click product tiles, view products, add to cart; a cart reaches
-  checkout and purchase with plausible drop-off, so about 3 % of visits buy.
+  checkout and purchase with plausible drop-off, so about 3 % of visits buy;
+- product lists (``list_impressions``, off by default so that older traffic
+  stays byte for byte the same): a category page shows its first
+  ``CATEGORY_PAGE`` products, a product page ``RECOMMENDATIONS`` others of its
+  category, search results up to ``CATEGORY_PAGE`` matches; each shown list is
+  an ``impression`` event (item_list with the product ids, at the time of the
+  page), and a click on a product tile, recommendation or search result picks
+  from the list shown (earlier positions more often) and names it.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from clickstream.tools.generate.catalog import CATEGORIES, SITE, Product, catalo
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
+CATEGORY_PAGE = 24  # products a category page (or a page of search results) shows
+RECOMMENDATIONS = 8  # other products of its category a product page shows
 
 # Relative session starts per UTC hour (00..23), weekdays and weekends.
 WEEKDAY_PROFILE = (
@@ -217,6 +226,7 @@ class Hit(NamedTuple):
     ecom: dict[str, Any] | None
     props: dict[str, Any]
     user_id: str | None
+    item_list: dict[str, Any] | None = None  # an impression's list, or the list a click came from
 
 
 class Visitor:
@@ -270,8 +280,16 @@ def _picker(pairs: Sequence[tuple[Any, float]]) -> _Picker:
 class Traffic:
     """Draws visitors and visits. One instance per generator run; all randomness comes from ``rng``."""
 
-    def __init__(self, rng: random.Random, *, return_share: float = 0.38, crawler_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        return_share: float = 0.38,
+        crawler_rate: float = 0.0,
+        list_impressions: bool = False,
+    ) -> None:
         self.crawler_rate = crawler_rate
+        self.list_impressions = list_impressions
         self.rng = rng
         self.return_share = return_share
         self.visitors: list[Visitor] = []
@@ -297,6 +315,12 @@ class Traffic:
         self.queries = self._queries()
         self.query_picker = _picker([(q, 3 if q[2] is None else 1) for q in self.queries])
         self.category_url = {c: f"{SITE}/c/{c}" for c in CATEGORIES}
+        self.category_pages = {url: c for c, url in self.category_url.items()}
+        # a shown list's positions, earlier ones clicked more often (the same Zipf-like weights)
+        self.position_picker = {
+            n: _Picker(range(n), [1.0 / (rank + 1) ** 0.9 for rank in range(n)])
+            for n in range(1, CATEGORY_PAGE + 1)
+        }
 
     # ----------------------------------------------------------------- visitors
 
@@ -436,18 +460,58 @@ class Traffic:
         hits = [
             Hit(t, "view", page, page_ref, self.ecom[product.product_id] if product else None, {}, user_id)
         ]
+        lists = self.list_impressions
+        # the product list on the current page: (name, products), with list_impressions
+        shown: tuple[str, list[Product]] | None = None
+
+        def show(name: str, products: list[Product]) -> None:
+            """The current page shows a list of products: an impression at the time of the page."""
+            nonlocal shown
+            shown = (name, products)
+            ids = [p.product_id for p in products]
+            item_list = {"name": name, "product_ids": ids}
+            hits.append(Hit(t, "impression", page, page_ref, None, {}, user_id, item_list))
+
+        def show_page_list() -> None:
+            """The list a category or product page shows (none elsewhere)."""
+            nonlocal shown
+            shown = None
+            if page.split("?")[0] in self.category_pages and product is None:
+                listed = self.category_pages[page.split("?")[0]]
+                show(f"category:{listed}", self.by_category[listed][:CATEGORY_PAGE])
+            elif product is not None:
+                others = [p for p in self.by_category[product.category] if p is not product]
+                show("recommendations", others[:RECOMMENDATIONS])
+
+        if lists:
+            show_page_list()
         if intent == "bounce":
             return hits
+
+        def pick_shown(default_category: str | None) -> Product:
+            """A product clicked in the list shown (earlier positions more often), else of the category."""
+            if lists and shown is not None:
+                return shown[1][self.position_picker[len(shown[1])](rng)]
+            return self._product(default_category)
 
         def navigate(url: str, ecom: dict[str, Any] | None, clicked: str | None) -> None:
             """Optionally click an element on the current page, then view ``url``."""
             nonlocal t, page, page_ref
             t += self._dwell(30.0 if product is not None else 18.0)
             if clicked is not None:
-                hits.append(Hit(t, "click", page, page_ref, ecom, {"element": clicked}, user_id))
+                item_list = None
+                if (
+                    shown is not None
+                    and ecom is not None
+                    and any(p.product_id == ecom["product_id"] for p in shown[1])
+                ):
+                    item_list = {"name": shown[0]}
+                hits.append(Hit(t, "click", page, page_ref, ecom, {"element": clicked}, user_id, item_list))
                 t += rng.randint(250, 1500)
             hits.append(Hit(t, "view", url, page, ecom, {}, user_id))
             page, page_ref = url, page
+            if lists:
+                show_page_list()
 
         actions = 1 + int(rng.expovariate(1 / (6.0 if intent == "shopper" else 3.5)))
         add_chance = 0.17 if intent == "shopper" else 0.03
@@ -473,8 +537,14 @@ class Traffic:
                 props = {"search_query": query, "results": results}
                 hits.append(Hit(t, "search", url, page, None, props, user_id))
                 page, page_ref, product = url, page, None
+                shown = None
+                if lists and results:  # the matches, the one looked for first
+                    matches = self.by_category[category][: min(results, CATEGORY_PAGE)]
+                    if wanted is not None:
+                        matches = [wanted, *(p for p in matches if p is not wanted)][: len(matches)]
+                    show("search_results", matches)
                 if results and rng.random() < 0.8:
-                    product = wanted if wanted is not None and rng.random() < 0.7 else self._product(category)
+                    product = wanted if wanted is not None and rng.random() < 0.7 else pick_shown(category)
                     navigate(product.url, self.ecom[product.product_id], "search_result")
             elif r < 0.42 or category is None:
                 if category is None or rng.random() < 0.3:
@@ -483,7 +553,7 @@ class Traffic:
                 navigate(self.category_url[category], None, "nav" if rng.random() < 0.4 else None)
             else:
                 element = "recommendation" if product is not None else "product_tile"
-                product = self._product(category)
+                product = pick_shown(category)
                 navigate(product.url, self.ecom[product.product_id], element)
 
         if not cart:
