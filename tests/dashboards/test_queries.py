@@ -237,12 +237,12 @@ def test_acquisition_breakdown(db: Database) -> None:
 
 
 def test_acquisition_breakdown_by_browser_and_os(db: Database) -> None:
-    # D2: s1 and s4 Chrome / Windows (both bought: s1 LAP x1, s4 KEY x2 and MOU x1), s2 Chrome
-    # Mobile / Android, s3 Mobile Safari / iOS, s5 unknown
+    # D2: s1 and s4 Chrome / Windows (both bought, one order each: s1 LAP x1, s4 KEY x2 and MOU x1),
+    # s2 Chrome Mobile / Android, s3 Mobile Safari / iOS, s5 unknown
     columns = ["segment", "sessions", "engaged_sessions", "purchase_sessions", "orders"]
     by_browser = queries.acquisition_breakdown(db, Filters(D2, D2), "browser")
     assert by_browser[columns].to_dict("records") == [
-        {"segment": "Chrome", "sessions": 2, "engaged_sessions": 2, "purchase_sessions": 2, "orders": 3},
+        {"segment": "Chrome", "sessions": 2, "engaged_sessions": 2, "purchase_sessions": 2, "orders": 2},
         {"segment": "", "sessions": 1, "engaged_sessions": 0, "purchase_sessions": 0, "orders": 0},
         {
             "segment": "Chrome Mobile",
@@ -273,10 +273,10 @@ def test_acquisition_breakdown_by_browser_and_os(db: Database) -> None:
         {"segment": "Chrome Mobile", "sessions": 2},
         {"segment": "Mobile Safari", "sessions": 1},
     ]
-    # both days, every slice: s8 is Chrome too (one purchase event), s7 Safari
+    # both days, every slice: s8 is Chrome too (one order), s7 Safari
     both_days = queries.acquisition_breakdown(db, Filters(D1, D2), "browser")
     rows = {r["segment"]: r for r in both_days.to_dict("records")}
-    assert (rows["Chrome"]["sessions"], rows["Chrome"]["orders"], rows["Safari"]["sessions"]) == (3, 4, 1)
+    assert (rows["Chrome"]["sessions"], rows["Chrome"]["orders"], rows["Safari"]["sessions"]) == (3, 3, 1)
     funnel = queries.funnel_by_segment(db, Filters(D2, D2), "os")
     windows = funnel[funnel["segment"] == "Windows"].iloc[0]
     assert [windows[c] for c in ("funnel_view", "funnel_cart", "funnel_checkout", "funnel_purchase")] == [
