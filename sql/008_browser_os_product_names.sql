@@ -5,6 +5,11 @@
 -- The warehouse keeps no user agent, so the rows loaded before this migration have no browser or
 -- OS (null, '' in the aggregates: "(unknown)" on the pages) until they are derived again from the
 -- raw lake. Unknown means no user agent, or one that uap-core does not name ("Other").
+--
+-- agg_daily_tech_revenue.orders is backfilled below from fact_session_revenue.orders as it is when
+-- this file runs. On a warehouse with purchases migrated from 006 in one go, sql/009 (an order is an
+-- order) runs after this file and recounts fact_session_revenue and agg_daily_revenue only: run
+-- `select rebuild_dashboard_rollups()` once afterwards to recount agg_daily_tech_revenue too.
 
 alter table fact_events add column browser text;           -- ua-parser's browser family, null when unknown
 alter table fact_events add column os text;                -- ua-parser's OS family, null when unknown
