@@ -230,7 +230,7 @@ def page_ui() -> Tag:
                 "Most viewed products whose purchase rate is below the shop's.",
             ),
             table_card("Categories", "categories", "A visitor counts once per category; CTR in lists."),
-            col_widths=(5, 7),
+            col_widths=(4, 8),  # the categories' eleven columns need the room at 1440 px
         ),
         class_="page",
     )
