@@ -38,7 +38,7 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -219,6 +219,51 @@ def data_bounds(db: Database) -> tuple[date | None, date | None]:
     return row["first_date"], row["last_date"]
 
 
+BEFORE_DATA, NO_DATA_YET = "before the data starts", "no data yet"  # days the data does not reach
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The hours the data covers, [start, end) in UTC (DESIGN.md "Partial days").
+
+    ``start`` is the first session's start hour: collection began then. ``end`` is the end of the
+    last hour the pipeline committed (the watermark's hour + 1), or of the last session's start hour
+    when that is later (or when there is no watermark). A day not wholly inside is partial.
+    """
+
+    start: datetime
+    end: datetime
+
+    def partial(self, day: date) -> str:
+        """'' for a day wholly covered, else which part of it the data covers, for a person."""
+        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        day_end = day_start + timedelta(days=1)
+        if day_end <= self.start:
+            return BEFORE_DATA
+        if day_start >= self.end:
+            return NO_DATA_YET
+        if day_start < self.start and day_end > self.end:
+            return f"{self.start:%H:%M} to {self.end:%H:%M} UTC only"
+        if day_start < self.start:
+            return f"from {self.start:%H:%M} UTC"
+        if day_end > self.end:
+            return f"until {self.end:%H:%M} UTC"
+        return ""
+
+
+def data_coverage(db: Database) -> Coverage | None:
+    """The hours the warehouse's data covers, None when it has no sessions."""
+    (row,) = db.records(_file("common/data_coverage.sql"))
+    if row["first_date"] is None:
+        return None
+    first, last = row["first_date"], row["last_date"]
+    start = datetime(first.year, first.month, first.day, row["first_hour"], tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, row["last_hour"], tzinfo=UTC) + timedelta(hours=1)
+    if row["watermark_hour"] is not None:
+        end = max(end, row["watermark_hour"].astimezone(UTC) + timedelta(hours=1))
+    return Coverage(start, end)
+
+
 def slice_values(db: Database, since: date) -> pd.DataFrame:
     """The device / country / channel combinations seen since a date (for the filter choices)."""
     return db.frame(_file("sidebar/slice_values.sql"), {"since": since})
@@ -228,13 +273,16 @@ def slice_values(db: Database, since: date) -> pd.DataFrame:
 
 
 def _session_rows(sliced: bool, by: str | None = None) -> sql.Composable:
-    """Session counts by date and segment (device, channel or country; '' without ``by``), as a
-    subquery: agg_daily_segments without slice filters (a few rows a day), else agg_daily_slices.
+    """Session counts by date and segment (device, channel, country, browser or OS; '' without
+    ``by``), as a subquery: agg_daily_segments without slice filters (a few rows a day), else
+    agg_daily_slices (agg_daily_tech for a browser or OS split, sql/014).
 
     ``by`` is one of SEGMENTS (checked by the callers), never user text.
     """
     if not sliced:
         return _file("common/segment_rows.sql", segment_by=sql.Literal(by or ""))
+    if by in TECH_SEGMENTS:
+        return _file("common/tech_rows.sql", segment=sql.Identifier(by), slices=_slices())
     segment = _file("common/segment.sql") if by else sql.Literal("")
     return _file("common/slice_rows.sql", segment=segment, slices=_slices())
 
@@ -342,7 +390,9 @@ def _sessions_by_weekday_hour(sliced: bool) -> sql.Composable:
 # ----------------------------------------------------------------- funnel
 
 
-SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country"}
+SEGMENTS = {"device": "Device", "channel": "Channel", "country": "Country", "browser": "Browser", "os": "OS"}
+# the splits by the session's user agent (sql/014: agg_daily_tech, agg_daily_tech_revenue)
+TECH_SEGMENTS = ("browser", "os")
 
 
 def funnel_by_segment(db: Database, f: Filters, by: str) -> pd.DataFrame:
@@ -483,17 +533,19 @@ def _item_table(name: str, rows: str, key: str, kinds: str, sliced: bool) -> sql
 
 
 def acquisition_breakdown(db: Database, f: Filters, by: str) -> pd.DataFrame:
-    """Per channel, device or country over the selected dates: sessions, conversion, revenue."""
+    """Per channel, device, country, browser or OS over the selected dates: sessions, conversion, revenue."""
     params = _split_params(f, by)
     return db.frame(_acquisition_breakdown(f.sliced, by), params)
 
 
 @_composed_once
 def _acquisition_breakdown(sliced: bool, by: str) -> sql.Composable:
+    tech = by in TECH_SEGMENTS
     return _file(
         "acquisition/acquisition_breakdown.sql",
         segment_sessions=_segment_sessions(sliced, by),
-        segment=_file("common/segment.sql"),
+        segment=sql.Identifier(by) if tech else _file("common/segment.sql"),
+        revenue_rows="agg_daily_tech_revenue" if tech else "agg_daily_revenue",
         slices=_slices(),
     )
 

@@ -71,6 +71,8 @@ class Ecom(BaseModel):
     # A JSON number, or a decimal string ("79.99"); at most two decimals.
     price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
     qty: Annotated[int, Field(ge=1, le=10_000)] = 1
+    # The product's name as the shop shows it (GA4's item_name); optional, for the dashboards' tables.
+    name: ShortText | None = None
 
 
 class ItemList(BaseModel):

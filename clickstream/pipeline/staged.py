@@ -43,6 +43,9 @@ STAGED_COLUMNS: tuple[str, ...] = (
     "search_query",
     "props",
     "is_ts_clamped",
+    "browser",
+    "os",
+    "product_name",
 )
 
 NULL = "\\N"

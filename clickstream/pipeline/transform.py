@@ -80,12 +80,12 @@ from clickstream.pipeline.bots import (
     RULES_VERSION,
     burst_visitors,
     filter_reason,
+    parse_user_agent,
 )
 from clickstream.pipeline.normalize import (
     PageContext,
     check_clock,
     clean_props,
-    device_type,
     hash_user_id,
     page_context,
     props_json,
@@ -192,6 +192,7 @@ class Event(NamedTuple):
     qty: int | None
     props: dict[str, Any]
     item_list: dict[str, Any] | None = None  # {"name", "product_ids"?}: stored as props.item_list
+    product_name: str | None = None  # ecom.name
 
 
 def slow_event(line: bytes) -> Event | Rejection:
@@ -232,6 +233,7 @@ def slow_event(line: bytes) -> Event | Rejection:
         ecom.qty if ecom else None,
         dict(raw.props),
         raw.item_list.model_dump(exclude_none=True) if raw.item_list is not None else None,
+        ecom.name if ecom else None,
     )
 
 
@@ -363,7 +365,7 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         ):
             return None
 
-    product_id = category = currency = price = qty = None
+    product_id = category = currency = price = qty = product_name = None
     ecom = get("ecom")
     if ecom is not None:
         if type(ecom) is not dict:
@@ -373,11 +375,13 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         currency = ecom.get("currency")
         qty = ecom.get("qty", 1)
         price = _fast_price(ecom.get("price"))
+        product_name = ecom.get("name")
         if not (
             price is not None
             and type(product_id) is str
             and 0 < len(product_id) <= 256
             and (category is None or (type(category) is str and 0 < len(category) <= 256))
+            and (product_name is None or (type(product_name) is str and 0 < len(product_name) <= 256))
             and type(currency) is str
             and currency in _ALPHA3
             and type(qty) is int
@@ -422,6 +426,7 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
         qty,
         props,
         item_list,
+        product_name,
     )
 
 
@@ -528,11 +533,14 @@ def event_values(
         qty,
         props,
         item_list,
+        product_name,
     ) = event
     if page is None:
         page = page_context(page_url, referrer)
     if clamped:
         ts, ts_text = received_at, received_text
+    # device (when the tracker sent none), browser and OS from the user agent (cached per distinct one)
+    ua = parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
     search_query = None
     if props:
         props, search_query = clean_props(props)
@@ -567,7 +575,7 @@ def event_values(
         null if page.utm_term is None else page.utm_term,
         null if page.utm_content is None else page.utm_content,
         page.channel,
-        declared_device or device_type(None, user_agent),
+        declared_device or (ua.device if ua is not None else "unknown"),
         null if country is None else country,
         null if city is None else city,
         null if product_id is None else product_id,
@@ -579,6 +587,9 @@ def event_values(
         null if search_query is None else search_query,
         props_json(props),
         "t" if clamped else "f",
+        null if ua is None or ua.browser is None else ua.browser,
+        null if ua is None or ua.os is None else ua.os,
+        null if product_name is None else product_name,
     )
 
 

@@ -59,6 +59,8 @@ class Event:
     revenue: Decimal | None
     order_id: str | None  # DESIGN.md "Order": a purchase's props.order_id, trimmed; None if absent or empty
     item_list: dict[str, Any] | None  # props.item_list: the contract's item_list (sql/011)
+    browser: str | None
+    os: str | None
 
 
 EVENT_COLUMNS = tuple(Event.__dataclass_fields__)
@@ -89,6 +91,7 @@ LANDING_KEY = (
     "utm_medium",
     "utm_campaign",
 )
+TECH_KEY = ("session_date", "device_type", "country", "channel", "browser", "os")
 
 # table -> (key columns, value columns), as the warehouse stores them
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -120,6 +123,8 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "funnel_step",
             "count_purchases",
             "is_engaged",
+            "browser",
+            "os",
         ),
     ),
     "fact_session_revenue": (("session_id", "currency"), ("orders", "lines", "units", "revenue")),
@@ -172,6 +177,12 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("count_sessions", "count_engaged_sessions", "count_purchase_sessions"),
     ),
     "agg_daily_landing_revenue": ((*LANDING_KEY, "currency"), ("revenue",)),
+    # sql/014: sessions and revenue by the session's browser and OS too ('' when unknown)
+    "agg_daily_tech": (TECH_KEY, SESSION_COUNTS),
+    "agg_daily_tech_revenue": (
+        (*TECH_KEY, "currency"),
+        ("count_purchasing_sessions", "orders", "units", "revenue"),
+    ),
     # sql/011: product list impressions and list clicks, by the slice of each event's session
     "agg_daily_product_list_slices": (
         ("event_date", "product_id", "device_type", "country", "channel"),
@@ -278,6 +289,8 @@ def session_row(events: list[Event]) -> tuple[Any, ...]:
         funnel_step(events),
         purchases,
         duration > 10 or views >= 2 or purchases > 0,
+        first.browser,
+        first.os,
     )
 
 
@@ -348,6 +361,34 @@ def build(events: list[Event]) -> dict[str, Rows]:
             totals = segments.setdefault((day, segment_by, segment), [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
             for i, add in enumerate(counts):
                 totals[i] += add
+    # sql/014: the same sessions by browser and OS, and agg_daily_segments' 'browser' and 'os'
+    tech: dict[tuple[Any, ...], list[Any]] = {}
+    for (sid,), row in sessions.items():
+        values = dict(zip(TABLES["fact_sessions"][1], row, strict=True))
+        browser, os = values["browser"] or "", values["os"] or ""
+        step = values["funnel_step"]
+        session_counts = (
+            1,
+            int(values["is_engaged"]),
+            values["count_page_views"],
+            values["count_events"],
+            values["duration_s"],
+            int(step >= 1),
+            int(step >= 2),
+            int(step >= 3),
+            int(step == 4),
+        )
+        day = values["session_date"]
+        keyed: tuple[tuple[tuple[Any, ...], dict[tuple[Any, ...], list[Any]]], ...] = (
+            ((day, *slice_of[sid], browser, os), tech),
+            ((day, "browser", browser), segments),
+            ((day, "os", os), segments),
+        )
+        for tech_key, table in keyed:
+            totals = table.setdefault(tech_key, [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
+            for i, add in enumerate(session_counts):
+                totals[i] += add
+    out["agg_daily_tech"] = {k: tuple(v) for k, v in tech.items()}
     out["agg_daily_segments"] = {k: tuple(v) for k, v in segments.items()}
     out["agg_hourly_sessions"] = {k: tuple(v) for k, v in hours.items()}
 
@@ -389,6 +430,22 @@ def build(events: list[Event]) -> dict[str, Rows]:
         totals[3] += units
         totals[4] += amount
     out["agg_daily_revenue"] = {k: tuple(v) for k, v in daily_revenue.items()}
+    tech_revenue: dict[tuple[Any, ...], list[Any]] = {}
+    for (sid, currency), (orders, _lines, units, amount) in revenue.items():
+        values = dict(zip(TABLES["fact_sessions"][1], sessions[(sid,)], strict=True))
+        tech_key = (
+            values["session_date"],
+            *slice_of[sid],
+            values["browser"] or "",
+            values["os"] or "",
+            currency,
+        )
+        totals = tech_revenue.setdefault(tech_key, [0, 0, 0, Decimal(0)])
+        totals[0] += 1
+        totals[1] += orders
+        totals[2] += units
+        totals[3] += amount
+    out["agg_daily_tech_revenue"] = {k: tuple(v) for k, v in tech_revenue.items()}
 
     visitors: dict[tuple[Any, ...], list[int]] = {}
     products: dict[tuple[Any, ...], list[Any]] = {}

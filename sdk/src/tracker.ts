@@ -32,6 +32,8 @@ export interface Ecom {
   currency: string;
   price: number;
   qty?: number;
+  /** The product's name as the shop shows it (at most 256 characters); the dashboards show it beside the id. */
+  name?: string;
 }
 
 /** The product list an impression showed, or the list a click came from. */

@@ -50,6 +50,7 @@
   function ecom(product, qty) {
     return {
       product_id: product.id,
+      name: product.name,
       category: product.category,
       currency: product.currency,
       price: product.price,

@@ -194,7 +194,16 @@ def page_ui() -> Tag:
             "Sessions and conversion",
             ui.output_ui("chart"),
             header_extra=ui.input_radio_buttons(
-                "by", None, {"channel": "Channel", "device": "Device", "country": "Country"}, inline=True
+                "by",
+                None,
+                {
+                    "channel": "Channel",
+                    "device": "Device",
+                    "country": "Country",
+                    "browser": "Browser",
+                    "os": "OS",
+                },
+                inline=True,
             ),
         ),
         table_card(
@@ -202,11 +211,9 @@ def page_ui() -> Tag:
             "breakdown",
             "Conversion = sessions that reached purchase / sessions; orders = distinct order ids.",
         ),
-        ui.layout_columns(
-            table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
-            table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
-            col_widths=(6, 6),
-        ),
+        # one above the other: side by side, their columns would not fit at 1440 px
+        table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
+        table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
         class_="page",
     )
 

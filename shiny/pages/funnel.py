@@ -140,19 +140,15 @@ def page_ui() -> Tag:
             card(
                 "By segment",
                 ui.output_ui("split_chart"),
-                header_extra=ui.input_radio_buttons(
-                    "by", None, {"device": "Device", "channel": "Channel", "country": "Country"}, inline=True
-                ),
+                header_extra=ui.input_radio_buttons("by", None, queries.SEGMENTS, inline=True),
             ),
             col_widths=(5, 7),
         ),
-        ui.layout_columns(
-            table_card(
-                "Steps", "steps", "Step conversion = sessions at this step / sessions at the step before."
-            ),
-            table_card("By segment", "segments"),
-            col_widths=(5, 7),
+        # one above the other: side by side, the split's ten columns would not fit at 1440 px
+        table_card(
+            "Steps", "steps", "Step conversion = sessions at this step / sessions at the step before."
         ),
+        table_card("By segment", "segments"),
         class_="page",
     )
 

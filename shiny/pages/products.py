@@ -3,10 +3,12 @@
 Rates are per visitor (DESIGN.md "Product"): add-to-cart rate = visitors who
 added the product / visitors who viewed it, purchase rate likewise. Revenue is
 sum(price x qty) of purchases, per currency (amounts in different currencies
-are never added together). Products are named by their id and category, as
-dim_product has them. List CTR (GA4's item-list click-through rate) = list clicks
-/ impressions: how often a product shown in a list (a category page, search
-results, recommendations; the tracker's impression events) was clicked from one.
+are never added together). Products are named as the tracker saw them
+(ecom.name, dim_product.product_name; the id when no event carried a name),
+with their id as SKU and their category, as dim_product has them. List CTR
+(GA4's item-list click-through rate) = list clicks / impressions: how often a
+product shown in a list (a category page, search results, recommendations; the
+tracker's impression events) was clicked from one.
 """
 
 from __future__ import annotations
@@ -84,9 +86,26 @@ def _rates_and_revenue(frame: pd.DataFrame, label_columns: dict[str, str]) -> pd
 
 
 def product_frame(products: pd.DataFrame) -> pd.DataFrame:
+    """Products by name (the id when the tracker sent none) with their id as SKU."""
     if products.empty:
-        return pd.DataFrame(columns=["Product", "Category", "Views", "Viewers", "Units", *LIST_COLUMNS])
-    return _rates_and_revenue(products, {"product_id": "Product", "category": "Category"})
+        return pd.DataFrame(
+            columns=["Product", "SKU", "Category", "Views", "Viewers", "Units", *LIST_COLUMNS]
+        )
+    named = products.assign(
+        product_name=products["product_name"].where(products["product_name"] != "", products["product_id"])
+    )
+    return _rates_and_revenue(named, {"product_name": "Product", "product_id": "SKU", "category": "Category"})
+
+
+# the columns of the half-width product tables (top and bottom sellers, viewed often, rarely bought):
+# the whole row does not fit beside another table at 1440 px (the Products table has them all)
+SIDE_COLUMNS = ("Product", "Viewers", "Purchase %", "Units")
+
+
+def side_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A half-width product table: its name, viewers, purchase rate and units (the SKU, revenue
+    and list CTR are in the Products table)."""
+    return table[[c for c in table.columns if c in SIDE_COLUMNS]]
 
 
 def category_frame(categories: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +230,7 @@ def page_ui() -> Tag:
                 "Most viewed products whose purchase rate is below the shop's.",
             ),
             table_card("Categories", "categories", "A visitor counts once per category; CTR in lists."),
-            col_widths=(6, 6),
+            col_widths=(4, 8),  # the categories' eleven columns need the room at 1440 px
         ),
         class_="page",
     )
@@ -268,18 +287,21 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
 
     register_table(output, "products", products, lambda: file_stem(ctx.filters(), "products"), height="420px")
     register_table(
-        output, "top", lambda: top_sellers(products()), lambda: file_stem(ctx.filters(), "top_sellers")
+        output,
+        "top",
+        lambda: side_table(top_sellers(products())),
+        lambda: file_stem(ctx.filters(), "top_sellers"),
     )
     register_table(
         output,
         "bottom",
-        lambda: bottom_sellers(products()),
+        lambda: side_table(bottom_sellers(products())),
         lambda: file_stem(ctx.filters(), "bottom_sellers"),
     )
     register_table(
         output,
         "viewed_not_bought",
-        lambda: viewed_not_bought(products(), overall_purchase_rate()),
+        lambda: side_table(viewed_not_bought(products(), overall_purchase_rate())),
         lambda: file_stem(ctx.filters(), "viewed_not_bought"),
     )
     register_table(output, "categories", categories, lambda: file_stem(ctx.filters(), "categories"))

@@ -108,13 +108,21 @@ def headline(totals: pd.DataFrame, visitors: pd.DataFrame, active: pd.DataFrame,
     ]
 
 
-def daily_frame(daily: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
-    """One row per day of the selected dates: the trend chart's data and the downloadable table."""
+def daily_frame(
+    daily: pd.DataFrame, active: pd.DataFrame, coverage: queries.Coverage | None = None
+) -> pd.DataFrame:
+    """One row per day of the selected dates: the trend chart's data and the downloadable table.
+
+    "Partial" says which part of a day the data covers when it is not the whole day (the first
+    day of collection, the day the pipeline is in, days without data yet; DESIGN.md "Partial
+    days"), '' for a whole day.
+    """
     frame = daily.merge(active, on="day", how="left") if not daily.empty else daily
     if frame.empty:
         return pd.DataFrame(
             columns=[
                 "Date",
+                "Partial",
                 "Sessions",
                 "Engaged %",
                 "Pages / session",
@@ -128,6 +136,7 @@ def daily_frame(daily: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Date": frame["day"].map(lambda d: d.isoformat()),
+            "Partial": frame["day"].map(coverage.partial if coverage else lambda _: queries.NO_DATA_YET),
             "Sessions": frame["sessions"].astype(int),
             "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
             "Pages / session": (frame["page_views"] / sessions).round(2),
@@ -139,23 +148,52 @@ def daily_frame(daily: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+PARTIAL_PATTERN = "/"  # the hatching of a partial day's bar
+
+
+def partial_days_note(table: pd.DataFrame) -> str:
+    """The line under the trend that names the partial days and what of them the data covers."""
+    partial = table[table["Partial"] != ""] if "Partial" in table else table.head(0)
+    if partial.empty:
+        return ""
+    days = "; ".join(f"{row.Date} {row.Partial}" for row in partial.itertuples())
+    return f"Hatched bars are partial days, not drops: {days}."
+
+
 def trend_figure(table: pd.DataFrame) -> go.Figure:
+    """Sessions as bars, DAU and MAU as lines; a partial day's bar is hatched and its points hollow,
+    so a day the data covers only in part does not read as a collapse."""
     fig = charts.figure(300)
     x = pd.to_datetime(table["Date"])
+    partial = table["Partial"] != "" if "Partial" in table else pd.Series(False, index=table.index)
+    # a day the data does not reach has no visitor numbers to draw (a gap, not a fall to zero)
+    reached = (
+        ~table["Partial"].isin((queries.BEFORE_DATA, queries.NO_DATA_YET)) if "Partial" in table else ~partial
+    )
+    note = [f" (partial day: {p})" if p else "" for p in table["Partial"]] if partial.any() else None
     fig.add_bar(
-        x=x, y=table["Sessions"], name="Sessions", marker_color="#bfdbfe", hovertemplate="%{y:,} sessions"
+        x=x,
+        y=table["Sessions"],
+        name="Sessions",
+        marker={
+            "color": ["#e2e8f0" if p else "#bfdbfe" for p in partial],
+            "pattern": {"shape": [PARTIAL_PATTERN if p else "" for p in partial], "fgcolor": "#64748b"},
+        },
+        customdata=note,
+        hovertemplate="%{y:,} sessions%{customdata}" if note else "%{y:,} sessions",
     )
     fig.add_scatter(
         x=x,
-        y=table["DAU"],
+        y=table["DAU"].where(reached),
         name="Visitors (DAU)",
         mode="lines+markers",
         line_color=charts.BLUE,
+        marker={"symbol": ["circle-open" if p else "circle" for p in partial], "size": 7},
         hovertemplate="%{y:,} visitors",
     )
     fig.add_scatter(
         x=x,
-        y=table["MAU"],
+        y=table["MAU"].where(reached),
         name="MAU (right axis)",
         mode="lines",
         yaxis="y2",
@@ -173,7 +211,15 @@ def trend_figure(table: pd.DataFrame) -> go.Figure:
         yaxis={"rangemode": "tozero"},
         margin={"r": 56},
     )
-    fig.update_layout(hovermode="x unified", bargap=0.3)
+    if partial.any():  # a legend entry that says what the hatching means
+        fig.add_bar(
+            x=[None],
+            y=[None],
+            name="Partial day",
+            marker={"color": "#e2e8f0", "pattern": {"shape": PARTIAL_PATTERN, "fgcolor": "#64748b"}},
+            hoverinfo="skip",
+        )
+    fig.update_layout(hovermode="x unified", bargap=0.3, barmode="overlay")
     fig.update_xaxes(tickformat="%d %b", dtick=86_400_000 if len(table) <= 31 else None)
     return fig
 
@@ -228,7 +274,8 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
 
     @reactive.calc
     def daily() -> pd.DataFrame:
-        return daily_frame(queries.sessions_daily(ctx.db, ctx.filters()), active())
+        coverage = queries.data_coverage(ctx.db)
+        return daily_frame(queries.sessions_daily(ctx.db, ctx.filters()), active(), coverage)
 
     def has_sessions() -> bool:
         current = queries.by_period(totals()).get("current")
@@ -247,7 +294,13 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     def trend() -> Tag:
         if not has_sessions():
             return empty_state("Nothing to chart yet")
-        return charts.to_html(trend_figure(daily()), "traffic-trend")
+        table = daily()
+        note = partial_days_note(table)
+        return ui.div(
+            charts.to_html(trend_figure(table), "traffic-trend"),
+            ui.p(note, class_="table-note partial-days") if note else None,
+            data_partial_days=",".join(table.loc[table["Partial"] != "", "Date"]),
+        )
 
     @render.ui
     def heatmap() -> Tag:

@@ -8,7 +8,7 @@ language sql
 as $$
 truncate visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,
     agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings, agg_daily_landings_all,
-    agg_daily_landing_revenue;
+    agg_daily_landing_revenue, agg_daily_tech, agg_daily_tech_revenue;
 
 select refresh_session_rollups(array(
     select session_date from agg_daily_sessions

@@ -20,6 +20,8 @@ delete from agg_daily_landings_all;
 delete from agg_daily_landing_revenue;
 delete from agg_daily_product_list_slices;
 delete from agg_daily_product_lists;
+delete from agg_daily_tech;
+delete from agg_daily_tech_revenue;
 delete from retention_cohorts;
 delete from retention_weeks;
 delete from agg_retention;

@@ -37,6 +37,8 @@ boundary_events as (
         facts.utm_medium,
         facts.utm_campaign,
         facts.device_type,
+        facts.browser,
+        facts.os,
         facts.country
     from session_events as events
     inner join fact_events as facts on facts.event_id = events.event_id
@@ -81,7 +83,9 @@ sessions as (
         totals.reached_checkout,
         totals.reached_purchase,
         totals.funnel_step,
-        totals.count_purchases
+        totals.count_purchases,
+        first_events.browser,
+        first_events.os
     from session_totals as totals
     inner join session_keys as keys on keys.session_number = totals.session_number
     inner join first_events on first_events.session_number = totals.session_number

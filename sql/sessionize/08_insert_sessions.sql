@@ -26,6 +26,8 @@ insert into fact_sessions (
     reached_purchase,
     funnel_step,
     count_purchases,
+    browser,
+    os,
     is_engaged
 )
 select *

@@ -8,7 +8,7 @@ Expected values are counted by hand from tests/support/dashboard_sample.py.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -110,10 +110,12 @@ def test_stickiness_is_the_dau_card_over_the_mau_card(db: Database) -> None:
 
 def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
     f = Filters(D1, D2)
-    table = traffic.daily_frame(queries.sessions_daily(db, f), queries.active_users_daily(db, f))
+    coverage = queries.data_coverage(db)  # D1 09:00 (s6) to D2 22:00 (the watermark's hour, 21:00, ended)
+    table = traffic.daily_frame(queries.sessions_daily(db, f), queries.active_users_daily(db, f), coverage)
     assert table.to_dict("records") == [
         {
             "Date": "2025-10-13",
+            "Partial": "from 09:00 UTC",
             "Sessions": 3,
             "Engaged %": 66.7,
             "Pages / session": 1.67,
@@ -124,6 +126,7 @@ def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
         },
         {
             "Date": "2025-10-14",
+            "Partial": "until 22:00 UTC",
             "Sessions": 5,
             "Engaged %": 60.0,
             "Pages / session": 2.0,
@@ -134,9 +137,41 @@ def test_traffic_trend_heatmap_and_daily_table(db: Database) -> None:
         },
     ]
     trend = traffic.trend_figure(table)
-    assert [t.name for t in trend.data] == ["Sessions", "Visitors (DAU)", "MAU (right axis)"]
+    assert [t.name for t in trend.data] == ["Sessions", "Visitors (DAU)", "MAU (right axis)", "Partial day"]
     assert trend.data[2].yaxis == "y2"
     assert list(trend.data[0].y) == [3, 5]
+    # both days are partial: hatched bars, hollow DAU points, said in the hover and under the chart
+    assert list(trend.data[0].marker.pattern.shape) == ["/", "/"]
+    assert list(trend.data[1].marker.symbol) == ["circle-open", "circle-open"]
+    assert list(trend.data[0].customdata) == [
+        " (partial day: from 09:00 UTC)",
+        " (partial day: until 22:00 UTC)",
+    ]
+    assert traffic.partial_days_note(table) == (
+        "Hatched bars are partial days, not drops: 2025-10-13 from 09:00 UTC; 2025-10-14 until 22:00 UTC."
+    )
+    # a wider range: the days around the data are not collected (yet), the whole days in between are whole
+    wide = Filters(date(2025, 10, 12), date(2025, 10, 15))
+    around = traffic.daily_frame(
+        queries.sessions_daily(db, wide), queries.active_users_daily(db, wide), coverage
+    )
+    assert around["Partial"].tolist() == [
+        "before the data starts",
+        "from 09:00 UTC",
+        "until 22:00 UTC",
+        "no data yet",
+    ]
+    # the chart draws no visitors on the days the data does not reach (a gap, not a fall to zero)
+    wide_trend = traffic.trend_figure(around)
+    assert list(wide_trend.data[0].y) == [0, 3, 5, 0]
+    assert [None if pd.isna(v) else v for v in wide_trend.data[1].y] == [None, 3, 4, None]
+    whole = queries.Coverage(datetime(2025, 10, 13, tzinfo=UTC), datetime(2025, 10, 15, tzinfo=UTC))
+    complete = traffic.daily_frame(queries.sessions_daily(db, f), queries.active_users_daily(db, f), whole)
+    assert complete["Partial"].tolist() == ["", ""]
+    plain = traffic.trend_figure(complete)
+    assert [t.name for t in plain.data] == ["Sessions", "Visitors (DAU)", "MAU (right axis)"]
+    assert list(plain.data[0].marker.pattern.shape) == ["", ""]
+    assert traffic.partial_days_note(complete) == ""
     heat = traffic.heatmap_figure(queries.sessions_by_weekday_hour(db, f))
     grid = heat.data[0].z
     assert (grid[0][9], grid[0][12], grid[1][10], grid[1][20], grid[1][21]) == (1, 1, 2, 2, 1)  # Mon, Tue
@@ -206,6 +241,7 @@ def test_product_tables(db: Database) -> None:
     table = products.product_frame(queries.product_table(db, f))
     assert list(table.columns) == [
         "Product",
+        "SKU",
         "Category",
         "Views",
         "Viewers",
@@ -220,7 +256,8 @@ def test_product_tables(db: Database) -> None:
     ]
     # the sample has no list impressions (tests/dashboards/test_product_lists.py has): no CTR to show
     assert table["Impressions"].sum() == table["List clicks"].sum() == 0 and table["CTR %"].isna().all()
-    assert table[table["Product"] == "MOU-200"].iloc[0].tolist()[:9] == [
+    assert table[table["SKU"] == "MOU-200"].iloc[0].tolist()[:10] == [
+        "Logitech MX Master 3S Wireless Mouse",  # the name the tracker sent (dim_product.product_name)
         "MOU-200",
         "mice",
         2,
@@ -231,10 +268,19 @@ def test_product_tables(db: Database) -> None:
         25.0,
         0.0,
     ]
-    assert products.top_sellers(table)["Product"].tolist() == ["KEY-300", "MOU-200", "LAP-100"]
-    assert products.bottom_sellers(table)["Product"].tolist() == ["MON-400", "MOU-200", "LAP-100", "KEY-300"]
+    # MON-400's events carried no name: the id stands in
+    assert table[table["SKU"] == "MON-400"]["Product"].tolist() == ["MON-400"]
+    assert products.top_sellers(table)["SKU"].tolist() == ["KEY-300", "MOU-200", "LAP-100"]
+    assert products.bottom_sellers(table)["SKU"].tolist() == ["MON-400", "MOU-200", "LAP-100", "KEY-300"]
     # the shop's purchase rate is 1 / 3: only MON-400 (0 %) is below it
-    assert products.viewed_not_bought(table, 1 / 3)["Product"].tolist() == ["MON-400"]
+    assert products.viewed_not_bought(table, 1 / 3)["SKU"].tolist() == ["MON-400"]
+    # the half-width tables keep the name, viewers, purchase rate and units
+    assert products.side_table(products.top_sellers(table)).to_dict("records")[0] == {
+        "Product": "Keychron K2 Pro Mechanical Keyboard",
+        "Viewers": 2,  # A (s4) and C (s3) viewed KEY-300
+        "Purchase %": 50.0,  # A bought it
+        "Units": 2,
+    }
     categories = products.category_frame(queries.category_table(db, f))
     assert categories["Category"].tolist() == ["keyboards", "mice", "laptops", "monitors"]
     chart = products.category_figure(categories)

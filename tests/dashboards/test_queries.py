@@ -36,6 +36,25 @@ def test_data_bounds(db: Database, empty_url: str) -> None:
     assert queries.data_bounds(Database(empty_url)) == (None, None)
 
 
+def test_data_coverage(db: Database, empty_url: str) -> None:
+    # from s6's start hour (D1 09:00) to the end of the watermark's hour (D2 21:00, also s4's)
+    assert queries.data_coverage(db) == queries.Coverage(
+        datetime(2025, 10, 13, 9, tzinfo=UTC), datetime(2025, 10, 14, 22, tzinfo=UTC)
+    )
+    assert queries.data_coverage(Database(empty_url)) is None
+    # a day is partial unless wholly inside; a day wholly outside says so
+    coverage = queries.Coverage(datetime(2025, 10, 13, 9, tzinfo=UTC), datetime(2025, 10, 13, 16, tzinfo=UTC))
+    assert coverage.partial(date(2025, 10, 13)) == "09:00 to 16:00 UTC only"
+    assert coverage.partial(date(2025, 10, 12)) == "before the data starts"
+    assert coverage.partial(date(2025, 10, 14)) == "no data yet"
+    assert (
+        queries.Coverage(datetime(2025, 10, 13, tzinfo=UTC), datetime(2025, 10, 14, tzinfo=UTC)).partial(
+            date(2025, 10, 13)
+        )
+        == ""
+    )
+
+
 def test_session_totals_per_period(db: Database) -> None:
     totals = queries.by_period(queries.session_totals(db, Filters(D2, D2)))
     current = {k: totals["current"][k] for k in totals["current"] if k != "period"}
@@ -179,6 +198,7 @@ def test_product_table(db: Database) -> None:
     assert list(table["product_id"]) == ["KEY-300", "MOU-200", "LAP-100", "MON-400"]  # units, views
     assert rows["MOU-200"] == {
         "product_id": "MOU-200",
+        "product_name": "Logitech MX Master 3S Wireless Mouse",
         "category": "mice",
         "views": 2,
         "viewers": 2,  # C, A
@@ -213,6 +233,57 @@ def test_acquisition_breakdown(db: Database) -> None:
     by_device = queries.acquisition_breakdown(db, Filters(D2, D2, channels=("Direct", "Email")), "device")
     assert by_device[["segment", "sessions", "orders"]].to_dict("records") == [
         {"segment": "desktop", "sessions": 2, "orders": 2}  # s1, s4 (three lines)
+    ]
+
+
+def test_acquisition_breakdown_by_browser_and_os(db: Database) -> None:
+    # D2: s1 and s4 Chrome / Windows (both bought, one order each: s1 LAP x1, s4 KEY x2 and MOU x1),
+    # s2 Chrome Mobile / Android, s3 Mobile Safari / iOS, s5 unknown
+    columns = ["segment", "sessions", "engaged_sessions", "purchase_sessions", "orders"]
+    by_browser = queries.acquisition_breakdown(db, Filters(D2, D2), "browser")
+    assert by_browser[columns].to_dict("records") == [
+        {"segment": "Chrome", "sessions": 2, "engaged_sessions": 2, "purchase_sessions": 2, "orders": 2},
+        {"segment": "", "sessions": 1, "engaged_sessions": 0, "purchase_sessions": 0, "orders": 0},
+        {
+            "segment": "Chrome Mobile",
+            "sessions": 1,
+            "engaged_sessions": 0,
+            "purchase_sessions": 0,
+            "orders": 0,
+        },
+        {
+            "segment": "Mobile Safari",
+            "sessions": 1,
+            "engaged_sessions": 1,
+            "purchase_sessions": 0,
+            "orders": 0,
+        },
+    ]
+    assert by_browser["revenue"].iloc[0] == {"USD": 1025.0, "EUR": 160.0}
+    by_os = queries.acquisition_breakdown(db, Filters(D2, D2), "os")
+    assert dict(zip(by_os["segment"], by_os["sessions"], strict=True)) == {
+        "Windows": 2,
+        "Android": 1,
+        "iOS": 1,
+        "": 1,
+    }
+    # with a slice filter (agg_daily_tech): mobile sessions of both days, s6 and s2 Chrome Mobile, s3
+    both_days_mobile = queries.acquisition_breakdown(db, Filters(D1, D2, devices=("mobile",)), "browser")
+    assert both_days_mobile[["segment", "sessions"]].to_dict("records") == [
+        {"segment": "Chrome Mobile", "sessions": 2},
+        {"segment": "Mobile Safari", "sessions": 1},
+    ]
+    # both days, every slice: s8 is Chrome too (one order), s7 Safari
+    both_days = queries.acquisition_breakdown(db, Filters(D1, D2), "browser")
+    rows = {r["segment"]: r for r in both_days.to_dict("records")}
+    assert (rows["Chrome"]["sessions"], rows["Chrome"]["orders"], rows["Safari"]["sessions"]) == (3, 3, 1)
+    funnel = queries.funnel_by_segment(db, Filters(D2, D2), "os")
+    windows = funnel[funnel["segment"] == "Windows"].iloc[0]
+    assert [windows[c] for c in ("funnel_view", "funnel_cart", "funnel_checkout", "funnel_purchase")] == [
+        2,
+        2,
+        2,
+        2,
     ]
 
 

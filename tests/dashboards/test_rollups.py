@@ -31,6 +31,8 @@ ROLLUPS = (
     "agg_daily_landings",
     "agg_daily_landings_all",
     "agg_daily_landing_revenue",
+    "agg_daily_tech",
+    "agg_daily_tech_revenue",
     "agg_daily_product_list_slices",
     "agg_daily_product_lists",
 )
@@ -99,12 +101,24 @@ RUNS = [
         ev("a20c", at(20, minute=2), "a", "add_to_cart", "L1"),
     ],
     # an earlier event of a on day 40 in another device: its session's slice changes, not its days
-    [ev("a40early", at(40, minute=-20), "a", "view", device_type="mobile", channel="Email")],
+    [
+        ev(
+            "a40early",
+            at(40, minute=-20),
+            "a",
+            "view",
+            device_type="mobile",
+            channel="Email",
+            browser="Mobile Safari",
+            os="iOS",
+        )
+    ],
     # b comes back on days 21 and 45 (a purchase), c on day 44 only; a again on day 0
     [
         ev("b21", at(21), "b", "view", "M1"),
         ev("b45", at(45, 18), "b", "purchase", "M1"),
-        ev("c44", at(44), "c", "view", "L1", device_type="tablet"),
+        ev("c44", at(44), "c", "view", "L1", device_type="tablet", browser=None, os=None),
+        ev("c44b", at(44, minute=3), "c", "purchase", "L1", browser="Firefox", os="Linux"),
         ev("a0b", at(0, 23), "a", "view", "M1"),
     ],
     # the same events again: nothing changes
@@ -159,6 +173,9 @@ def test_queries_read_from_rollups_equal_the_per_visitor_ones(
         queries.sessions_daily,
         lambda d, f: queries.funnel_by_segment(d, f, "country"),
         lambda d, f: queries.acquisition_breakdown(d, f, "device"),
+        lambda d, f: queries.acquisition_breakdown(d, f, "browser"),
+        lambda d, f: queries.acquisition_breakdown(d, f, "os"),
+        lambda d, f: queries.funnel_by_segment(d, f, "browser"),
     ):
         by_rollups, per_visitor = query(database, fast), query(database, every_device)
         sort = [
@@ -209,3 +226,59 @@ def test_category_days_follow_dim_product_when_a_product_changes_category(
     # an older event with yet another category changes nothing (dim_product keeps the newest)
     runs.run([ev("cd1", at(1), "d", "view", "L1", category="tablets")])
     runs.check()
+
+
+@pytest.mark.parametrize("by", ["browser", "os"])
+@pytest.mark.parametrize("devices", [(), ("mobile", "tablet")])
+def test_browser_and_os_breakdowns_equal_a_count_over_the_sessions(
+    database_url: str, lake: Lake, stager: Stager, by: str, devices: tuple[str, ...]
+) -> None:
+    import queries
+
+    runs = Runs(database_url, lake, stager)
+    for events in RUNS:
+        runs.run(events)
+    # the expected numbers, counted in Python from fact_sessions (exact: reference.compare) and
+    # fact_session_revenue, one session at a time
+    with psycopg.connect(database_url) as conn:
+        sessions = conn.execute(
+            f"select session_id, {by}, device_type, is_engaged, count_page_views, funnel_step"
+            " from fact_sessions where session_date between '2025-10-01' and '2025-11-15'"
+        ).fetchall()
+        revenue = conn.execute(
+            "select session_id, currency, orders, revenue from fact_session_revenue"
+        ).fetchall()
+    expected: dict[str, dict[str, Any]] = {}
+    segment_of: dict[Any, str] = {}
+    for session_id, value, device, engaged, page_views, step in sessions:
+        if devices and device not in devices:
+            continue
+        segment_of[session_id] = value or ""
+        row = expected.setdefault(
+            value or "",
+            {"sessions": 0, "engaged_sessions": 0, "page_views": 0, "purchase_sessions": 0, "orders": 0},
+        )
+        row["sessions"] += 1
+        row["engaged_sessions"] += int(engaged)
+        row["page_views"] += page_views
+        row["purchase_sessions"] += int(step == 4)
+    money: dict[str, dict[str, float]] = {segment: {} for segment in expected}
+    for session_id, currency, orders, amount in revenue:
+        if session_id in segment_of:
+            segment = segment_of[session_id]
+            expected[segment]["orders"] += orders
+            money[segment][currency] = money[segment].get(currency, 0.0) + float(amount)
+    assert len(expected) >= 2  # the runs have more than one browser and OS, and unknown ones
+
+    f = queries.Filters(start=date(2025, 10, 1), end=date(2025, 11, 15), devices=devices)
+    frame = queries.acquisition_breakdown(queries.Database(database_url), f, by)
+    got = {
+        row["segment"]: {
+            k: row[k] for k in ("sessions", "engaged_sessions", "page_views", "purchase_sessions", "orders")
+        }
+        for row in frame.to_dict("records")
+    }
+    assert got == expected
+    assert {
+        row["segment"]: {k: float(v) for k, v in row["revenue"].items()} for row in frame.to_dict("records")
+    } == money

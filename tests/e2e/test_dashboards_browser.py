@@ -354,3 +354,105 @@ def test_a_failed_hour_shows_and_its_redrive_turns_it_green(
     expect(kpi(page, "reliability", "failed_hours")).to_have_attribute("data-value", "0")
     assert loaded.op.failed_hours() == []
     assert loaded.scalar("select watermark_hour from etl_watermark") == FAILED_HOUR
+
+
+# ----------------------------------------------------------------- browser and OS, partial days, names
+
+GRID_JS = """(id) => {
+    const grid = document.getElementById(id);
+    const text = (cell) => cell.innerText.trim();
+    return {
+        head: [...grid.querySelectorAll('thead tr:first-child th')].map(text),
+        rows: [...grid.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map(text)),
+    };
+}"""
+
+
+def grid(page: Page, table_id: str) -> list[dict[str, str]]:
+    """The rows of a data grid as dicts by column title, as the page shows them (a long grid draws
+    the rows in view, between spacer rows of one cell)."""
+    shown = page.evaluate(GRID_JS, table_id)
+    return [
+        dict(zip(shown["head"], row, strict=True)) for row in shown["rows"] if len(row) == len(shown["head"])
+    ]
+
+
+@pytest.mark.parametrize(("by", "title"), [("browser", "Browser"), ("os", "OS")])
+def test_acquisition_splits_sessions_by_browser_and_os_as_the_sessions_say(
+    page: Page, loaded: RunningStack, by: str, title: str
+) -> None:
+    # Given the last day's sessions, split by the user agent's browser (or OS)
+    show(page, "acquisition")
+    controller.InputDateRange(page, "dates").set((LAST_DAY.isoformat(), LAST_DAY.isoformat()))
+    controller.InputRadioButtons(page, "acquisition-by").set(by)
+    expect(page.locator("#acquisition-breakdown thead th").first).to_have_text(title)
+    # Then each row's sessions are fact_sessions' count of that browser (or OS), unknown ones apart
+    counts = loaded.query(
+        f"select coalesce({by}, ''), count(*) from fact_sessions where session_date = %(day)s group by 1",
+        {"day": LAST_DAY},
+    )
+    expected = {(value or "(unknown)"): f"{n:,}" for value, n in counts}
+    assert len(expected) >= 3  # the generator's visitors use several browsers and systems
+    expect(page.locator("#acquisition-breakdown tbody tr")).to_have_count(len(expected))
+    shown = {row[title]: row["Sessions"] for row in grid(page, "acquisition-breakdown")}
+    assert shown == expected
+    no_output_errors(page)
+
+
+def test_partial_days_are_marked_in_the_daily_trend_and_table(page: Page, loaded: RunningStack) -> None:
+    # Given the last two loaded days (whole: the generator starts at midnight and the backfill took
+    # every hour) and the day after them, which the pipeline has not (wholly) taken yet
+    show(page, "traffic")
+    after = LAST_DAY + timedelta(days=1)
+    controller.InputDateRange(page, "dates").set((DAY_BEFORE.isoformat(), after.isoformat()))
+    # Then that day alone is marked partial: hatched in the chart, named under it and in the table
+    trend = page.locator("#traffic-trend > div")
+    expect(trend).to_have_attribute("data-partial-days", after.isoformat())
+    expect(page.locator("#traffic-trend .partial-days")).to_contain_text(after.isoformat())
+    expect(page.locator("#traffic-trend .legend")).to_contain_text("Partial day")
+    expect(page.locator("#traffic-daily tbody tr")).to_have_count(3)
+    partial = {row["Date"]: row["Partial"] for row in grid(page, "traffic-daily")}
+    assert partial == {
+        DAY_BEFORE.isoformat(): "",
+        LAST_DAY.isoformat(): "",
+        after.isoformat(): partial[after.isoformat()],
+    }
+    assert partial[after.isoformat()] in {"no data yet", "until 01:00 UTC"}  # before or after the redrive
+    no_output_errors(page)
+
+
+def test_products_are_named_as_the_tracker_saw_them(page: Page, loaded: RunningStack) -> None:
+    # The generator sends each product's catalog name as ecom.name (the storefront does too)
+    names = dict(loaded.query("select product_id, product_name from dim_product"))
+    assert names and all(names.values())
+    show(page, "products")
+    expect(page.locator("#products-products tbody tr").first).to_be_visible()
+    rows = grid(page, "products-products")
+    assert rows and all(row["Product"] == names[row["SKU"]] for row in rows)
+    top = grid(page, "products-top")  # the half-width tables show the name alone
+    assert top and all(row["Product"] in names.values() for row in top)
+
+
+def test_no_table_column_is_cut_off_at_1440_px(page: Page, loaded: RunningStack) -> None:
+    """Every table of every page fits its card in a 1440 px wide window: nothing to scroll sideways to."""
+    overflowing = """() => [...document.querySelectorAll('.tab-pane.active .card table')]
+        .filter((table) => table.offsetParent !== null)
+        .map((table) => {
+            const card = table.closest('.card-body') || table.closest('.card');
+            let box = table.parentElement;
+            while (box !== card && box.scrollWidth <= box.clientWidth + 1) box = box.parentElement;
+            const right = table.getBoundingClientRect().right, limit = card.getBoundingClientRect().right;
+            const id = (table.closest('[id]') || {}).id;
+            const wide = box !== card || right > limit + 1;
+            return wide ? `${id}: ${Math.round(right - limit)} px too wide` : null;
+        })
+        .filter((problem) => problem !== null)"""
+    for name in PAGES:
+        show(page, name)
+        expect(page.locator(".tab-pane.active .card table").first).to_be_visible()
+        expect(page.locator("html.shiny-busy")).to_have_count(0)
+        assert page.evaluate(overflowing) == [], name
+    show(page, "acquisition")  # the widest split: by browser
+    controller.InputRadioButtons(page, "acquisition-by").set("browser")
+    expect(page.locator("#acquisition-breakdown thead th").first).to_have_text("Browser")
+    assert page.evaluate(overflowing) == []

@@ -332,6 +332,34 @@ def test_dim_product_keeps_first_and_last_seen_and_the_newest_attributes(
     )
 
 
+def test_dim_product_is_named_by_its_newest_event_that_carries_a_name(
+    database_url: str, lake: Lake, stager: Stager
+) -> None:
+    def named(event_id: str, minutes: int, name: str | None) -> dict[str, Any]:
+        return staged_event(
+            getattr(ids, event_id),
+            ts=HOUR + timedelta(minutes=minutes),
+            product_id="p-1",
+            category="laptops",
+            currency="EUR",
+            price="10.00",
+            qty=1,
+            product_name=name,
+        )
+
+    def run(execution: str, events: list[dict[str, Any]]) -> str | None:
+        batch = stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
+        upsert(database_url, lake, execution, stager.worklist(execution, [batch]))
+        return scalar(database_url, "select product_name from dim_product")
+
+    # the run's newest event has no name: the newest one that has wins
+    assert run("exec-1", [named("e1", 10, "XPS 13"), named("e2", 20, None)]) == "XPS 13"
+    # a newer event without a name keeps it; an older (late) one with another name does not take over
+    assert run("exec-2", [named("e3", 30, None), named("e0", -30, "XPS 13 (old)")]) == "XPS 13"
+    # a newer name replaces it
+    assert run("exec-3", [named("e4", 40, "XPS 13 9340")]) == "XPS 13 9340"
+
+
 def test_an_empty_or_missing_worklist_still_records_the_run(
     database_url: str, lake: Lake, stager: Stager
 ) -> None:

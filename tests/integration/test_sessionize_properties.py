@@ -45,6 +45,7 @@ class Drawn:
     page: int
     channel: str
     device: str
+    agent: tuple[str | None, str | None]  # (browser, os)
     country: str | None
     product: int | None
     qty: int
@@ -64,6 +65,9 @@ drawn_st = st.builds(
     page=st.integers(0, 3),
     channel=st.sampled_from(CHANNELS),
     device=st.sampled_from(("mobile", "desktop")),
+    agent=st.sampled_from(
+        (("Chrome", "Windows"), ("Mobile Safari", "iOS"), ("Chrome", "Android"), (None, None))
+    ),
     country=st.sampled_from(("DE", "FR", None)),
     product=st.none() | st.integers(0, 2),
     qty=st.integers(1, 3),
@@ -103,6 +107,8 @@ def staged(i: int, d: Drawn) -> dict[str, Any]:
         channel=d.channel,
         utm_campaign=f"c{d.page}" if d.page else None,
         device_type=d.device,
+        browser=d.agent[0],
+        os=d.agent[1],
         country=d.country,
         user_hash=d.user_hash,
         props=props,

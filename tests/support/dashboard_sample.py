@@ -20,6 +20,9 @@ the tests expect are counted by hand from the table below, not recomputed.
                                                                                view MOU, cart MOU, checkout,
                                                                                buy KEY x2, buy MOU x1
 
+Browser / OS (of each session's first event): s6 and s2 Chrome Mobile / Android, s8, s1 and s4
+Chrome / Windows, s7 Safari / Mac OS X, s3 Mobile Safari / iOS, s5 unknown (no user agent).
+
 Products: LAP-100 laptops $1,000.00, MOU-200 mice $25.00, KEY-300 keyboards
 EUR 80.00, MON-400 monitors $300.00 (viewed, never bought).
 
@@ -49,6 +52,12 @@ PRODUCTS = {
     "KEY-300": ("keyboards", Decimal("80.00"), "EUR"),
     "MON-400": ("monitors", Decimal("300.00"), "USD"),
 }
+# the names the tracker sent (ecom.name, dim_product.product_name); MON-400's events carried none
+PRODUCT_NAMES = {
+    "LAP-100": "Dell XPS 13 9340, 16GB RAM, 512GB SSD",
+    "MOU-200": "Logitech MX Master 3S Wireless Mouse",
+    "KEY-300": "Keychron K2 Pro Mechanical Keyboard",
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class SampleSession:
     events: tuple[tuple[str, str | None, int], ...]  # (event_type, product_id, qty)
     referrer_host: str | None = None
     utm: tuple[str, str, str] | None = None  # campaign, source, medium
+    agent: tuple[str, str] | None = None  # (browser, os) of its first event; None when unknown
 
     @property
     def session_id(self) -> uuid.UUID:
@@ -98,27 +108,33 @@ SESSIONS = (
     SampleSession(
         "s6", "B", _at(D1, 9, 0), 40, "mobile", "DE", "Organic Search",
         (("view", None, 1), ("view", "LAP-100", 1)),
-        referrer_host="www.google.com",
+        referrer_host="www.google.com", agent=("Chrome Mobile", "Android"),
     ),
     SampleSession(
         "s8", "A", _at(D1, 12, 0), 200, "desktop", "US", "Direct",
         (("view", "LAP-100", 1), ("view", "MOU-200", 1), ("add_to_cart", "MOU-200", 2),
          ("checkout", None, 1), ("purchase", "MOU-200", 2)),
+        agent=("Chrome", "Windows"),
     ),
-    SampleSession("s7", "E", _at(D1, 19, 0), 8, "desktop", "GB", "Direct", (("view", "MON-400", 1),)),
+    SampleSession(
+        "s7", "E", _at(D1, 19, 0), 8, "desktop", "GB", "Direct", (("view", "MON-400", 1),),
+        agent=("Safari", "Mac OS X"),
+    ),
     SampleSession(
         "s1", "A", _at(D2, 10, 5), 300, "desktop", "US", "Direct",
         (("view", None, 1), ("view", "LAP-100", 1), ("add_to_cart", "LAP-100", 1), ("view", None, 1),
          ("checkout", None, 1), ("purchase", "LAP-100", 1)),
+        agent=("Chrome", "Windows"),
     ),
     SampleSession(
         "s2", "B", _at(D2, 10, 40), 5, "mobile", "DE", "Organic Search", (("view", None, 1),),
-        referrer_host="www.google.com",
+        referrer_host="www.google.com", agent=("Chrome Mobile", "Android"),
     ),
     SampleSession(
         "s3", "C", _at(D2, 20, 10), 125, "mobile", "US", "Paid Search",
         (("view", "MOU-200", 1), ("view", "KEY-300", 1), ("add_to_cart", "MOU-200", 1)),
         referrer_host="www.google.com", utm=("autumn_sale", "google", "cpc"),
+        agent=("Mobile Safari", "iOS"),
     ),
     SampleSession(
         "s5", "D", _at(D2, 20, 30), 0, "tablet", None, "Referral", (("view", "MON-400", 1),),
@@ -129,7 +145,7 @@ SESSIONS = (
         (("view", "KEY-300", 1), ("add_to_cart", "KEY-300", 2), ("view", "MON-400", 1),
          ("view", "MOU-200", 1), ("add_to_cart", "MOU-200", 1), ("checkout", None, 1),
          ("purchase", "KEY-300", 2), ("purchase", "MOU-200", 1)),
-        utm=("newsletter_oct", "newsletter", "email"),
+        utm=("newsletter_oct", "newsletter", "email"), agent=("Chrome", "Windows"),
     ),
 )  # fmt: skip
 
@@ -164,6 +180,8 @@ def _session_rows() -> list[dict[str, Any]]:
                 "funnel_step": s.funnel_step,
                 "count_purchases": sum(1 for k, _, _ in s.events if k == "purchase"),
                 "is_engaged": s.is_engaged,
+                "browser": s.agent[0] if s.agent else None,
+                "os": s.agent[1] if s.agent else None,
             }
         )
     return rows
@@ -312,6 +330,7 @@ def write_sample(database_url: str) -> None:
             "currency": currency,
             "first_seen_at": first_seen,
             "last_seen_at": first_seen + timedelta(days=1),
+            "product_name": PRODUCT_NAMES.get(product_id),
         }
         for product_id, (category, price, currency) in PRODUCTS.items()
     ]

@@ -57,6 +57,9 @@ def staged_event(event_id: uuid.UUID | str | None = None, **overrides: Any) -> d
         "search_query": None,
         "props": "{}",
         "is_ts_clamped": False,
+        "browser": "Chrome",
+        "os": "Windows",
+        "product_name": None,
     }
     unknown = set(overrides) - set(row)
     if unknown:
@@ -160,7 +163,7 @@ LOADED_TABLES = (
     " visitor_activity_days, agg_daily_visitor_gaps, visitor_category_products, agg_daily_products,"
     " agg_daily_slices, agg_daily_segments, agg_hourly_sessions, agg_daily_landings,"
     " agg_daily_landings_all, agg_daily_landing_revenue,"
-    " agg_daily_product_list_slices, agg_daily_product_lists,"
+    " agg_daily_product_list_slices, agg_daily_product_lists, agg_daily_tech, agg_daily_tech_revenue,"
     " retention_cohorts, retention_weeks, agg_retention, agg_retention_all, fact_searches,"
     " agg_daily_searches, agg_daily_searches_all, fact_session_paths, agg_daily_paths, agg_daily_paths_all"
 )

@@ -262,6 +262,13 @@ def test_an_accepted_line_keeps_the_client_values_of_contract_fields() -> None:
     assert line["event_id"] == event["event_id"]
 
 
+def test_the_product_name_is_kept_and_fields_outside_the_contract_are_not() -> None:
+    ecom = {**make_event()["ecom"], "name": "USB-C dock, 11 ports", "colour": "grey"}
+    line = lines_of(run([make_event(ecom=ecom)]))[0]
+    assert line["ecom"]["name"] == "USB-C dock, 11 ports"
+    assert "colour" not in line["ecom"]
+
+
 # --- the API Gateway wiring, with in-memory fakes -----------------------------------------------
 
 

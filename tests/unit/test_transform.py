@@ -101,6 +101,9 @@ def test_a_valid_event_is_staged_with_every_column() -> None:
         "search_query": "usb c",
         "props": '{"button":"buy"}',
         "is_ts_clamped": "f",
+        "browser": None,  # "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" names no browser
+        "os": "Windows",
+        "product_name": None,
     }
 
 
@@ -695,3 +698,80 @@ def test_old_events_without_item_list_stay_valid() -> None:
     for event_type in ("view", "click", "search", "add_to_cart", "checkout", "purchase"):
         (result,), _ = run(gzip.compress(line(make_event(event_type=event_type)) + b"\n"))
         assert result.staged == 1, event_type
+
+
+# ------------------------------------------------------------ user agent, product name
+
+# Real user agents of people's browsers, their browser and OS families checked by hand against
+# what each product calls itself (ua-parser's names, docs/BOTS.md).
+PEOPLE = [
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.6 Mobile/15E148 Safari/604.1",
+        "mobile",
+        "Mobile Safari",
+        "iOS",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        "Samsung Internet",
+        "Android",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/129.0.0.0 Safari/537.36 Edg/129.0.0.0",
+        "desktop",
+        "Edge",
+        "Windows",
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7; rv:131.0) Gecko/20100101 Firefox/131.0",
+        "desktop",
+        "Firefox",
+        "Mac OS X",
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.6 Mobile/15E148 Safari/604.1",
+        "tablet",
+        "Mobile Safari",
+        "iOS",
+    ),
+]
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_browser_os_and_device_come_from_the_user_agent(fast_path: bool) -> None:
+    # the tracker sent no device.type: the device is parsed too
+    lines = [line(make_event(i, device={"user_agent": ua})) for i, (ua, *_) in enumerate(PEOPLE)]
+    # a declared device wins, browser and OS are still parsed; no user agent: unknown
+    lines.append(line(make_event(10, device={"type": "tablet", "user_agent": PEOPLE[0][0]})))
+    lines.append(line(make_event(11, device={"type": "desktop"})))
+    lines.append(line(make_event(12, device={"user_agent": "   "})))
+    _, rows = run(gzip.compress(ndjson(*lines)), fast_path=fast_path)
+    got = [(r["device_type"], r["browser"], r["os"]) for r in rows]
+    assert got == [
+        *[(device, browser, os) for _, device, browser, os in PEOPLE],
+        ("tablet", "Mobile Safari", "iOS"),
+        ("desktop", None, None),
+        ("unknown", None, None),
+    ]
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_the_product_name_is_staged_as_sent(fast_path: bool) -> None:
+    named = make_event(1)
+    named["ecom"] = {**named["ecom"], "name": "Dell XPS 13 9340, 16GB RAM\t512GB SSD"}
+    unnamed = make_event(2)
+    too_long = make_event(3)
+    too_long["ecom"] = {**too_long["ecom"], "name": "x" * 257}
+    (result,), rows = run(
+        gzip.compress(ndjson(line(named), line(unnamed), line(too_long))), fast_path=fast_path
+    )
+    assert [r["product_name"] for r in rows] == [
+        "Dell XPS 13 9340, 16GB RAM\\t512GB SSD",
+        None,
+    ]  # COPY-escaped
+    assert result.rejects == {"invalid_field": 1}  # a name over 256 characters breaks the contract

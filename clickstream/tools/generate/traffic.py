@@ -584,6 +584,7 @@ class Traffic:
 def _ecom(product: Product, qty: int) -> dict[str, Any]:
     return {
         "product_id": product.product_id,
+        "name": product.name,
         "category": product.category,
         "currency": product.currency,
         "price": product.price,

@@ -1,4 +1,5 @@
--- per channel, device or country over the selected dates: sessions, conversion, orders and revenue
+-- per channel, device, country, browser or OS over the selected dates: sessions, conversion, orders
+-- and revenue (revenue_rows: agg_daily_revenue, or agg_daily_tech_revenue for browser and OS)
 with sessions as ({segment_sessions}),
 
 revenue_by_currency as (
@@ -7,7 +8,7 @@ revenue_by_currency as (
         currency,
         sum(orders)::bigint as orders,
         sum(revenue) as revenue
-    from agg_daily_revenue
+    from {revenue_rows}
     where session_date between %(start)s and %(end)s
         and {slices}
     group by 1, 2

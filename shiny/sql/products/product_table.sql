@@ -1,8 +1,8 @@
--- per product over the selected dates: views, viewers, adders, buyers, orders, units and revenue by
--- currency; rows, counts and revenue are products/*_rollups.sql without slice filters (agg_daily_products
--- and sql/005's gaps) and products/*_sliced.sql with them (agg_daily_product_visitors); list
--- impressions and list clicks from products/list_counts.sql (sql/011), a product shown in a list
--- but never viewed included
+-- per product over the selected dates: its name (the tracker's ecom.name, sql/014), views, viewers,
+-- adders, buyers, orders, units and revenue by currency; rows, counts and revenue are
+-- products/*_rollups.sql without slice filters (agg_daily_products and sql/005's gaps) and
+-- products/*_sliced.sql with them (agg_daily_product_visitors); list impressions and list clicks
+-- from products/list_counts.sql (sql/011), a product shown in a list but never viewed included
 with rows as ({rows}),
 
 products as ({counts}),
@@ -15,6 +15,7 @@ product_lists as ({lists}),
 final as (
     select
         coalesce(products.product_id, product_lists.product_id) as product_id,
+        coalesce(dim_product.product_name, '') as product_name,
         coalesce(dim_product.category, '') as category,
         coalesce(products.views, 0)::bigint as views,
         coalesce(products.viewers, 0)::bigint as viewers,
