@@ -70,15 +70,17 @@ counted as (
         and jsonb_typeof(item_list) = 'object'
 ),
 
--- a recomputed session's slice is its first event's (as 07_new_sessions.sql has it)
+-- a recomputed session's slice is its first event's, read by event_id (as 07_new_sessions.sql
+-- has it: session_events is narrow; the run's new events are in fact_events by now)
 new_slices as (
     select
-        session_number,
-        device_type,
-        coalesce(country, '') as country,
-        channel
-    from session_events
-    where is_session_start
+        events.session_number,
+        facts.device_type,
+        coalesce(facts.country, '') as country,
+        facts.channel
+    from session_events as events
+    inner join fact_events as facts on facts.event_id = events.event_id
+    where events.is_session_start
 ),
 
 changes as (
