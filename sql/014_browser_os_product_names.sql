@@ -6,8 +6,11 @@
 -- OS (null, '' in the aggregates: "(unknown)" on the pages) until they are derived again from the
 -- raw lake. Unknown means no user agent, or one that uap-core does not name ("Other").
 --
--- agg_daily_tech_revenue.orders is backfilled below from fact_session_revenue.orders, which
--- sql/009 (an order is an order) has recounted by the time this file runs.
+-- agg_daily_segments (sql/005) gains segment_by 'browser' and 'os', summed from agg_daily_tech.
+-- sql/backfills/014_browser_os_product_names.sql fills agg_daily_tech, agg_daily_tech_revenue and
+-- those segments once, after sql/functions/ is applied, from the stored sessions (all of unknown
+-- browser and OS), agg_daily_tech_revenue.orders from fact_session_revenue.orders, which sql/009
+-- (an order is an order) has recounted by then.
 
 alter table fact_events add column browser text;           -- ua-parser's browser family, null when unknown
 alter table fact_events add column os text;                -- ua-parser's OS family, null when unknown
@@ -60,65 +63,3 @@ create table agg_daily_tech_revenue (
     revenue numeric(16, 2) not null,
     primary key (session_date, device_type, country, channel, browser, os, currency)
 );
-
--- agg_daily_segments (sql/005) gains segment_by 'browser' and 'os', summed from agg_daily_tech.
--- The backfill: the stored sessions, all of unknown browser and OS.
-insert into agg_daily_tech
-select
-    session_date,
-    device_type,
-    coalesce(country, ''),
-    channel,
-    coalesce(browser, ''),
-    coalesce(os, ''),
-    count(*)::integer,
-    (count(*) filter (where is_engaged))::integer,
-    sum(count_page_views)::integer,
-    sum(count_events)::integer,
-    sum(duration_s),
-    (count(*) filter (where funnel_step >= 1))::integer,
-    (count(*) filter (where funnel_step >= 2))::integer,
-    (count(*) filter (where funnel_step >= 3))::integer,
-    (count(*) filter (where funnel_step = 4))::integer
-from fact_sessions
-group by 1, 2, 3, 4, 5, 6;
-
-insert into agg_daily_tech_revenue
-select
-    sessions.session_date,
-    sessions.device_type,
-    coalesce(sessions.country, ''),
-    sessions.channel,
-    coalesce(sessions.browser, ''),
-    coalesce(sessions.os, ''),
-    revenue.currency,
-    count(*)::integer,
-    sum(revenue.orders)::integer,
-    sum(revenue.units)::integer,
-    sum(revenue.revenue)
-from fact_sessions as sessions
-inner join fact_session_revenue as revenue on revenue.session_id = sessions.session_id
-group by 1, 2, 3, 4, 5, 6, 7;
-
-insert into agg_daily_segments
-with segment_rows as (
-    select 'browser' as segment_by, browser as segment, * from agg_daily_tech
-    union all
-    select 'os' as segment_by, os as segment, * from agg_daily_tech
-)
-
-select
-    session_date,
-    segment_by,
-    segment,
-    sum(count_sessions)::integer,
-    sum(count_engaged_sessions)::integer,
-    sum(count_page_views)::integer,
-    sum(count_events)::integer,
-    sum(sum_duration_s),
-    sum(count_funnel_view)::integer,
-    sum(count_funnel_cart)::integer,
-    sum(count_funnel_checkout)::integer,
-    sum(count_funnel_purchase)::integer
-from segment_rows
-group by session_date, segment_by, segment;
