@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The warehouse host's bootstrap: PostgreSQL installed, configured, its roles
-# and database created, the migrations in sql/ applied in order with psql, and
-# the repeatable definitions of sql/functions/ applied again.
+# and database created, the migrations in sql/ applied in order with psql, the
+# repeatable definitions of sql/functions/ applied again, and the backfills of
+# sql/backfills/ not run yet run once.
 #
 # Runs at every boot (cloud-init scripts-user, always), so every step is
 # idempotent: a deploy that ships new migrations stops and starts the host, and
@@ -16,7 +17,7 @@ set -euo pipefail
 pgdata=/var/lib/pgsql/data
 region="" secret_name="" migrations="" pg_major=16 database=clickstream port=5432
 pipeline_user=pipeline dashboard_user=dashboard client_cidr=""
-migrations_table=etl_schema_migrations lock_key=""
+migrations_table=etl_schema_migrations backfills_table=etl_schema_backfills lock_key=""
 
 log() { echo "warehouse: $*"; }
 as_postgres() { sudo -u postgres --preserve-env=PIPELINE_PASSWORD "$@"; }
@@ -34,6 +35,7 @@ parse_args() {
             --dashboard-user) dashboard_user=$2 ;;
             --client-cidr) client_cidr=$2 ;;
             --migrations-table) migrations_table=$2 ;;
+            --backfills-table) backfills_table=$2 ;;
             --lock-key) lock_key=$2 ;;
             *) echo "warehouse.sh: unknown argument $1" >&2; exit 2 ;;
         esac
@@ -132,24 +134,67 @@ grant pg_read_all_data to ${dashboard_user};
 SQL
 }
 
+rewritten_olds() {
+    # The old checksums that $1/migrate/rewritten.txt lists for version $2 (NNN) with the new
+    # checksum $3, as a SQL list ('a', 'b'); nothing when none. Lines: NNN old new reason.
+    local list="$1/migrate/rewritten.txt" version old new reason olds=""
+    [[ -f "${list}" ]] || return 0
+    while read -r version old new reason; do
+        [[ -z "${version}" || "${version}" == \#* ]] && continue
+        if [[ "${version}" == "$2" && "${new}" == "$3" ]]; then
+            olds+="${olds:+, }'${old}'"
+        fi
+    done <"${list}"
+    echo "${olds}"
+}
+
+check_rewritten() {
+    # Every line of $1/migrate/rewritten.txt is NNN old_sha256 new_sha256 reason (or a # comment).
+    local list="$1/migrate/rewritten.txt" version old new reason
+    [[ -f "${list}" ]] || return 0
+    while read -r version old new reason; do
+        [[ -z "${version}" || "${version}" == \#* ]] && continue
+        if [[ ! "${version}" =~ ^[0-9]{3}$ || ! "${old}" =~ ^[0-9a-f]{64}$ || ! "${new}" =~ ^[0-9a-f]{64}$ || -z "${reason}" ]]; then
+            echo "warehouse: migrate/rewritten.txt: expected NNN old_sha256 new_sha256 reason, got: ${version} ${old} ${new} ${reason}" >&2
+            return 1
+        fi
+    done <"${list}"
+}
+
 migrations_script() {
     # A psql script applying the NNN_name.sql files of directory $1 (its top level
     # only) with the same bookkeeping as clickstream/core/migrate.py
     # (`clickstream db migrate`): the table etl_schema_migrations (version, name, sha256 checksum),
-    # one transaction per file, an applied file that changed is refused, and the
-    # same advisory lock, so two migrators take turns. Then, as migrate.py does on
-    # every run, each file of $1/functions/ (create or replace of a function or
-    # view) in name order, each in its own transaction, not recorded. Objects
-    # belong to the pipeline role.
-    local dir=$1 file name version checksum
+    # one transaction per file, an applied file that changed is refused unless
+    # $1/migrate/rewritten.txt lists its recorded checksum as old and its checksum on disk as new
+    # (then the new one is recorded, and its backfill as done), and the same advisory lock, so
+    # two migrators take turns. Then, as migrate.py does on every run, each file of
+    # $1/functions/ (create or replace of a function or view) in name order, each in its own
+    # transaction, not recorded. Last, each file of $1/backfills/ (named as its migration) whose
+    # migration is applied and that etl_schema_backfills does not list, in its own transaction
+    # with its row there. Objects belong to the pipeline role.
+    local dir=$1 file name version checksum olds
+    local -a files=() backfills=() functions=()
+    check_rewritten "${dir}" || return 1
+    mapfile -t files < <(find "${dir}" -maxdepth 1 -type f -name '*.sql' | sort)
+    if [[ -d "${dir}/backfills" ]]; then
+        mapfile -t backfills < <(find "${dir}/backfills" -maxdepth 1 -type f -name '*.sql' | sort)
+    fi
+    if [[ -d "${dir}/functions" ]]; then
+        mapfile -t functions < <(find "${dir}/functions" -maxdepth 1 -type f -name '*.sql' | sort)
+    fi
     echo "\\set ON_ERROR_STOP on"
     echo "select pg_advisory_lock(${lock_key});"
     echo "set role ${pipeline_user};"
     echo "create table if not exists ${migrations_table} ("
     echo "    version integer primary key, name text not null, checksum text not null,"
     echo "    applied_at timestamptz not null default now());"
+    echo "create table if not exists ${backfills_table} ("
+    echo "    version integer primary key, name text not null,"
+    echo "    applied_at timestamptz not null default now());"
     echo "reset role;"
-    while IFS= read -r file; do
+    # every applied file checked first, as migrate.py does, before anything is changed
+    for file in "${files[@]}"; do
         name="$(basename "${file}" .sql)"
         if [[ ! "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]; then
             echo "warehouse: ${name}.sql is not named NNN_lowercase_name.sql" >&2
@@ -157,12 +202,42 @@ migrations_script() {
         fi
         version=$((10#${BASH_REMATCH[1]}))
         checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
+        olds="$(rewritten_olds "${dir}" "${BASH_REMATCH[1]}" "${checksum}")"
         cat <<PSQL
 do \$\$ begin
-    if exists (select from ${migrations_table} where version = ${version} and checksum <> '${checksum}') then
+    if exists (select from ${migrations_table} where version = ${version} and checksum <> '${checksum}'${olds:+ and checksum not in (${olds})}) then
         raise exception '${name}.sql changed after it was applied: add a new numbered migration instead';
     end if;
 end \$\$;
+PSQL
+    done
+    # the rewritten files: their new checksum recorded, and their backfill as done (the old file ran it)
+    for file in "${files[@]}"; do
+        name="$(basename "${file}" .sql)"
+        [[ "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]
+        version=$((10#${BASH_REMATCH[1]}))
+        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
+        olds="$(rewritten_olds "${dir}" "${BASH_REMATCH[1]}" "${checksum}")"
+        [[ -n "${olds}" ]] || continue
+        cat <<PSQL
+select exists (select from ${migrations_table} where version = ${version} and checksum in (${olds})) as rewritten \\gset
+\\if :rewritten
+\\echo warehouse: accepting ${name}.sql as rewritten (migrate/rewritten.txt)
+begin;
+update ${migrations_table} set checksum = '${checksum}' where version = ${version};
+PSQL
+        if [[ -f "${dir}/backfills/${name}.sql" ]]; then
+            echo "insert into ${backfills_table} (version, name) values (${version}, '${BASH_REMATCH[2]}') on conflict (version) do nothing;"
+        fi
+        echo "commit;"
+        echo "\\endif"
+    done
+    for file in "${files[@]}"; do
+        name="$(basename "${file}" .sql)"
+        [[ "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]
+        version=$((10#${BASH_REMATCH[1]}))
+        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
+        cat <<PSQL
 select not exists (select from ${migrations_table} where version = ${version}) as pending \\gset
 \\if :pending
 \\echo warehouse: applying ${name}.sql
@@ -174,11 +249,7 @@ values (${version}, '${BASH_REMATCH[2]}', '${checksum}');
 commit;
 \\endif
 PSQL
-    done < <(find "${dir}" -maxdepth 1 -type f -name '*.sql' | sort)
-    local functions=()
-    if [[ -d "${dir}/functions" ]]; then
-        mapfile -t functions < <(find "${dir}/functions" -maxdepth 1 -type f -name '*.sql' | sort)
-    fi
+    done
     for file in "${functions[@]}"; do
         cat <<PSQL
 begin;
@@ -188,6 +259,26 @@ commit;
 PSQL
     done
     echo "\\echo warehouse: ${#functions[@]} files of functions/ defined"
+    for file in "${backfills[@]}"; do
+        name="$(basename "${file}" .sql)"
+        if [[ ! "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ || ! -f "${dir}/${name}.sql" ]]; then
+            echo "warehouse: backfills/${name}.sql is named as the migration it belongs to, and there is no ${name}.sql" >&2
+            return 1
+        fi
+        version=$((10#${BASH_REMATCH[1]}))
+        cat <<PSQL
+select exists (select from ${migrations_table} where version = ${version})
+    and not exists (select from ${backfills_table} where version = ${version}) as backfill_due \\gset
+\\if :backfill_due
+\\echo warehouse: backfilling backfills/${name}.sql
+begin;
+set local role ${pipeline_user};
+\\i ${file}
+insert into ${backfills_table} (version, name) values (${version}, '${BASH_REMATCH[2]}');
+commit;
+\\endif
+PSQL
+    done
     echo "select pg_advisory_unlock(${lock_key});"
 }
 
