@@ -116,9 +116,9 @@ def test_the_new_files_make_the_schema_the_old_ones_made(
 
 
 # the tables each backfill fills; 014 fills agg_daily_segments' browser and OS rows too
-BACKFILLED_TABLES = {
-    m.version: created_tables(m) for m in migrate.discover() if m.version in REWRITTEN
-} | {14: [*created_tables(next(m for m in migrate.discover() if m.version == 14)), "agg_daily_segments"]}
+BACKFILLED_TABLES = {m.version: created_tables(m) for m in migrate.discover() if m.version in REWRITTEN} | {
+    14: [*created_tables(next(m for m in migrate.discover() if m.version == 14)), "agg_daily_segments"]
+}
 # what the migration leaves in them before its backfill
 EMPTIED = {
     5: [f"truncate {', '.join(BACKFILLED_TABLES[5])}"],
@@ -250,7 +250,9 @@ def test_a_database_of_the_old_files_is_accepted_and_not_backfilled_again(
     assert markers(empty_database_url) == dict.fromkeys(REWRITTEN, 0)
 
 
-def test_an_unlisted_edit_of_a_rewritten_migration_is_refused(empty_database_url: str, tmp_path: Path) -> None:
+def test_an_unlisted_edit_of_a_rewritten_migration_is_refused(
+    empty_database_url: str, tmp_path: Path
+) -> None:
     # Given a database of the old files, and 005 edited again after its listed rewrite
     migrate.migrate(empty_database_url, old_sql_dir(tmp_path / "old"))
     before = recorded(empty_database_url)
@@ -259,7 +261,8 @@ def test_an_unlisted_edit_of_a_rewritten_migration_is_refused(empty_database_url
     rollups.write_text(rollups.read_text() + "\n-- edited after the rewrite\n")
 
     # Then it is refused, and nothing is accepted, not even the other rewritten files
-    with pytest.raises(migrate.MigrationError, match=r"005_dashboard_rollups.sql changed after it was applied"):
+    refused = r"005_dashboard_rollups.sql changed after it was applied"
+    with pytest.raises(migrate.MigrationError, match=refused):
         migrate.migrate(empty_database_url, sql_dir)
     assert recorded(empty_database_url) == before
     assert backfilled(empty_database_url) == []
