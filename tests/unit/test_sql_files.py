@@ -153,13 +153,14 @@ def test_every_loaded_file_exists_and_every_file_is_loaded() -> None:
         if not (roots[root] / name).is_file() and not (root == "tests" and (roots["sql"] / name).is_file())
     )
     assert missing == []
-    # numbered migrations and the repeatable functions are applied by clickstream/core/migrate.py
+    # numbered migrations, the repeatable functions and the backfills are applied by
+    # clickstream/core/migrate.py
     on_disk = {
         (root, str(p.relative_to(path)))
         for root, path in roots.items()
         if root != "shiny"  # shiny/queries.py names its files through a helper of its own
         for p in path.rglob("*.sql")
-        if root == "tests" or (p.parent != path and p.parent.name != "functions")
+        if root == "tests" or (p.parent != path and p.parent.name not in ("functions", "backfills"))
     }
     every_loaded = loaded["sql"] | loaded["tests"]
     assert sorted(f"{root}/{name}" for root, name in on_disk if name not in every_loaded) == []
