@@ -19,7 +19,8 @@ import pytest
 
 from clickstream.core import migrate
 from infra import constants as c
-from tests.support.postgres import embedded_postgres
+from tests.support.migrations import REWRITTEN, new_sql_dir, old_sql_dir
+from tests.support.postgres import admin, embedded_postgres
 
 WAREHOUSE_SH = c.HOST_SCRIPTS_DIR / "warehouse.sh"
 HOST_SCRIPTS = sorted(c.HOST_SCRIPTS_DIR.glob("*.sh"))
@@ -84,7 +85,15 @@ def test_roles_database_and_migrations_as_on_the_host(postgres: Any, tmp_path: P
     expected = [(m.version, m.name, m.checksum) for m in migrate.discover(c.SQL_DIR)]
     applied = query(postgres, f"select version, name, checksum from {c.MIGRATIONS_TABLE} order by version")
     assert applied == expected
-    assert migrate.migrate(postgres.get_uri(DATABASE)) == []  # the Python migrator agrees: nothing to do
+    # and the backfills of sql/backfills/ after them, in the table of `clickstream db migrate`
+    # (warehouse.sh's default name: infra passes none)
+    backfilled = query(postgres, f"select version, name from {migrate.BACKFILLS_TABLE} order by version")
+    assert backfilled == [(b.version, b.name) for b in migrate.backfills(c.SQL_DIR)]
+    assert "warehouse: backfilling backfills/005_dashboard_rollups.sql" in first.stdout
+    said: list[str] = []
+    # the Python migrator agrees: nothing to apply, nothing to backfill
+    assert migrate.migrate(postgres.get_uri(DATABASE), log=said.append) == []
+    assert not any(line.startswith(("backfilled", "accepted")) for line in said)
     # owned by the pipeline role, readable by the dashboards' role, the password set
     owners = query(postgres, "select distinct tableowner from pg_tables where schemaname = 'public'")
     assert owners == [(c.PIPELINE_DB_USER,)]
@@ -142,3 +151,74 @@ def test_an_edited_migration_is_refused(postgres: Any, tmp_path: Path) -> None:
     result = apply(postgres, edited, tmp_path)
     assert result.returncode != 0
     assert "changed after it was applied" in result.stderr
+
+
+def fresh_database(postgres: Any) -> None:
+    with admin(postgres) as conn:
+        conn.execute(f"drop database if exists {DATABASE} with (force)")
+
+
+# a row that only a run of sql/backfills/011_product_lists.sql would remove
+MARKER = "insert into agg_daily_product_lists values ('2025-10-06', 'MARKER', 7, 1)"
+MARKED = "select count(*) from agg_daily_product_lists where product_id = 'MARKER'"
+
+
+def test_a_database_of_the_old_files_is_accepted_at_boot_without_backfilling(
+    postgres: Any, tmp_path: Path
+) -> None:
+    # Given a warehouse whose host applied the old files, and a row a backfill would remove
+    fresh_database(postgres)
+    old = apply(postgres, old_sql_dir(tmp_path / "old"), tmp_path)
+    assert old.returncode == 0, old.stdout + old.stderr
+    assert "backfilling" not in old.stdout  # the old files ran their backfill themselves
+    with psycopg.connect(postgres.get_uri(DATABASE)) as conn:
+        conn.execute(MARKER)
+
+    # When the host boots with the new files
+    result = apply(postgres, c.SQL_DIR, tmp_path)
+
+    # Then it accepts the rewritten ones, records their checksums and their backfills as done
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "applying" not in result.stdout and "backfilling" not in result.stdout
+    assert [line for line in result.stdout.splitlines() if "accepting" in line] == [
+        f"warehouse: accepting {m.path.name} as rewritten (migrate/rewritten.txt)"
+        for m in migrate.discover(c.SQL_DIR)
+        if m.version in REWRITTEN
+    ]
+    expected = [(m.version, m.name, m.checksum) for m in migrate.discover(c.SQL_DIR)]
+    assert query(postgres, f"select version, name, checksum from {c.MIGRATIONS_TABLE} order by 1") == expected
+    assert query(postgres, f"select version from {migrate.BACKFILLS_TABLE} order by 1") == [
+        (v,) for v in REWRITTEN
+    ]
+    assert query(postgres, MARKED) == [(1,)]
+    again = apply(postgres, c.SQL_DIR, tmp_path)
+    assert again.returncode == 0 and "accepting" not in again.stdout
+
+    # When the host stops between a migration and its backfill (its row missing), Then the next
+    # boot runs that backfill alone
+    with psycopg.connect(postgres.get_uri(DATABASE)) as conn:
+        conn.execute(f"delete from {migrate.BACKFILLS_TABLE} where version = 11")
+    rerun = apply(postgres, c.SQL_DIR, tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert [line for line in rerun.stdout.splitlines() if "backfilling" in line] == [
+        "warehouse: backfilling backfills/011_product_lists.sql"
+    ]
+    assert query(postgres, MARKED) == [(0,)]
+    assert query(postgres, f"select count(*) from {migrate.BACKFILLS_TABLE}") == [(len(REWRITTEN),)]
+
+
+def test_an_unlisted_edit_of_a_rewritten_migration_is_refused_at_boot(postgres: Any, tmp_path: Path) -> None:
+    # Given a warehouse of the old files, and 005 edited again after its listed rewrite
+    fresh_database(postgres)
+    assert apply(postgres, old_sql_dir(tmp_path / "old"), tmp_path).returncode == 0
+    before = query(postgres, f"select version, checksum from {c.MIGRATIONS_TABLE} order by 1")
+    edited = new_sql_dir(tmp_path / "sql")
+    rollups = edited / "005_dashboard_rollups.sql"
+    rollups.write_text(rollups.read_text() + "\n-- edited after the rewrite\n")
+
+    # Then the host stops and says why, before accepting any rewritten file
+    result = apply(postgres, edited, tmp_path)
+    assert result.returncode != 0
+    assert "005_dashboard_rollups.sql changed after it was applied" in result.stderr
+    assert query(postgres, f"select version, checksum from {c.MIGRATIONS_TABLE} order by 1") == before
+    assert query(postgres, f"select count(*) from {migrate.BACKFILLS_TABLE}") == [(0,)]
