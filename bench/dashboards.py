@@ -11,9 +11,11 @@ the ones the pipeline writes. The warehouse is cached: an embedded pgserver
 whose data directory lives under bench/data/ (or a database on the server of
 ``--database-url``), named after the parameters and the migrations'
 checksums, so a second run reuses it (``--rebuild`` builds it again). When
-only new migrations were added since a cached warehouse was built, a copy of
-it is migrated forward (their backfill fills the new tables) instead of
-loading all the traffic again.
+only new migrations were added since a cached warehouse was built, or applied
+ones rewritten as sql/migrate/rewritten.txt lists (its old checksums read as
+the new ones), a copy of it is migrated forward (the new migrations' backfills
+fill their tables; a rewritten one's checksum is updated) instead of loading
+all the traffic again.
 
 Then, for two date ranges, the default one the app opens with (its last
 DEFAULT_DAYS days) and every day of the warehouse, each page's queries run
@@ -199,14 +201,19 @@ class Warehouse:
             self.server = None
 
     def _forward_base(self) -> Path | None:
-        """A complete cached warehouse of the same traffic built with an earlier prefix of the migrations."""
+        """A complete cached warehouse of the same traffic built with a prefix of the migrations.
+
+        A prefix once its rewritten migrations (sql/migrate/rewritten.txt) read as they are now:
+        migrate accepts them (and records their new checksums) as it accepts any database.
+        """
         prefix = _traffic(self.days, self.events_per_day)
+        rewritten = migrate.rewritten_checksums()
         best: tuple[int, Path] | None = None
         for marker in DATA_DIR.glob(f"{prefix}*/{MARKER}"):
             info = json.loads(marker.read_text())
-            applied = info.get("checksums", [])
+            applied = [rewritten.get(checksum, checksum) for checksum in info.get("checksums", [])]
             forward = applied and applied == self.checksums[: len(applied)]
-            if forward and len(applied) < len(self.checksums) and (best is None or len(applied) > best[0]):
+            if forward and marker.parent.name != self.key and (best is None or len(applied) > best[0]):
                 best = (len(applied), marker.parent)
         return best[1] if best else None
 
