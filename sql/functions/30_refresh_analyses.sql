@@ -566,7 +566,8 @@ end
 $$;
 
 -- sql/013's tables from scratch: emptied, then every visitor of fact_sessions refreshed from the
--- start (for the backfill of sql/013, rebuild_dashboard_rollups() and the tests).
+-- start (for sql/013's backfill, sql/backfills/013_analyses.sql, rebuild_dashboard_rollups() and
+-- the tests).
 create or replace function rebuild_analyses() returns void
 language plpgsql
 as $$

@@ -1,6 +1,6 @@
--- sql/011's tables recomputed from fact_events and fact_sessions, for every date: the backfill of
--- the migration, rebuild_dashboard_rollups(), and a check that the deltas Upsert applies
--- (clickstream/pipeline/product_lists.py) add up to this.
+-- sql/011's tables recomputed from fact_events and fact_sessions, for every date: the migration's
+-- backfill (sql/backfills/011_product_lists.sql), rebuild_dashboard_rollups(), and a check that
+-- the deltas Upsert applies (clickstream/pipeline/product_lists.py) add up to this.
 create or replace function rebuild_product_lists() returns void
 language sql
 as $$

@@ -1,8 +1,9 @@
 -- Recomputes sql/005's tables from the aggregates of sql/003, fact_sessions,
 -- fact_session_revenue and dim_product, for every date and every visitor, with the functions Upsert
 -- calls for the dates and the visitors it touched, sql/011's product lists from fact_events
--- (rebuild_product_lists()) and sql/013's analyses (rebuild_analyses()). For the backfill of
--- sql/005 and for tests that write the aggregates directly.
+-- (rebuild_product_lists()) and sql/013's analyses (rebuild_analyses()). For sql/005's
+-- backfill (sql/backfills/005_dashboard_rollups.sql) and for tests that write the aggregates
+-- directly.
 create or replace function rebuild_dashboard_rollups() returns void
 language sql
 as $$
