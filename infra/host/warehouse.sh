@@ -173,8 +173,8 @@ migrations_script() {
     # transaction, not recorded. Last, each file of $1/backfills/ (named as its migration) whose
     # migration is applied and that etl_schema_backfills does not list, in its own transaction
     # with its row there. Objects belong to the pipeline role.
-    local dir=$1 file name version checksum olds
-    local -a files=() backfills=() functions=()
+    local dir=$1 file name i
+    local -a files=() backfills=() functions=() labels=() versions=() names=() checksums=() olds=()
     check_rewritten "${dir}" || return 1
     mapfile -t files < <(find "${dir}" -maxdepth 1 -type f -name '*.sql' | sort)
     if [[ -d "${dir}/backfills" ]]; then
@@ -183,6 +183,18 @@ migrations_script() {
     if [[ -d "${dir}/functions" ]]; then
         mapfile -t functions < <(find "${dir}/functions" -maxdepth 1 -type f -name '*.sql' | sort)
     fi
+    for file in "${files[@]}"; do
+        name="$(basename "${file}" .sql)"
+        if [[ ! "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]; then
+            echo "warehouse: ${name}.sql is not named NNN_lowercase_name.sql" >&2
+            return 1
+        fi
+        labels+=("${name}")
+        versions+=("$((10#${BASH_REMATCH[1]}))")
+        names+=("${BASH_REMATCH[2]}")
+        checksums+=("$(sha256sum "${file}" | cut -d' ' -f1)")
+        olds+=("$(rewritten_olds "${dir}" "${BASH_REMATCH[1]}" "${checksums[-1]}")")
+    done
     echo "\\set ON_ERROR_STOP on"
     echo "select pg_advisory_lock(${lock_key});"
     echo "set role ${pipeline_user};"
@@ -194,69 +206,40 @@ migrations_script() {
     echo "    applied_at timestamptz not null default now());"
     echo "reset role;"
     # every applied file checked first, as migrate.py does, before anything is changed
-    for file in "${files[@]}"; do
-        name="$(basename "${file}" .sql)"
-        if [[ ! "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]; then
-            echo "warehouse: ${name}.sql is not named NNN_lowercase_name.sql" >&2
-            return 1
-        fi
-        version=$((10#${BASH_REMATCH[1]}))
-        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
-        olds="$(rewritten_olds "${dir}" "${BASH_REMATCH[1]}" "${checksum}")"
+    for i in "${!files[@]}"; do
         cat <<PSQL
 do \$\$ begin
-    if exists (select from ${migrations_table} where version = ${version} and checksum <> '${checksum}'${olds:+ and checksum not in (${olds})}) then
-        raise exception '${name}.sql changed after it was applied: add a new numbered migration instead';
+    if exists (select from ${migrations_table} where version = ${versions[i]} and checksum <> '${checksums[i]}'${olds[i]:+ and checksum not in (${olds[i]})}) then
+        raise exception '${labels[i]}.sql changed after it was applied: add a new numbered migration instead';
     end if;
 end \$\$;
 PSQL
     done
     # the rewritten files: their new checksum recorded, and their backfill as done (the old file ran it)
-    for file in "${files[@]}"; do
-        name="$(basename "${file}" .sql)"
-        [[ "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]
-        version=$((10#${BASH_REMATCH[1]}))
-        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
-        olds="$(rewritten_olds "${dir}" "${BASH_REMATCH[1]}" "${checksum}")"
-        [[ -n "${olds}" ]] || continue
+    for i in "${!files[@]}"; do
+        [[ -n "${olds[i]}" ]] || continue
         cat <<PSQL
-select exists (select from ${migrations_table} where version = ${version} and checksum in (${olds})) as rewritten \\gset
+select exists (select from ${migrations_table} where version = ${versions[i]} and checksum in (${olds[i]})) as rewritten \\gset
 \\if :rewritten
-\\echo warehouse: accepting ${name}.sql as rewritten (migrate/rewritten.txt)
+\\echo warehouse: accepting ${labels[i]}.sql as rewritten (migrate/rewritten.txt)
 begin;
-update ${migrations_table} set checksum = '${checksum}' where version = ${version};
+update ${migrations_table} set checksum = '${checksums[i]}' where version = ${versions[i]};
 PSQL
-        if [[ -f "${dir}/backfills/${name}.sql" ]]; then
-            echo "insert into ${backfills_table} (version, name) values (${version}, '${BASH_REMATCH[2]}') on conflict (version) do nothing;"
+        if [[ -f "${dir}/backfills/${labels[i]}.sql" ]]; then
+            echo "insert into ${backfills_table} (version, name) values (${versions[i]}, '${names[i]}') on conflict (version) do nothing;"
         fi
         echo "commit;"
         echo "\\endif"
     done
-    for file in "${files[@]}"; do
-        name="$(basename "${file}" .sql)"
-        [[ "${name}" =~ ^([0-9]{3})_([a-z0-9_]+)$ ]]
-        version=$((10#${BASH_REMATCH[1]}))
-        checksum="$(sha256sum "${file}" | cut -d' ' -f1)"
-        cat <<PSQL
-select not exists (select from ${migrations_table} where version = ${version}) as pending \\gset
-\\if :pending
-\\echo warehouse: applying ${name}.sql
-begin;
-set local role ${pipeline_user};
-\\i ${file}
-insert into ${migrations_table} (version, name, checksum)
-values (${version}, '${BASH_REMATCH[2]}', '${checksum}');
-commit;
-\\endif
-PSQL
+    for i in "${!files[@]}"; do
+        echo "select not exists (select from ${migrations_table} where version = ${versions[i]}) as pending \\gset"
+        echo "\\if :pending"
+        echo "\\echo warehouse: applying ${labels[i]}.sql"
+        as_pipeline "${files[i]}" "insert into ${migrations_table} (version, name, checksum) values (${versions[i]}, '${names[i]}', '${checksums[i]}');"
+        echo "\\endif"
     done
     for file in "${functions[@]}"; do
-        cat <<PSQL
-begin;
-set local role ${pipeline_user};
-\\i ${file}
-commit;
-PSQL
+        as_pipeline "${file}"
     done
     echo "\\echo warehouse: ${#functions[@]} files of functions/ defined"
     for file in "${backfills[@]}"; do
@@ -265,21 +248,26 @@ PSQL
             echo "warehouse: backfills/${name}.sql is named as the migration it belongs to, and there is no ${name}.sql" >&2
             return 1
         fi
-        version=$((10#${BASH_REMATCH[1]}))
-        cat <<PSQL
-select exists (select from ${migrations_table} where version = ${version})
-    and not exists (select from ${backfills_table} where version = ${version}) as backfill_due \\gset
-\\if :backfill_due
-\\echo warehouse: backfilling backfills/${name}.sql
-begin;
-set local role ${pipeline_user};
-\\i ${file}
-insert into ${backfills_table} (version, name) values (${version}, '${BASH_REMATCH[2]}');
-commit;
-\\endif
-PSQL
+        echo "select exists (select from ${migrations_table} where version = $((10#${BASH_REMATCH[1]})))"
+        echo "    and not exists (select from ${backfills_table} where version = $((10#${BASH_REMATCH[1]}))) as backfill_due \\gset"
+        echo "\\if :backfill_due"
+        echo "\\echo warehouse: backfilling backfills/${name}.sql"
+        as_pipeline "${file}" "insert into ${backfills_table} (version, name) values ($((10#${BASH_REMATCH[1]})), '${BASH_REMATCH[2]}');"
+        echo "\\endif"
     done
     echo "select pg_advisory_unlock(${lock_key});"
+}
+
+as_pipeline() {
+    # A transaction running the file $1 as the pipeline role, then the statement $2 if any (its
+    # bookkeeping row).
+    echo "begin;"
+    echo "set local role ${pipeline_user};"
+    echo "\\i $1"
+    if [[ -n "${2:-}" ]]; then
+        echo "$2"
+    fi
+    echo "commit;"
 }
 
 apply_migrations() {
