@@ -278,3 +278,30 @@ def test_a_rewrite_from_another_checksum_is_refused(empty_database_url: str, tmp
 
     with pytest.raises(migrate.MigrationError, match=r"011_product_lists.sql changed after it was applied"):
         migrate.migrate(empty_database_url, sql_dir)
+
+
+def test_a_database_of_some_old_files_applies_the_rest_with_their_backfills(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    # Given a database that applied the old files up to 013 (014 came later)
+    old_dir = old_sql_dir(tmp_path / "old")
+    for path in old_dir.glob("014_*.sql"):
+        path.unlink()
+    migrate.migrate(empty_database_url, old_dir)
+
+    # When the new files are migrated
+    applied, said = migrate_logged(empty_database_url)
+
+    # Then 005, 011 and 013 are accepted as rewritten, their backfills recorded without running;
+    # 014 is applied and its backfill run
+    assert [m.label for m in applied] == ["014_browser_os_product_names"]
+    assert [line.split()[1] for line in said if line.startswith("accepted")] == [
+        "005_dashboard_rollups.sql",
+        "011_product_lists.sql",
+        "013_analyses.sql",
+    ]
+    assert [line for line in said if line.startswith("backfilled")] == [
+        "backfilled backfills/014_browser_os_product_names.sql"
+    ]
+    assert recorded(empty_database_url) == [(m.version, m.name, m.checksum) for m in migrate.discover()]
+    assert backfilled(empty_database_url) == list(REWRITTEN)
