@@ -82,13 +82,21 @@ def record_health(settings: notify.NotifySettings, context: Any, now: datetime) 
         )
     except Exception as exc:  # the notice matters more than the snapshot
         logger.warning("health snapshot not written", error=f"{type(exc).__name__}: {exc}")
-        metrics.add_metric(name=HEALTH_FAILED_METRIC, unit=MetricUnit.Count, value=1)
+        _count_failure(settings.runtime)
         return False
     if snapshot.problems:
         logger.warning("health snapshot incomplete", problems=list(snapshot.problems))
-        metrics.add_metric(name=HEALTH_FAILED_METRIC, unit=MetricUnit.Count, value=1)
+        _count_failure(settings.runtime)
         return False
     return True
+
+
+def _count_failure(runtime: str) -> None:
+    """On Lambda an EMF metric; elsewhere a log line (as load's FreshnessMinutes)."""
+    if runtime == "aws":
+        metrics.add_metric(name=HEALTH_FAILED_METRIC, unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("metric", metric=HEALTH_FAILED_METRIC, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)
