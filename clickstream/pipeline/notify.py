@@ -158,7 +158,8 @@ class NotifySettings(Settings):
     # Take the snapshot at the end of every execution (the stack sets it; off locally, where the
     # dashboards read moto's CloudWatch and SQS themselves).
     health_snapshot: bool = False
-    # role=FunctionName,... of the functions whose error rates it reads (notify adds itself).
+    # role=FunctionName,... of the functions whose error rates it reads: list_new, transform,
+    # load and ingest (not notify itself: see HEALTH_METRICS_PER_EXECUTION in clickstream/tools/cost.py).
     lambda_functions: str = ""
     ingest_dlq_url: str = ""  # the ingest dead-letter queue whose depth it reads
 

@@ -68,12 +68,10 @@ def record_health(settings: notify.NotifySettings, context: Any, now: datetime) 
         remaining = getattr(context, "get_remaining_time_in_millis", None)  # absent off Lambda
         if remaining is not None and remaining() < HEALTH_MIN_REMAINING_MS:
             raise TimeoutError(f"only {remaining()} ms left of the function's timeout")
-        functions = health.parse_functions(settings.lambda_functions)
-        functions.setdefault("notify", context.function_name)
         snapshot = health.take_snapshot(
             boto3.client("cloudwatch", config=HEALTH_CLIENT_CONFIG),
             boto3.client("sqs", config=HEALTH_CLIENT_CONFIG),
-            functions,
+            health.parse_functions(settings.lambda_functions),
             settings.ingest_dlq_url or None,
             now,
         )

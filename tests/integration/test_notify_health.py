@@ -91,7 +91,7 @@ def test_a_success_writes_the_error_rates_and_the_dlq_depth(
 ) -> None:
     now = datetime.now(UTC)
     # Given in the last day: load 5 invocations with 2 errors, transform 3 without, the ingest
-    # 10 with 1 error, notify itself 2; an old list_new error (two days ago) outside the window
+    # 10 with 1 error, notify itself 2 (not read); an old list_new error (two days ago) outside the window
     publish("fn-load", ok=3, failed=2, when=now - timedelta(hours=3))
     publish("fn-transform", ok=3, failed=0, when=now - timedelta(minutes=10))
     publish("fn-ingest", ok=9, failed=1, when=now - timedelta(hours=20))
@@ -114,7 +114,6 @@ def test_a_success_writes_the_error_rates_and_the_dlq_depth(
         {"function": "list_new", "invocations": 0, "errors": 0},
         {"function": "transform", "invocations": 3, "errors": 0},
         {"function": "load", "invocations": 5, "errors": 2},
-        {"function": "notify", "invocations": 2, "errors": 0},
         {"function": "ingest", "invocations": 10, "errors": 1},
     ]
     assert written["dlq"] == {"waiting": 2, "in_flight": 1}
@@ -125,6 +124,7 @@ def test_a_success_writes_the_error_rates_and_the_dlq_depth(
     snapshot = health.read_snapshot(lake)
     assert snapshot is not None and snapshot.depth == health.QueueDepth(2, 1)
     assert snapshot.errors is not None and snapshot.errors[2] == health.FunctionErrors("load", 5, 2)
+    assert "notify" not in {e.function for e in snapshot.errors}
     assert "HealthSnapshotFailed" not in emf_metrics(capsys.readouterr().out)
 
 
