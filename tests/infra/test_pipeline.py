@@ -272,6 +272,10 @@ def test_notify_takes_the_health_snapshot_of_the_other_functions_and_the_ingest_
 
     parsed = health.parse_functions(env["LAMBDA_FUNCTIONS"])
     assert list(parsed) == ["list_new", "transform", "load", "ingest"] == list(health.ordered(parsed))
+    # what the cost model bills: Invocations and Errors of each (docs/COST.md)
+    from clickstream.tools import cost
+
+    assert 2 * len(parsed) == cost.HEALTH_METRICS_PER_EXECUTION
     assert NotifySettings(health_snapshot=env["HEALTH_SNAPSHOT"]).health_snapshot is True
     # Only notify: the other functions neither read the metrics nor the queue
     for name in ("ListNew", "Transform", "Load"):
