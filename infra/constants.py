@@ -78,6 +78,8 @@ WORKLIST_FILES = f"{STAGED_PREFIX}*/worklist.json"  # staged/<execution>/worklis
 BATCH_FILES = (
     f"{STAGED_PREFIX}*/batches/*"  # staged/<execution>/batches/00000.tsv.gz, .json (transform -> load)
 )
+# The pipeline's health snapshot: notify writes it, the dashboards on the host read it (one key).
+HEALTH_SNAPSHOT_KEY = lake.HEALTH_SNAPSHOT  # "ops/health.json"
 
 # -- pipeline ------------------------------------------------------------------
 LAMBDA_PYTHON = "3.12"

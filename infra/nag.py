@@ -13,6 +13,10 @@ from constructs import IConstruct
 # Resources as cdk-nag prints them.
 ANY = "*"
 XRAY_REASON = "X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions (IAM: '*' only)."
+METRICS_REASON = (
+    "cloudwatch:GetMetricData has no resource-level permissions (IAM: '*' only); notify reads the "
+    "AWS/Lambda Invocations and Errors of the pipeline's functions with it for the health snapshot."
+)
 ENI_REASON = (
     "A function in a VPC needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/"
     "DeleteNetworkInterface/AssignPrivateIpAddresses/UnassignPrivateIpAddresses, which IAM grants "

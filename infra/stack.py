@@ -95,6 +95,7 @@ class ClickstreamStack(Stack):
             self,
             "Dashboards",
             warehouse=self.warehouse,
+            lake=self.storage.lake,
             logs_bucket=self.storage.logs,
             full_bundling=full_bundling,
             domain_name=domain,
@@ -110,6 +111,7 @@ class ClickstreamStack(Stack):
             waf=waf == "on",
             allowed_origins=allowed_origins,
         )
+        self.pipeline.watch_health(ingest=self.ingest.function, dead_letters=self.ingest.dead_letters)
 
 
 def _business_alerts(value: object) -> bool:

@@ -8,7 +8,10 @@
   endpoint, state machine and lake. ``LAKE_BUCKET`` lets the page count raw
   partitions that are not processed yet. ``LAMBDA_FUNCTIONS`` (``role=FunctionName,...``) and
   ``INGEST_DLQ_URL`` give the Lambda error rates (CloudWatch) and the dead-letter queue's depth
-  (SQS) on AWS; the local stack's are found from its stack.json.
+  (SQS) read directly with the caller's credentials; the local stack's are found from its
+  stack.json. ``HEALTH_SNAPSHOT_BUCKET`` (the lake, set on the warehouse host by the stack)
+  reads them instead from the snapshot the notify function writes at the end of every
+  execution (``ops/health.json``, clickstream/ops/health.py): the host reaches S3 only.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class DashboardSettings(BaseSettings):
     # On AWS, for the Reliability page's Lambda error rates and DLQ depth (the local stack knows them):
     lambda_functions: str = ""  # list_new=FunctionName,transform=...,load=...,notify=...,ingest=...
     ingest_dlq_url: str = ""  # IngestDeadLetterQueueUrl
+    # On the warehouse host: the lake bucket holding notify's health snapshot (ops/health.json).
+    health_snapshot_bucket: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from clickstream.core import lake as layout
+from clickstream.core.errors import TransientStorageError
 from clickstream.core.storage import Lake
 from clickstream.local.stack import StackNotRunning, read_stack
 from clickstream.ops import health, inventory
@@ -33,12 +34,26 @@ PENDING_OBJECTS_CAP = 10_000  # counting raw objects newer than the watermark st
 
 @dataclass
 class Health:
-    """Where the Lambda metrics and the ingest dead-letter queue are (clickstream/ops/health.py)."""
+    """Where the Lambda metrics and the ingest dead-letter queue are (clickstream/ops/health.py).
+
+    With ``snapshot`` (the warehouse host on AWS), the notify function's latest snapshot in that
+    lake is read instead of CloudWatch and SQS.
+    """
 
     cloudwatch: Any
     sqs: Any
     functions: dict[str, str]  # role -> FunctionName ({} when not configured)
     dlq_url: str | None
+    snapshot: Lake | None = None
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """When the health shown was taken (a snapshot), and whether that is too long ago."""
+
+    taken_at: datetime
+    age: timedelta
+    stale: bool  # older than health.STALE_AFTER
 
 
 @dataclass
@@ -57,7 +72,13 @@ LOCAL_DLQ_NAME = "clickstream-ingest-dlq"
 
 
 def connect_health(settings: DashboardSettings, endpoint: str | None, region: str, local: bool) -> Health:
-    """CloudWatch and SQS clients; locally the stack's function names and queue, else the settings'."""
+    """CloudWatch and SQS clients; locally the stack's function names and queue, else the settings'.
+
+    Off the local stack, ``HEALTH_SNAPSHOT_BUCKET`` (the warehouse host) means: read notify's snapshot.
+    """
+    if not local and settings.health_snapshot_bucket:
+        s3 = boto3.client("s3", endpoint_url=endpoint or None, region_name=region)
+        return Health(None, None, {}, None, snapshot=Lake(settings.health_snapshot_bucket, s3))
     cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint or None, region_name=region)
     sqs = boto3.client("sqs", endpoint_url=endpoint or None, region_name=region)
     if local:
@@ -74,12 +95,40 @@ def connect_health(settings: DashboardSettings, endpoint: str | None, region: st
     return Health(cloudwatch, sqs, functions, dlq_url)
 
 
+def health_reading(
+    h: Health | None, now: datetime
+) -> tuple[list[health.FunctionErrors] | None, health.QueueDepth | None, str | None, AsOf | None]:
+    """``health_view``'s reading, and when it was taken if it comes from notify's snapshot."""
+    if h is None or h.snapshot is None:
+        return (*health_view(h, now), None)
+    where = f"s3://{h.snapshot.bucket}/{layout.HEALTH_SNAPSHOT}"
+    try:
+        snapshot = health.read_snapshot(h.snapshot)
+    except ClientError as exc:
+        # Without s3:ListBucket (the host has none), S3 answers a missing key with AccessDenied.
+        return None, None, f"the health snapshot {where} cannot be read (none written yet?): {exc}", None
+    except (BotoCoreError, TransientStorageError, ValueError) as exc:
+        return None, None, f"the health snapshot {where} cannot be read: {exc}", None
+    if snapshot is None:
+        return (
+            None,
+            None,
+            f"no health snapshot yet: notify writes {where} at the end of every execution",
+            None,
+        )
+    age = snapshot.age(now)
+    problem = "; ".join(snapshot.problems) or None
+    return snapshot.errors, snapshot.depth, problem, AsOf(snapshot.taken_at, age, snapshot.stale(now))
+
+
 def health_view(
     h: Health | None, now: datetime
 ) -> tuple[list[health.FunctionErrors] | None, health.QueueDepth | None, str | None]:
     """Lambda errors over the last day and the DLQ's depth; None for what cannot be read, and why."""
     if h is None:
         return None, None, "the pipeline is not configured here"
+    if h.snapshot is not None:
+        return health_reading(h, now)[:3]
     problems = []
     errors = depth = None
     if h.functions:
@@ -119,6 +168,10 @@ def connect_pipeline(settings: DashboardSettings) -> Pipeline:
             None,
             "The pipeline is not configured here: set CLICKSTREAM_STATE_MACHINE_ARN "
             "(or CLICKSTREAM_DATA_DIR) to see executions and redrive failed hours.",
+            # The warehouse host on AWS: no state machine, but notify's health snapshot.
+            health=connect_health(settings, endpoint, region, local=False)
+            if settings.health_snapshot_bucket
+            else None,
         )
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint or None, region_name=region)
     lake = (

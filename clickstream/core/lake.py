@@ -3,6 +3,10 @@
 raw/year=YYYY/month=MM/day=DD/hour=HH/events-<uuid>.ndjson.gz   by receive hour (UTC)
 rejects/year=.../hour=HH/<raw object name>.rejects.ndjson.gz      each bad line with its reason
 staged/<execution>/...                                            what transform hands on
+ops/health.json                                                   the pipeline's health snapshot (notify)
+
+Only raw/ is ever listed (ListNew, reprocess, the status), partition by partition; ops/ is
+reserved for the operators' own objects and no execution reads it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from clickstream.core.errors import HourNotClosed
 RAW = "raw/"
 REJECTS = "rejects/"
 STAGED = "staged/"
+OPS = "ops/"
+# Lambda error rates and the ingest DLQ's depth, written by notify at the end of every execution
+# on AWS and read by the dashboards (clickstream/ops/health.py, docs/DEPLOY.md).
+HEALTH_SNAPSHOT = f"{OPS}health.json"
 
 _PARTITION = re.compile(
     r"^(?P<area>raw|rejects)/year=(?P<y>\d{4})/month=(?P<m>\d{2})/day=(?P<d>\d{2})/hour=(?P<h>\d{2})/"

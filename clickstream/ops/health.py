@@ -11,18 +11,38 @@ Both come from where AWS keeps them, read the same way on AWS and on the local s
 - **Ingest DLQ depth**: the dead-letter queue's ``ApproximateNumberOfMessages`` (waiting) and
   ``...NotVisible`` (being replayed), from SQS (moto's locally): batches that ingest could not
   hand to Firehose; ``clickstream dlq replay`` puts them into the lake.
+
+Where they are read differs. Locally the dashboards call moto's CloudWatch and SQS directly.
+On AWS the dashboards run on the warehouse host, whose only way to AWS services inside the VPC
+is the S3 gateway endpoint: so the notify function (outside the VPC), at the end of every
+execution, takes a **snapshot** of both (``take_snapshot``) and writes it to the lake at
+``ops/health.json`` (``clickstream.core.lake.HEALTH_SNAPSHOT``, a key no execution lists);
+the dashboards read that object and show it with the time it was taken, as stale after
+``STALE_AFTER``. A snapshot that could not read one of the two says why in ``problems``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from clickstream.core import lake as layout
+from clickstream.core.errors import StagedDataMissing
+from clickstream.core.storage import Lake
 
 NAMESPACE = "AWS/Lambda"
 WINDOW = timedelta(hours=24)  # what the Reliability page shows: the last day, by the wall clock
+# The functions in the order the page lists them (roles not named here come after, as given).
+ROLES = ("list_new", "transform", "load", "notify", "ingest")
+# A snapshot is taken at the end of every hourly execution: one older than two hours means
+# executions are not ending (or notify cannot write it), and the page says so.
+STALE_AFTER = timedelta(hours=2)
+SNAPSHOT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -114,3 +134,106 @@ def parse_functions(text: str) -> dict[str, str]:
                 raise ValueError(f"LAMBDA_FUNCTIONS: {part.strip()!r} is not role=FunctionName")
             found[role.strip()] = name.strip()
     return found
+
+
+def ordered(functions: Mapping[str, str]) -> dict[str, str]:
+    """The functions in ``ROLES`` order, other roles after them in the order given."""
+    rank = {role: index for index, role in enumerate(ROLES)}
+    return dict(sorted(functions.items(), key=lambda item: rank.get(item[0], len(ROLES))))
+
+
+# ----------------------------------------------------------------------------- the snapshot
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Both readings as of ``taken_at``; None for what could not be read, and why in ``problems``."""
+
+    taken_at: datetime
+    errors: list[FunctionErrors] | None
+    depth: QueueDepth | None
+    problems: tuple[str, ...] = field(default=())
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.taken_at
+
+    def stale(self, now: datetime) -> bool:
+        return self.age(now) > STALE_AFTER
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "taken_at": self.taken_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "window_hours": int(WINDOW.total_seconds() // 3600),
+            "lambda_errors": None
+            if self.errors is None
+            else [
+                {"function": e.function, "invocations": e.invocations, "errors": e.errors}
+                for e in self.errors
+            ],
+            "dlq": None
+            if self.depth is None
+            else {"waiting": self.depth.waiting, "in_flight": self.depth.in_flight},
+            "problems": list(self.problems),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Snapshot:
+        """The snapshot ``to_json`` wrote; ValueError for anything else."""
+        try:
+            if value["version"] != SNAPSHOT_VERSION:
+                raise ValueError(f"snapshot version {value['version']!r}, expected {SNAPSHOT_VERSION}")
+            taken_at = datetime.fromisoformat(str(value["taken_at"]).replace("Z", "+00:00"))
+            if taken_at.tzinfo is None:
+                raise ValueError("taken_at has no time zone")
+            errors = value["lambda_errors"]
+            depth = value["dlq"]
+            return cls(
+                taken_at.astimezone(UTC),
+                None
+                if errors is None
+                else [
+                    FunctionErrors(str(e["function"]), int(e["invocations"]), int(e["errors"]))
+                    for e in errors
+                ],
+                None if depth is None else QueueDepth(int(depth["waiting"]), int(depth["in_flight"])),
+                tuple(str(p) for p in value.get("problems") or ()),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a health snapshot: {exc!r}") from exc
+
+
+def take_snapshot(
+    cloudwatch: Any, sqs: Any, functions: Mapping[str, str], dlq_url: str | None, now: datetime
+) -> Snapshot:
+    """Lambda errors over the ``WINDOW`` before ``now`` and the DLQ's depth; a failed read is a problem."""
+    problems: list[str] = []
+    errors: list[FunctionErrors] | None = None
+    depth: QueueDepth | None = None
+    if functions:
+        try:
+            errors = lambda_errors(cloudwatch, ordered(functions), now - WINDOW, now)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"CloudWatch: {exc}")
+    else:
+        problems.append("no function names to read the Lambda error rates of (LAMBDA_FUNCTIONS)")
+    if dlq_url:
+        try:
+            depth = queue_depth(sqs, dlq_url)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"SQS: {exc}")
+    else:
+        problems.append("no dead-letter queue to read the depth of (INGEST_DLQ_URL)")
+    return Snapshot(now.astimezone(UTC), errors, depth, tuple(problems))
+
+
+def write_snapshot(lake: Lake, snapshot: Snapshot) -> None:
+    lake.put_json(layout.HEALTH_SNAPSHOT, snapshot.to_json())
+
+
+def read_snapshot(lake: Lake) -> Snapshot | None:
+    """The latest snapshot; None when none was written yet. Storage errors and ValueError pass on."""
+    try:
+        return Snapshot.from_json(lake.get_json(layout.HEALTH_SNAPSHOT))
+    except StagedDataMissing:
+        return None

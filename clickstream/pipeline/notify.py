@@ -5,6 +5,11 @@ the alert path does not depend on this function's permissions. A success
 notice is published only when the share of rejected lines exceeds the
 threshold; a failure is always published, with the exact command that
 redrives the hour.
+
+On AWS, NotifySuccess and NotifyFailure also take the pipeline's health
+snapshot (clickstream/ops/health.py) for the dashboards, best effort: a
+snapshot that fails is logged and counted (``HealthSnapshotFailed``), never
+the notification's failure.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from clickstream.core.settings import Settings
 
 SUBJECT_LIMIT = 100  # SNS subject limit
 
@@ -143,6 +150,18 @@ def format_success(
         "partition of the raw object it came from.",
     ]
     return {"publish": publish, "subject": subject, "message": "\n".join(body), "reject_ratio": ratio}
+
+
+class NotifySettings(Settings):
+    """The shared settings plus the health snapshot's (environment: HEALTH_SNAPSHOT, ...)."""
+
+    # Take the snapshot at the end of every execution (the stack sets it; off locally, where the
+    # dashboards read moto's CloudWatch and SQS themselves).
+    health_snapshot: bool = False
+    # role=FunctionName,... of the functions whose error rates it reads: list_new, transform,
+    # load and ingest (not notify itself: see HEALTH_METRICS_PER_EXECUTION in clickstream/tools/cost.py).
+    lambda_functions: str = ""
+    ingest_dlq_url: str = ""  # the ingest dead-letter queue whose depth it reads
 
 
 class AwaitingRedrive(Exception):

@@ -79,7 +79,14 @@ PRICES: dict[str, Price] = {
     "waf_request": Price(0.60 / 1e6, "request", "WAF requests inspected"),
     "cognito_lite_mau": Price(0.0055, "monthly active user", "Cognito user pool, Lite"),
     "sqs_request": Price(0.40 / 1e6, "request", "SQS standard"),
+    "cw_get_metric_data": Price(0.01 / 1000, "metric requested", "CloudWatch GetMetricData"),
 }
+# The health snapshot notify takes at the end of every execution (clickstream/ops/health.py):
+# Invocations and Errors of 4 functions (list_new, transform, load, ingest) by GetMetricData,
+# which the always-free tier does not cover, and one S3 PUT (ops/health.json). Not notify's own:
+# a notify that fails shows as a failed execution and its alert, and its two metrics would
+# take the idle bill over issue 18's $15 (+$0.0144).
+HEALTH_METRICS_PER_EXECUTION = 2 * 4
 
 
 def price(name: str) -> float:
@@ -484,8 +491,9 @@ def estimate(
     invocations = 1 + sum(items if v.per_item else 1 for v in lambda_states)  # + StartHour
     hours_listed = a.lookback_hours + 1
     list_pages = hours_listed * max(1, math.ceil(objects_per_hour / a.keys_per_list_page))
-    # PUT: the worklist, per item its work file, batch and manifest, a rejects file per bad object.
-    puts = 1 + 3 * items + a.reject_object_share * objects_per_hour
+    # PUT: the worklist, per item its work file, batch and manifest, a rejects file per bad object,
+    # and the health snapshot.
+    puts = 1 + 3 * items + a.reject_object_share * objects_per_hour + 1
     # GET: every new raw object, per item its work file and the load's 3 reads of its batch, + 2.
     gets = objects_per_hour + 4 * items + 2
     db_gb_month = a.db_bytes_per_event * e * DAYS_PER_MONTH / GB
@@ -630,6 +638,13 @@ def estimate(
         f"{metric_months:,.2f} metric-months",
         "fixed",
         free_usd=min(metric_months, 10) * price("cw_custom_metric"),
+    )
+    health_metrics = HEALTH_METRICS_PER_EXECUTION * EXECUTIONS_PER_MONTH
+    add(
+        "CloudWatch GetMetricData, the health snapshot (8 metrics an execution)",
+        health_metrics * price("cw_get_metric_data"),
+        f"{_n(health_metrics)} metrics",
+        "fixed",
     )
     logs_usd = log_gb * (price("cw_logs_ingest") + a.log_retention_months * price("cw_logs_storage"))
     add(

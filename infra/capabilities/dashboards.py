@@ -19,6 +19,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_elasticloadbalancingv2_actions as elbv2_actions
 from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -55,6 +56,7 @@ class Dashboards(Construct):
         construct_id: str,
         *,
         warehouse: Warehouse,
+        lake: s3.IBucket,
         logs_bucket: s3.IBucket,
         full_bundling: bool,
         domain_name: str | None = None,
@@ -75,6 +77,15 @@ class Dashboards(Construct):
         app = s3_assets.Asset(self, "App", path=str(c.PACKAGE_DIR), **bundled_asset_options(bundler))
         script = s3_assets.Asset(self, "Script", path=str(c.HOST_SCRIPTS_DIR / "dashboards.sh"))
         warehouse.grant_asset_read(app, script)
+        # The Reliability page's Lambda error rates and DLQ depth: the notify function's snapshot
+        # (clickstream/ops/health.py), read through the S3 gateway endpoint; that one key only.
+        warehouse.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="HealthSnapshot",
+                actions=["s3:GetObject"],
+                resources=[lake.arn_for_objects(c.HEALTH_SNAPSHOT_KEY)],
+            )
+        )
         warehouse.shell.add_commands(
             *download(script, "/opt/clickstream/bootstrap/dashboards.sh"),
             *download(app, "/opt/clickstream/bootstrap/dashboards.zip"),
@@ -87,6 +98,8 @@ class Dashboards(Construct):
                     f"--database {c.DB_NAME}",
                     f"--user {c.DASHBOARD_DB_USER}",
                     f"--python {c.HOST_PYTHON}",
+                    f"--region {Aws.REGION}",
+                    f"--health-snapshot-bucket {lake.bucket_name}",
                 ]
             ),
         )

@@ -29,6 +29,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -43,7 +44,7 @@ from infra.bundling import (
 )
 from infra.capabilities.storage import Storage
 from infra.capabilities.warehouse import Warehouse
-from infra.nag import ENI_REASON, XRAY_REASON, acknowledge, acknowledge_wildcard, attribute
+from infra.nag import ENI_REASON, METRICS_REASON, XRAY_REASON, acknowledge, acknowledge_wildcard, attribute
 from infra.outputs import output
 
 LAMBDA_TARGET = PythonTarget(c.LAMBDA_PYTHON, c.LAMBDA_PLATFORMS)
@@ -183,9 +184,18 @@ class Pipeline(Construct):
         # failed execution's history to name the state that failed, and its redriveCount
         # (DescribeExecution): AwaitRedrive fails until the execution is redriven. StartContinuation
         # starts the hour's next execution when ListNew left a backlog (states:StartExecution).
+        # NotifySuccess/NotifyFailure also write the health snapshot for the dashboards
+        # (clickstream/ops/health.py): the functions' AWS/Lambda metrics (GetMetricData) and the
+        # ingest DLQ's depth (see watch_health) into the one key ops/health.json of the lake.
         self.functions[c.NOTIFY.name] = self._function(
             c.NOTIFY,
+            environment={"HEALTH_SNAPSHOT": "true"},
+            wildcard_reason=METRICS_REASON,
             statements=[
+                iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"], resources=[lake.arn_for_objects(c.HEALTH_SNAPSHOT_KEY)]
+                ),
                 iam.PolicyStatement(
                     actions=["states:GetExecutionHistory", "states:DescribeExecution"],
                     resources=[
@@ -221,6 +231,24 @@ class Pipeline(Construct):
         )
         output(self, "LakeBucketName", lake.bucket_name, "The lake: raw/, rejects/, staged/")
         output(self, "AlertTopicArn", self.topic.topic_arn, "Alerts (e-mail subscription from AlertEmail)")
+
+    def watch_health(self, *, ingest: lambda_.IFunction, dead_letters: sqs.IQueue) -> None:
+        """Tell notify which functions and which dead-letter queue its health snapshot reads.
+
+        ``LAMBDA_FUNCTIONS`` names list_new, transform, load and ingest (not notify itself: its
+        failures fail the execution, which alerts; clickstream/tools/cost.py says why); reading
+        the queue's depth is ``sqs:GetQueueAttributes`` on that queue only.
+        """
+        notify = self.functions[c.NOTIFY.name]
+        names = {
+            spec.name: self.functions[spec.name].function_name for spec in (c.LIST_NEW, c.TRANSFORM, c.LOAD)
+        }
+        names[c.INGEST_FUNCTION] = ingest.function_name
+        notify.add_environment("LAMBDA_FUNCTIONS", ",".join(f"{role}={name}" for role, name in names.items()))
+        notify.add_environment("INGEST_DLQ_URL", dead_letters.queue_url)
+        notify.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=[dead_letters.queue_arn])
+        )
 
     # -- alerts ----------------------------------------------------------------
     def _alerts(self) -> None:
@@ -315,6 +343,7 @@ class Pipeline(Construct):
         statements: list[iam.PolicyStatement],
         environment: dict[str, str] | None = None,
         warehouse: Warehouse | None = None,
+        wildcard_reason: str = "",
     ) -> lambda_.Function:
         source = c.FUNCTIONS_DIR / spec.name
         return self._lambda(
@@ -331,6 +360,7 @@ class Pipeline(Construct):
                 **(environment or {}),
             },
             warehouse=warehouse if spec.in_vpc else None,
+            wildcard_reason=wildcard_reason,
         )
 
     def _lambda(
@@ -344,7 +374,9 @@ class Pipeline(Construct):
         statements: list[iam.PolicyStatement],
         environment: dict[str, str],
         warehouse: Warehouse | None = None,
+        wildcard_reason: str = "",
     ) -> lambda_.Function:
+        """``wildcard_reason``: why the function's own statements use '*' too (X-Ray's is said)."""
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
@@ -384,9 +416,8 @@ class Pipeline(Construct):
                 "vpc_subnets": warehouse.isolated,
                 "security_groups": [self.db_clients_sg],
             }
-        acknowledge_wildcard(
-            role, "Resource::*", f"{XRAY_REASON} {ENI_REASON}" if warehouse is not None else XRAY_REASON
-        )
+        reasons = [XRAY_REASON, *([ENI_REASON] if warehouse is not None else []), wildcard_reason]
+        acknowledge_wildcard(role, "Resource::*", " ".join(r for r in reasons if r))
         bundler = LocalPythonBundling(
             copies=[Copy(source, ".")],
             requirements=[],

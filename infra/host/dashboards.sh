@@ -4,12 +4,16 @@
 # its read-only role of the same name over the local socket (peer auth: no
 # password anywhere).
 #
+# The Reliability page's Lambda error rates and ingest DLQ depth come from the health
+# snapshot the notify function writes to the lake (--health-snapshot-bucket, read
+# through the S3 gateway endpoint; clickstream/ops/health.py).
+#
 # The bundle holds shiny/, clickstream/ and python/ (its dependencies, wheels
 # for this CPU installed at synth time), so nothing is fetched from the
 # internet. Runs at every boot after warehouse.sh; idempotent.
 set -euo pipefail
 
-bundle="" bind=127.0.0.1 port=8000 database=clickstream user=dashboard python=3.11
+bundle="" bind=127.0.0.1 port=8000 database=clickstream user=dashboard python=3.11 region="" health_bucket=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --bundle) bundle=$2 ;;
@@ -18,6 +22,8 @@ while [[ $# -gt 0 ]]; do
         --database) database=$2 ;;
         --user) user=$2 ;;
         --python) python=$2 ;;
+        --region) region=$2 ;;
+        --health-snapshot-bucket) health_bucket=$2 ;;
         *) echo "dashboards.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -56,6 +62,8 @@ User=${user}
 WorkingDirectory=${home}/current
 Environment=PYTHONPATH=${home}/current/python:${home}/current
 Environment=DATABASE_URL=postgresql:///${database}?host=/run/postgresql&user=${user}
+Environment=AWS_DEFAULT_REGION=${region:-us-east-1}
+Environment=HEALTH_SNAPSHOT_BUCKET=${health_bucket}
 ExecStart=/usr/bin/python${python} -m shiny run --host ${bind} --port ${port} shiny/app.py
 Restart=always
 RestartSec=5

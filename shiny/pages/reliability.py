@@ -285,10 +285,31 @@ def lake_state_view(
 
 
 def health_view(
-    errors: list[health.FunctionErrors] | None, depth: health.QueueDepth | None, problem: str | None
+    errors: list[health.FunctionErrors] | None,
+    depth: health.QueueDepth | None,
+    problem: str | None,
+    as_of: pipeline.AsOf | None = None,
 ) -> TagList:
-    """Lambda error rate per function over the last day, and the ingest dead-letter queue's depth."""
+    """Lambda error rate per function over the last day, and the ingest dead-letter queue's depth.
+
+    ``as_of``: they come from notify's snapshot (on AWS), taken then; a stale one is flagged.
+    """
     parts: list[Tag] = []
+    if as_of is not None:
+        taken = f"As of {as_of.taken_at:%Y-%m-%d %H:%M} UTC ({fmt.age(as_of.age)} ago), "
+        parts.append(
+            tags.p(
+                tags.strong(taken) if as_of.stale else taken,
+                "taken by the notify function at the end of the latest execution.",
+                f" Stale: none newer than {fmt.age(health.STALE_AFTER)}, so executions are not ending "
+                "or notify cannot write it (see its logs)."
+                if as_of.stale
+                else "",
+                class_="alert alert-warning health-as-of" if as_of.stale else "text-muted health-as-of",
+                data_taken_at=as_of.taken_at.isoformat(),
+                data_stale="true" if as_of.stale else "false",
+            )
+        )
     if errors is not None:
         rows = [
             tags.tr(
@@ -443,7 +464,7 @@ def page_server(
     def health() -> TagList:
         input.refresh(), tick()
         reactive.invalidate_later(REFRESH_S)
-        return health_view(*pipeline.health_view(pipe().health, datetime.now(UTC)))
+        return health_view(*pipeline.health_reading(pipe().health, datetime.now(UTC)))
 
     @render.ui
     def executions_chart() -> Tag:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 
 import pytest
 
@@ -116,3 +118,24 @@ def test_the_dashboards_bundle_ships_the_queries_sql_files(default_synth: Synth)
     assert statements
     for name in statements:
         assert (bundle / "shiny" / name).read_bytes() == (c.SHINY_DIR / name).read_bytes(), name
+
+
+def test_the_dashboards_read_notifys_health_snapshot_from_the_lake(
+    template: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The host's command names the region and the lake; the script turns them into the
+    # service's environment, which the app's settings read (shiny/config.py)
+    assert "--region ${AWS::Region} --health-snapshot-bucket <Storage/Lake>" in shell(template)
+    script = (c.HOST_SCRIPTS_DIR / "dashboards.sh").read_text()
+    assert "--health-snapshot-bucket) health_bucket=$2 ;;" in script
+    assert "Environment=HEALTH_SNAPSHOT_BUCKET=${health_bucket}\n" in script
+    assert "Environment=AWS_DEFAULT_REGION=${region:-us-east-1}\n" in script
+    spec = importlib.util.spec_from_file_location("dashboard_config", c.SHINY_DIR / "config.py")
+    assert spec is not None and spec.loader is not None
+    config = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, config)
+    spec.loader.exec_module(config)
+    monkeypatch.setenv("HEALTH_SNAPSHOT_BUCKET", "lake")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    settings = config.DashboardSettings()
+    assert (settings.health_snapshot_bucket, settings.aws_default_region) == ("lake", "eu-west-1")

@@ -71,10 +71,15 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     | VPC_ENIS,
     # notify: formats the notice (the state machine publishes it); reads the failed execution's history.
     # Notify: the failed state from the history, AwaitRedrive's redriveCount, StartContinuation.
+    # The health snapshot: the functions' AWS/Lambda metrics (GetMetricData: '*' only), the ingest
+    # DLQ's depth (that queue only), written to the one key ops/health.json of the lake.
     "Pipeline/NotifyRole": {
         ("states:GetExecutionHistory", arn("states", "execution:${AWS::StackName}-pipeline:*"), ""),
         ("states:DescribeExecution", arn("states", "execution:${AWS::StackName}-pipeline:*"), ""),
         ("states:StartExecution", arn("states", "stateMachine:${AWS::StackName}-pipeline"), ""),
+        ("cloudwatch:GetMetricData", "*", ""),
+        ("sqs:GetQueueAttributes", "<Ingest/DeadLetters.Arn>", ""),
+        ("s3:PutObject", f"{LAKE}/ops/health.json", ""),
     }
     | logs("Notify")
     | XRAY,
@@ -109,8 +114,10 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     }
     | XRAY
     | {("xray:GetSamplingRules", "*", ""), ("xray:GetSamplingTargets", "*", "")},
-    # The warehouse host: Session Manager, its password, its bootstrap assets.
+    # The warehouse host: Session Manager, its password, its bootstrap assets, and the health snapshot
+    # that notify writes (the Reliability page's Lambda error rates and DLQ depth).
     "Warehouse/HostRole": {
+        ("s3:GetObject", f"{LAKE}/ops/health.json", ""),
         ("ssm:UpdateInstanceInformation", arn("ec2", "instance/*"), ""),
         ("ssmmessages:CreateControlChannel", "*", ""),
         ("ssmmessages:CreateDataChannel", "*", ""),
@@ -172,14 +179,15 @@ def test_each_role_is_assumed_by_its_service_only(template: Template, role: str)
 
 
 def test_the_host_reads_exactly_its_four_bootstrap_assets(template: Template) -> None:
-    # Given the host role's policies, without hiding the asset keys
+    # Given the host role's policies, without hiding the asset keys (the health snapshot's
+    # statement, on the lake, is compared in EXPECTED above)
     role_id = template.logical_id("Warehouse/HostRole")
     objects = [
         template.text(resource)
         for policy in template.of_type("AWS::IAM::Policy").values()
         if {"Ref": role_id} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] == "s3:GetObject"
+        if statement["Action"] == "s3:GetObject" and statement.get("Sid") != "HealthSnapshot"
         for resource in statement["Resource"]
     ]
     # Then: the warehouse script, the migrations, the dashboards script and the dashboards bundle

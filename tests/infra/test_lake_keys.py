@@ -94,3 +94,15 @@ def test_transform_reads_its_work_file_and_raw_and_writes_its_batch_and_rejects(
 def test_load_reads_the_worklist(listed: tuple[MemoryLake, dict[str, Any]]) -> None:
     _, result = listed
     assert allowed(result["worklist"], LOAD_READS)
+
+
+def test_notify_writes_the_one_health_snapshot_key_its_role_and_the_hosts_name() -> None:
+    from clickstream.ops import health
+
+    lake = MemoryLake([])
+    health.write_snapshot(lake, health.Snapshot(HOUR, [], health.QueueDepth(0, 0)))  # type: ignore[arg-type]
+    assert list(lake.written) == [c.HEALTH_SNAPSHOT_KEY] == ["ops/health.json"]
+    # outside every pattern a pipeline function reads, writes or lists
+    assert not allowed(
+        c.HEALTH_SNAPSHOT_KEY, [c.RAW_OBJECTS, *LIST_NEW_WRITES, *TRANSFORM_WRITES, *LOAD_READS]
+    )

@@ -254,3 +254,31 @@ def test_ingest_wears_the_shared_tracer_switched_off(template: Template) -> None
         "Environment"
     ]
     assert env["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
+def test_notify_takes_the_health_snapshot_of_the_other_functions_and_the_ingest_dlq(
+    template: Template,
+) -> None:
+    env = function(template, "Notify")["Environment"]["Variables"]
+    assert env["HEALTH_SNAPSHOT"] == "true"
+    # role=FunctionName of the functions whose AWS/Lambda metrics it reads (clickstream/ops/health.py)
+    assert env["LAMBDA_FUNCTIONS"] == (
+        "list_new=<Pipeline/ListNew>,transform=<Pipeline/Transform>,load=<Pipeline/Load>,ingest=<Ingest/Function>"
+    )
+    assert env["INGEST_DLQ_URL"] == "<Ingest/DeadLetters>"  # a queue's Ref is its URL
+    # and the names parse as the handler parses them, in the page's order
+    from clickstream.ops import health
+    from clickstream.pipeline.notify import NotifySettings
+
+    parsed = health.parse_functions(env["LAMBDA_FUNCTIONS"])
+    assert list(parsed) == ["list_new", "transform", "load", "ingest"] == list(health.ordered(parsed))
+    # what the cost model bills: Invocations and Errors of each (docs/COST.md)
+    from clickstream.tools import cost
+
+    assert 2 * len(parsed) == cost.HEALTH_METRICS_PER_EXECUTION
+    assert NotifySettings(health_snapshot=env["HEALTH_SNAPSHOT"]).health_snapshot is True
+    # Only notify: the other functions neither read the metrics nor the queue
+    for name in ("ListNew", "Transform", "Load"):
+        assert not {"HEALTH_SNAPSHOT", "LAMBDA_FUNCTIONS"} & set(
+            function(template, name)["Environment"]["Variables"]
+        )

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from clickstream.core import db
-from clickstream.core.lake import partition_prefix
+from clickstream.core.lake import HEALTH_SNAPSHOT, RAW, partition_prefix
 from clickstream.core.storage import Lake
 from clickstream.pipeline.listing import list_new
 
@@ -125,3 +125,16 @@ def test_the_handler_takes_the_states_parameters_and_returns_the_result_model(
         )
     assert result == direct == ListNewResult.model_validate(direct).model_dump(mode="json")
     assert result["objects"] == 5 and result["listed_from"] == "2025-10-18T12:00:00Z"
+
+
+def test_the_health_snapshot_under_ops_is_never_listed(lake: Lake, database_url: str) -> None:
+    # Given notify's health snapshot in the lake beside raw objects, no watermark yet (the widest
+    # listing: every raw partition up to the hour)
+    lake.put_json(HEALTH_SNAPSHOT, {"version": 1})
+    put_objects(lake, HOUR - timedelta(hours=30), 1)
+    put_objects(lake, HOUR, 2)
+    with db.connect(database_url) as conn:
+        result = list_new(lake, conn, HOUR, "hour-2025-10-18T13", 2, max_objects=200, max_bytes=10**9)
+    planned = {o["key"] for item in result["items"] for o in lake.get_json(item["work_key"])["objects"]}
+    assert result["objects"] == 3 and len(planned) == 3
+    assert all(key.startswith(RAW) for key in planned) and HEALTH_SNAPSHOT not in planned
