@@ -148,6 +148,11 @@ def empty_state(title: str, detail: str = "") -> Tag:
     )
 
 
+def page(*body: TagChild) -> Tag:
+    """A page: its headline numbers (the output 'kpis', see ``register_kpis``) above ``body``."""
+    return ui.div(ui.output_ui("kpis"), *body, class_="page")
+
+
 def card(title: str, *body: TagChild, header_extra: TagChild = None, class_: str = "") -> Tag:
     return ui.card(
         ui.card_header(

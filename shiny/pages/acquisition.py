@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, ui
+from shiny import module, reactive
 
 import charts
 import formatting as fmt
@@ -27,6 +27,7 @@ from components import (
     choice_buttons,
     has_current,
     money_kpi,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -192,8 +193,7 @@ def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         chart_card(
             "Sessions and conversion",
             "chart",
@@ -216,7 +216,6 @@ def page_ui() -> Tag:
         # one above the other: side by side, their columns would not fit at 1440 px
         table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
         table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
-        class_="page",
     )
 
 

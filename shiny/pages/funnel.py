@@ -26,6 +26,7 @@ from components import (
     choice_buttons,
     empty_state,
     has_current,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -143,8 +144,7 @@ def segment_figure(table: pd.DataFrame, by: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
             chart_card("Funnel", "funnel"),
             chart_card("By segment", "split_chart", choice_buttons("by", queries.SEGMENTS)),
@@ -155,7 +155,6 @@ def page_ui() -> Tag:
             "Steps", "steps", "Step conversion = sessions at this step / sessions at the step before."
         ),
         table_card("By segment", "segments"),
-        class_="page",
     )
 
 

@@ -25,6 +25,7 @@ import formatting as fmt
 from components import (
     Kpi,
     chart_card,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -181,8 +182,7 @@ def flow_figure(links: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         chart_card("First steps of a session", "flow"),
         ui.layout_columns(
             table_card(
@@ -199,7 +199,6 @@ def page_ui() -> Tag:
             ),
             col_widths=(6, 6),
         ),
-        class_="page",
     )
 
 

@@ -28,6 +28,7 @@ from components import (
     Kpi,
     chart_card,
     has_current,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -215,8 +216,7 @@ def scatter_figure(table: pd.DataFrame, overall_purchase_rate: float | None) -> 
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
             chart_card("Views and units by category", "categories_chart"),
             chart_card("Viewed often, bought rarely?", "scatter"),
@@ -241,7 +241,6 @@ def page_ui() -> Tag:
             table_card("Categories", "categories", "A visitor counts once per category; CTR in lists."),
             col_widths=(4, 8),  # the categories' eleven columns need the room at 1440 px
         ),
-        class_="page",
     )
 
 

@@ -38,6 +38,7 @@ from components import (
     chart_card,
     empty_state,
     kpi_row,
+    page,
     register_chart,
     register_table,
     table_card,
@@ -337,8 +338,7 @@ def health_view(
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         card(
             "Hours needing attention",
             ui.output_ui("attention"),
@@ -365,7 +365,6 @@ def page_ui() -> Tag:
             "or referrer-spam rule matched (docs/BOTS.md), by reason and bot family. "
             "Lines read = loaded + duplicates + rejected + filtered.",
         ),
-        class_="page",
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, ui
+from shiny import module, reactive
 
 import analysis_queries as aq
 import charts
@@ -29,6 +29,7 @@ from components import (
     Kpi,
     chart_card,
     choice_buttons,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -152,8 +153,7 @@ def heatmap_figure(grid: pd.DataFrame, noun: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         chart_card("Cohorts by week", "heatmap", choice_buttons("kind", aq.RETENTION_KINDS)),
         table_card(
             "Cohorts",
@@ -162,7 +162,6 @@ def page_ui() -> Tag:
             "(Monday to Sunday, UTC); week k: those with a session (with a purchase) in the k-th week after. "
             "Weeks not started yet are empty.",
         ),
-        class_="page",
     )
 
 

@@ -28,6 +28,7 @@ from components import (
     Kpi,
     chart_card,
     has_current,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -144,8 +145,7 @@ def missing_figure(table: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
             chart_card("Top queries", "top_chart"),
             chart_card("What the shop is missing", "missing_chart"),
@@ -162,7 +162,6 @@ def page_ui() -> Tag:
             table_card("Queries after which visitors left or searched again", "missing"),
             col_widths=(6, 6),
         ),
-        class_="page",
     )
 
 

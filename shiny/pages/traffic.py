@@ -29,6 +29,7 @@ from components import (
     chart_card,
     empty_state,
     has_current,
+    page,
     register_chart,
     register_kpis,
     register_table,
@@ -256,15 +257,13 @@ def heatmap_figure(frame: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
             chart_card("Daily trend", "trend"),
             chart_card("Sessions by weekday and start hour", "heatmap"),
             col_widths=(7, 5),
         ),
         table_card("By day", "daily", "Rates and averages per day; DAU / MAU over the same slice."),
-        class_="page",
     )
 
 
