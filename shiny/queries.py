@@ -590,7 +590,12 @@ def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
 
 @_composed_once
 def _campaign_table(sliced: bool) -> sql.Composable:
-    return _file("acquisition/campaign_table.sql", landing_rows=_landing_rows(sliced), slices=_slices())
+    return _file(
+        "acquisition/campaign_table.sql",
+        landing_rows=_landing_rows(sliced),
+        slices=_slices(),
+        campaign_keys=_file("acquisition/campaign_keys.sql"),
+    )
 
 
 # ----------------------------------------------------------------- pipeline health
