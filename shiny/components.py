@@ -1,4 +1,5 @@
-"""UI pieces every page uses: headline numbers with their change, empty states, tables with a CSV button.
+"""UI pieces every page uses: headline numbers with their change, empty states, charts, tables with a
+CSV button, and the outputs that show them (``register_kpis``, ``register_chart``, ``register_table``).
 
 Headline numbers carry their raw value in ``data-value`` and a stable key in
 ``data-kpi``, so a browser test can read exactly what a person sees.
@@ -14,12 +15,18 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 from htmltools import Tag, TagChild, tags
 from shiny import render, ui
 
+import charts
 import formatting as fmt
+import queries
 from formatting import MISSING, Change
 from frames import NO_CURRENCY
+
+NOTHING_TO_CHART = "Nothing to chart yet"
+OTHER_DATES = "Choose other dates or filters."
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,11 @@ def empty_state(title: str, detail: str = "") -> Tag:
     )
 
 
+def page(*body: TagChild) -> Tag:
+    """A page: its headline numbers (the output 'kpis', see ``register_kpis``) above ``body``."""
+    return ui.div(ui.output_ui("kpis"), *body, class_="page")
+
+
 def card(title: str, *body: TagChild, header_extra: TagChild = None, class_: str = "") -> Tag:
     return ui.card(
         ui.card_header(
@@ -150,6 +162,16 @@ def card(title: str, *body: TagChild, header_extra: TagChild = None, class_: str
         class_=class_,
         full_screen=True,
     )
+
+
+def chart_card(title: str, chart_id: str, header_extra: TagChild = None) -> Tag:
+    """A card with one chart (the output ``chart_id``, see ``register_chart``)."""
+    return card(title, ui.output_ui(chart_id), header_extra=header_extra)
+
+
+def choice_buttons(input_id: str, choices: dict[str, str]) -> Tag:
+    """Inline radio buttons without a label, for a card's header: what a chart and table show."""
+    return ui.input_radio_buttons(input_id, None, choices, inline=True)
 
 
 def table_card(title: str, table_id: str, note: str = "") -> Tag:
@@ -182,3 +204,47 @@ def register_table(
     @render.download_button(filename=filename, media_type="text/csv")
     def _csv() -> Any:
         yield frame().to_csv(index=False)
+
+
+def has_current(frame: pd.DataFrame, key: str) -> bool:
+    """Whether the 'current' period of a headline frame (one row per period) has any ``key``."""
+    current = queries.by_period(frame).get("current")
+    return bool(current and current[key])
+
+
+def register_kpis(
+    output: Any,
+    has_data: Callable[[], bool],
+    kpis: Callable[[], list[Kpi]],
+    compared_with: Callable[[], str | None],
+    empty: str,
+    empty_detail: str = OTHER_DATES,
+) -> None:
+    """The page's headline numbers (output id 'kpis'), or an empty state when there is no data."""
+
+    @output(id="kpis")
+    @render.ui
+    def _kpis() -> Tag:
+        if not has_data():
+            return empty_state(empty, empty_detail)
+        return kpi_row(kpis(), compared_with())
+
+
+def register_chart(
+    output: Any,
+    chart_id: str,
+    data: Callable[[], pd.DataFrame],
+    figure: Callable[[pd.DataFrame], go.Figure],
+    html_id: str,
+    empty: str = NOTHING_TO_CHART,
+    empty_detail: str = "",
+) -> None:
+    """The chart of one frame (a reactive calc), marked ``html_id``; an empty state when it has no rows."""
+
+    @output(id=chart_id)
+    @render.ui
+    def _chart() -> Tag:
+        frame = data()
+        if frame.empty:
+            return empty_state(empty, empty_detail)
+        return charts.to_html(figure(frame), html_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+from shiny import reactive
+
 from components import period_label
 from queries import Database, Filters
 
@@ -21,6 +24,20 @@ class PageContext:
             return None
         f = self.filters()
         return period_label(f.previous_start, f.previous_end)
+
+    def query(
+        self,
+        run: Callable[[Database, Filters], pd.DataFrame],
+        shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> Callable[[], pd.DataFrame]:
+        """A reactive calc: ``run`` for the sidebar's dates and filters (its result ``shape``d)."""
+        if shape is None:
+            return reactive.calc(lambda: run(self.db, self.filters()))
+        return reactive.calc(lambda: shape(run(self.db, self.filters())))
+
+    def file_name(self, what: str | Callable[[], str]) -> Callable[[], str]:
+        """A CSV download's file name for ``register_table``: ``what`` (or what it returns) and the dates."""
+        return lambda: file_stem(self.filters(), what() if callable(what) else what)
 
 
 def file_stem(f: Filters, what: str) -> str:

@@ -83,6 +83,19 @@ def _slices_if_set(sliced: bool) -> sql.Composable:
     return _slices() if sliced else sql.SQL("true")
 
 
+@_composed_once
+def _sliced_or_all(name: str, slot: str, table: str, sliced: bool, **fragments: str) -> sql.Composable:
+    """shiny/sql/``name`` with ``table`` in its ``slot`` and the slice filters when one is set, else
+    ``table``'s ``_all`` twin (summed over the slices) and no condition; ``fragments`` (slot: file
+    under shiny/sql/) composed into it."""
+    return _file(
+        name,
+        **{slot: table if sliced else f"{table}_all"},
+        slices=_slices_if_set(sliced),
+        **{key: _file(fragment) for key, fragment in fragments.items()},
+    )
+
+
 # ----------------------------------------------------------------- filters and connections
 
 
@@ -553,8 +566,7 @@ def _acquisition_breakdown(sliced: bool, by: str) -> sql.Composable:
 def _landing_rows(sliced: bool) -> sql.Composable:
     """Sessions by date, channel, referrer and UTM tags: agg_daily_landings_all without slice filters
     (twenty times fewer rows), else agg_daily_landings in the selected slices."""
-    landings = "agg_daily_landings" if sliced else "agg_daily_landings_all"
-    return _file("acquisition/landing_rows.sql", landings=landings, slices=_slices_if_set(sliced))
+    return _sliced_or_all("acquisition/landing_rows.sql", "landings", "agg_daily_landings", sliced)
 
 
 def referrer_table(db: Database, f: Filters) -> pd.DataFrame:
@@ -578,7 +590,12 @@ def campaign_table(db: Database, f: Filters) -> pd.DataFrame:
 
 @_composed_once
 def _campaign_table(sliced: bool) -> sql.Composable:
-    return _file("acquisition/campaign_table.sql", landing_rows=_landing_rows(sliced), slices=_slices())
+    return _file(
+        "acquisition/campaign_table.sql",
+        landing_rows=_landing_rows(sliced),
+        slices=_slices(),
+        campaign_keys=_file("acquisition/campaign_keys.sql"),
+    )
 
 
 # ----------------------------------------------------------------- pipeline health

@@ -16,13 +16,25 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, render, ui
+from shiny import module, reactive
 
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, money_kpi, register_table, revenue_kpi, table_card
-from context import PageContext, file_stem
+from components import (
+    Kpi,
+    chart_card,
+    choice_buttons,
+    has_current,
+    money_kpi,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    revenue_kpi,
+    table_card,
+)
+from context import PageContext
 from frames import order_value, percent, revenue_by_currency, revenue_columns, revenue_per_visitor, share
 
 UNKNOWN = "(unknown)"
@@ -117,12 +129,14 @@ def breakdown_frame(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return revenue_columns(out, frame["revenue"])
 
 
-def referrer_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def _landing_frame(frame: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Referrer or campaign rows: their ``labels`` (column: title, '' shown as none), the channel, the
+    sessions and their rates, revenue one column per currency."""
     if frame.empty:
-        return pd.DataFrame(columns=["Referrer", "Channel", "Sessions"])
+        return pd.DataFrame(columns=[*labels.values(), "Channel", "Sessions"])
     out = pd.DataFrame(
         {
-            "Referrer": frame["referrer_host"].replace("", NONE),
+            **{title: frame[column].replace("", NONE) for column, title in labels.items()},
             "Channel": frame["channel"],
             "Sessions": frame["sessions"],
             "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
@@ -130,23 +144,14 @@ def referrer_frame(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return revenue_columns(out, frame["revenue"])
+
+
+def referrer_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return _landing_frame(frame, {"referrer_host": "Referrer"})
 
 
 def campaign_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame(columns=["Campaign", "Source", "Medium", "Channel", "Sessions"])
-    out = pd.DataFrame(
-        {
-            "Campaign": frame["campaign"].replace("", NONE),
-            "Source": frame["source"].replace("", NONE),
-            "Medium": frame["medium"].replace("", NONE),
-            "Channel": frame["channel"],
-            "Sessions": frame["sessions"],
-            "Engaged %": percent(frame["engaged_sessions"], frame["sessions"]),
-            "Conversion %": percent(frame["purchase_sessions"], frame["sessions"]),
-        }
-    )
-    return revenue_columns(out, frame["revenue"])
+    return _landing_frame(frame, {"campaign": "Campaign", "source": "Source", "medium": "Medium"})
 
 
 def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
@@ -188,14 +193,12 @@ def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
-        card(
+    return page(
+        chart_card(
             "Sessions and conversion",
-            ui.output_ui("chart"),
-            header_extra=ui.input_radio_buttons(
+            "chart",
+            choice_buttons(
                 "by",
-                None,
                 {
                     "channel": "Channel",
                     "device": "Device",
@@ -203,7 +206,6 @@ def page_ui() -> Tag:
                     "browser": "Browser",
                     "os": "OS",
                 },
-                inline=True,
             ),
         ),
         table_card(
@@ -214,54 +216,29 @@ def page_ui() -> Tag:
         # one above the other: side by side, their columns would not fit at 1440 px
         table_card("Landing referrers", "referrers", "The referrer of each session's first page."),
         table_card("Campaigns (UTM)", "campaigns", "Tagged sessions only."),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def totals() -> pd.DataFrame:
-        return queries.session_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def revenue() -> pd.DataFrame:
-        return queries.revenue_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def visitors() -> pd.DataFrame:
-        return queries.visitor_totals(ctx.db, ctx.filters())
+    totals = ctx.query(queries.session_totals)
+    revenue = ctx.query(queries.revenue_totals)
+    visitors = ctx.query(queries.visitor_totals)
+    referrers = ctx.query(queries.referrer_table, referrer_frame)
+    campaigns = ctx.query(queries.campaign_table, campaign_frame)
 
     @reactive.calc
     def breakdown() -> pd.DataFrame:
         return breakdown_frame(queries.acquisition_breakdown(ctx.db, ctx.filters(), input.by()), input.by())
 
-    @reactive.calc
-    def referrers() -> pd.DataFrame:
-        return referrer_frame(queries.referrer_table(ctx.db, ctx.filters()))
-
-    @reactive.calc
-    def campaigns() -> pd.DataFrame:
-        return campaign_frame(queries.campaign_table(ctx.db, ctx.filters()))
-
-    def has_sessions() -> bool:
-        current = queries.by_period(totals()).get("current")
-        return bool(current and current["sessions"])
-
-    @render.ui
-    def kpis() -> Tag:
-        if not has_sessions():
-            return empty_state("No sessions in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals(), revenue(), visitors()), ctx.compared_with())
-
-    @render.ui
-    def chart() -> Tag:
-        if breakdown().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(breakdown_figure(breakdown(), input.by()), "acquisition")
-
-    register_table(
-        output, "breakdown", breakdown, lambda: file_stem(ctx.filters(), f"acquisition_by_{input.by()}")
+    register_kpis(
+        output,
+        lambda: has_current(totals(), "sessions"),
+        lambda: headline(totals(), revenue(), visitors()),
+        ctx.compared_with,
+        "No sessions in these dates",
     )
-    register_table(output, "referrers", referrers, lambda: file_stem(ctx.filters(), "referrers"))
-    register_table(output, "campaigns", campaigns, lambda: file_stem(ctx.filters(), "campaigns"))
+    register_chart(output, "chart", breakdown, lambda t: breakdown_figure(t, input.by()), "acquisition")
+    register_table(output, "breakdown", breakdown, ctx.file_name(lambda: f"acquisition_by_{input.by()}"))
+    register_table(output, "referrers", referrers, ctx.file_name("referrers"))
+    register_table(output, "campaigns", campaigns, ctx.file_name("campaigns"))

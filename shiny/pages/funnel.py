@@ -19,10 +19,21 @@ from shiny import module, reactive, render, ui
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    NOTHING_TO_CHART,
+    Kpi,
+    chart_card,
+    choice_buttons,
+    empty_state,
+    has_current,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from frames import percent, share
-from queries import Filters
 
 STEPS = (
     ("funnel_view", "View"),
@@ -133,15 +144,10 @@ def segment_figure(table: pd.DataFrame, by: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
-            card("Funnel", ui.output_ui("funnel")),
-            card(
-                "By segment",
-                ui.output_ui("split_chart"),
-                header_extra=ui.input_radio_buttons("by", None, queries.SEGMENTS, inline=True),
-            ),
+            chart_card("Funnel", "funnel"),
+            chart_card("By segment", "split_chart", choice_buttons("by", queries.SEGMENTS)),
             col_widths=(5, 7),
         ),
         # one above the other: side by side, the split's ten columns would not fit at 1440 px
@@ -149,49 +155,33 @@ def page_ui() -> Tag:
             "Steps", "steps", "Step conversion = sessions at this step / sessions at the step before."
         ),
         table_card("By segment", "segments"),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def totals() -> pd.DataFrame:
-        return queries.session_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def steps() -> pd.DataFrame:
-        return steps_frame(totals())
+    totals = ctx.query(queries.session_totals)
+    steps = reactive.calc(lambda: steps_frame(totals()))
 
     @reactive.calc
     def segments() -> pd.DataFrame:
         return segment_frame(queries.funnel_by_segment(ctx.db, ctx.filters(), input.by()), input.by())
 
     def has_sessions() -> bool:
-        current = queries.by_period(totals()).get("current")
-        return bool(current and current["sessions"])
+        return has_current(totals(), "sessions")
 
-    @render.ui
-    def kpis() -> Tag:
-        if not has_sessions():
-            return empty_state("No sessions in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals()), ctx.compared_with())
+    register_kpis(
+        output, has_sessions, lambda: headline(totals()), ctx.compared_with, "No sessions in these dates"
+    )
 
     @render.ui
     def funnel() -> Tag:
         if not has_sessions():
-            return empty_state("Nothing to chart yet")
+            return empty_state(NOTHING_TO_CHART)
         return charts.to_html(funnel_figure(steps()), "funnel")
 
-    @render.ui
-    def split_chart() -> Tag:
-        if segments().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(segment_figure(segments(), input.by()), "funnel-segments")
-
-    def segments_file() -> str:
-        f: Filters = ctx.filters()
-        return file_stem(f, f"funnel_by_{input.by()}")
-
-    register_table(output, "steps", steps, lambda: file_stem(ctx.filters(), "funnel_steps"))
-    register_table(output, "segments", segments, segments_file)
+    register_chart(
+        output, "split_chart", segments, lambda t: segment_figure(t, input.by()), "funnel-segments"
+    )
+    register_table(output, "steps", steps, ctx.file_name("funnel_steps"))
+    register_table(output, "segments", segments, ctx.file_name(lambda: f"funnel_by_{input.by()}"))

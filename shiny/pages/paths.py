@@ -17,13 +17,21 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, render, ui
+from shiny import module, ui
 
 import analysis_queries as aq
 import charts
 import formatting as fmt
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    Kpi,
+    chart_card,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from frames import percent, share
 
 LEFT = "(left)"
@@ -174,9 +182,8 @@ def flow_figure(links: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
-        card("First steps of a session", ui.output_ui("flow")),
+    return page(
+        chart_card("First steps of a session", "flow"),
         ui.layout_columns(
             table_card(
                 "Next pages from each landing page",
@@ -192,37 +199,22 @@ def page_ui() -> Tag:
             ),
             col_widths=(6, 6),
         ),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def paths() -> pd.DataFrame:
-        return aq.session_paths(ctx.db, ctx.filters())
+    paths = ctx.query(aq.session_paths)
 
-    @render.ui
-    def kpis() -> Tag:
-        if paths().empty:
-            return empty_state("No sessions in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(paths()), None)
-
-    @render.ui
-    def flow() -> Tag:
-        if paths().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(flow_figure(flow_links(paths())), "paths")
-
-    register_table(
+    register_kpis(
         output,
-        "next_pages",
-        lambda: next_pages_frame(paths()),
-        lambda: file_stem(ctx.filters(), "next_pages"),
+        lambda: not paths().empty,
+        lambda: headline(paths()),
+        lambda: None,
+        "No sessions in these dates",
     )
+    register_chart(output, "flow", paths, lambda rows: flow_figure(flow_links(rows)), "paths")
+    register_table(output, "next_pages", lambda: next_pages_frame(paths()), ctx.file_name("next_pages"))
     register_table(
-        output,
-        "purchase_paths",
-        lambda: purchase_paths_frame(paths()),
-        lambda: file_stem(ctx.filters(), "purchase_paths"),
+        output, "purchase_paths", lambda: purchase_paths_frame(paths()), ctx.file_name("purchase_paths")
     )

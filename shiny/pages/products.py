@@ -19,13 +19,23 @@ import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
 from plotly.subplots import make_subplots
-from shiny import module, reactive, render, ui
+from shiny import module, reactive, ui
 
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, revenue_kpi, table_card
-from context import PageContext, file_stem
+from components import (
+    Kpi,
+    chart_card,
+    has_current,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    revenue_kpi,
+    table_card,
+)
+from context import PageContext
 from frames import percent, revenue_by_currency, revenue_columns, share
 
 TOP_N = 10
@@ -206,11 +216,10 @@ def scatter_figure(table: pd.DataFrame, overall_purchase_rate: float | None) -> 
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
-            card("Views and units by category", ui.output_ui("categories_chart")),
-            card("Viewed often, bought rarely?", ui.output_ui("scatter")),
+            chart_card("Views and units by category", "categories_chart"),
+            chart_card("Viewed often, bought rarely?", "scatter"),
             col_widths=(6, 6),
         ),
         table_card(
@@ -232,76 +241,42 @@ def page_ui() -> Tag:
             table_card("Categories", "categories", "A visitor counts once per category; CTR in lists."),
             col_widths=(4, 8),  # the categories' eleven columns need the room at 1440 px
         ),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def totals() -> pd.DataFrame:
-        return queries.product_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def revenue() -> pd.DataFrame:
-        return queries.revenue_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def lists() -> pd.DataFrame:
-        return queries.list_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def products() -> pd.DataFrame:
-        return product_frame(queries.product_table(ctx.db, ctx.filters()))
-
-    @reactive.calc
-    def categories() -> pd.DataFrame:
-        return category_frame(queries.category_table(ctx.db, ctx.filters()))
+    totals = ctx.query(queries.product_totals)
+    revenue = ctx.query(queries.revenue_totals)
+    lists = ctx.query(queries.list_totals)
+    products = ctx.query(queries.product_table, product_frame)
+    categories = ctx.query(queries.category_table, category_frame)
 
     @reactive.calc
     def overall_purchase_rate() -> float | None:
         current = queries.by_period(totals()).get("current") or {}
         return share(current.get("buyers"), current.get("viewers"))
 
-    def has_views() -> bool:
-        current = queries.by_period(totals()).get("current")
-        return bool(current and current["views"])
-
-    @render.ui
-    def kpis() -> Tag:
-        if not has_views():
-            return empty_state("No product activity in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals(), revenue(), lists()), ctx.compared_with())
-
-    @render.ui
-    def categories_chart() -> Tag:
-        if categories().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(category_figure(categories()), "products-categories")
-
-    @render.ui
-    def scatter() -> Tag:
-        if products().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(scatter_figure(products(), overall_purchase_rate()), "products-scatter")
-
-    register_table(output, "products", products, lambda: file_stem(ctx.filters(), "products"), height="420px")
-    register_table(
+    register_kpis(
         output,
-        "top",
-        lambda: side_table(top_sellers(products())),
-        lambda: file_stem(ctx.filters(), "top_sellers"),
+        lambda: has_current(totals(), "views"),
+        lambda: headline(totals(), revenue(), lists()),
+        ctx.compared_with,
+        "No product activity in these dates",
     )
+    register_chart(output, "categories_chart", categories, category_figure, "products-categories")
+    register_chart(
+        output, "scatter", products, lambda t: scatter_figure(t, overall_purchase_rate()), "products-scatter"
+    )
+    register_table(output, "products", products, ctx.file_name("products"), height="420px")
+    register_table(output, "top", lambda: side_table(top_sellers(products())), ctx.file_name("top_sellers"))
     register_table(
-        output,
-        "bottom",
-        lambda: side_table(bottom_sellers(products())),
-        lambda: file_stem(ctx.filters(), "bottom_sellers"),
+        output, "bottom", lambda: side_table(bottom_sellers(products())), ctx.file_name("bottom_sellers")
     )
     register_table(
         output,
         "viewed_not_bought",
         lambda: side_table(viewed_not_bought(products(), overall_purchase_rate())),
-        lambda: file_stem(ctx.filters(), "viewed_not_bought"),
+        ctx.file_name("viewed_not_bought"),
     )
-    register_table(output, "categories", categories, lambda: file_stem(ctx.filters(), "categories"))
+    register_table(output, "categories", categories, ctx.file_name("categories"))

@@ -32,8 +32,18 @@ import queries
 from clickstream.core import lake as layout
 from clickstream.ops import health, inventory
 from clickstream.ops.operations import REFUSALS
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    Kpi,
+    card,
+    chart_card,
+    empty_state,
+    kpi_row,
+    page,
+    register_chart,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from pipeline import Backlog, Pipeline
 
 POLL_S = 1.0  # while a redriven execution runs
@@ -349,8 +359,7 @@ def health_view(
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         card(
             "Hours needing attention",
             ui.output_ui("attention"),
@@ -361,12 +370,12 @@ def page_ui() -> Tag:
             "Lambda errors (last 24 hours) and the ingest dead-letter queue",
             ui.output_ui("health"),
         ),
-        card("Executions by hour", ui.output_ui("executions_chart")),
+        chart_card("Executions by hour", "executions_chart"),
         table_card(
             "Executions", "executions", "Step Functions status and timing, with what the load committed."
         ),
         ui.layout_columns(
-            card("Rejected lines by reason", ui.output_ui("rejects_chart")),
+            chart_card("Rejected lines by reason", "rejects_chart"),
             table_card("Rejects", "rejects", "Lines that broke the event contract, by reason."),
             col_widths=(6, 6),
         ),
@@ -377,7 +386,6 @@ def page_ui() -> Tag:
             "or referrer-spam rule matched (docs/BOTS.md), by reason and bot family. "
             "Lines read = loaded + duplicates + rejected + filtered.",
         ),
-        class_="page",
     )
 
 
@@ -466,21 +474,20 @@ def page_server(
         reactive.invalidate_later(REFRESH_S)
         return health_view(*pipeline.health_reading(pipe().health, datetime.now(UTC)))
 
-    @render.ui
-    def executions_chart() -> Tag:
-        if executions().empty:
-            return empty_state("No executions for these dates")
-        return charts.to_html(executions_figure(executions()), "executions")
-
-    @render.ui
-    def rejects_chart() -> Tag:
-        if rejects().empty:
-            return empty_state("No rejected lines in these dates")
-        return charts.to_html(rejects_figure(rejects()), "rejects")
-
-    register_table(output, "executions", executions, lambda: file_stem(ctx.filters(), "executions"))
-    register_table(output, "rejects", rejects, lambda: file_stem(ctx.filters(), "rejects"))
-    register_table(output, "filtered", filtered, lambda: file_stem(ctx.filters(), "filtered"))
+    register_chart(
+        output,
+        "executions_chart",
+        executions,
+        executions_figure,
+        "executions",
+        "No executions for these dates",
+    )
+    register_chart(
+        output, "rejects_chart", rejects, rejects_figure, "rejects", "No rejected lines in these dates"
+    )
+    register_table(output, "executions", executions, ctx.file_name("executions"))
+    register_table(output, "rejects", rejects, ctx.file_name("rejects"))
+    register_table(output, "filtered", filtered, ctx.file_name("filtered"))
 
     @reactive.effect
     @reactive.event(input.redrive_request)

@@ -18,14 +18,24 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, render, ui
+from shiny import module, reactive
 
 import analysis_queries as aq
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    OTHER_DATES,
+    Kpi,
+    chart_card,
+    choice_buttons,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from frames import share
 
 SIZE = "Size"
@@ -143,13 +153,8 @@ def heatmap_figure(grid: pd.DataFrame, noun: str) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
-        card(
-            "Cohorts by week",
-            ui.output_ui("heatmap"),
-            header_extra=ui.input_radio_buttons("kind", None, aq.RETENTION_KINDS, inline=True),
-        ),
+    return page(
+        chart_card("Cohorts by week", "heatmap", choice_buttons("kind", aq.RETENTION_KINDS)),
         table_card(
             "Cohorts",
             "cohorts",
@@ -157,7 +162,6 @@ def page_ui() -> Tag:
             "(Monday to Sunday, UTC); week k: those with a session (with a purchase) in the k-th week after. "
             "Weeks not started yet are empty.",
         ),
-        class_="page",
     )
 
 
@@ -179,23 +183,28 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
     def selected() -> pd.DataFrame:
         return grids()[input.kind()]
 
-    @render.ui
-    def kpis() -> Tag:
-        if grids()["visit"].empty:
-            return empty_state("No new visitors in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(grids()["visit"], grids()["purchase"]), None)
+    def noun() -> str:
+        return "visitors" if input.kind() == "visit" else "customers"
 
-    @render.ui
-    def heatmap() -> Tag:
-        grid = selected()
-        if grid.empty:
-            return empty_state("No cohort in these dates", "Choose other dates or filters.")
-        noun = "visitors" if input.kind() == "visit" else "customers"
-        return charts.to_html(heatmap_figure(grid, noun), "retention")
-
+    register_kpis(
+        output,
+        lambda: not grids()["visit"].empty,
+        lambda: headline(grids()["visit"], grids()["purchase"]),
+        lambda: None,
+        "No new visitors in these dates",
+    )
+    register_chart(
+        output,
+        "heatmap",
+        selected,
+        lambda grid: heatmap_figure(grid, noun()),
+        "retention",
+        "No cohort in these dates",
+        OTHER_DATES,
+    )
     register_table(
         output,
         "cohorts",
         lambda: table_frame(selected()),
-        lambda: file_stem(ctx.filters(), f"retention_{input.kind()}"),
+        ctx.file_name(lambda: f"retention_{input.kind()}"),
     )

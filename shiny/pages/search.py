@@ -18,14 +18,23 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from htmltools import Tag
-from shiny import module, reactive, render, ui
+from shiny import module, reactive, ui
 
 import analysis_queries as aq
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    Kpi,
+    chart_card,
+    has_current,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from frames import percent, share
 
 NO_QUERY = "(no query)"
@@ -136,11 +145,10 @@ def missing_figure(table: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
-            card("Top queries", ui.output_ui("top_chart")),
-            card("What the shop is missing", ui.output_ui("missing_chart")),
+            chart_card("Top queries", "top_chart"),
+            chart_card("What the shop is missing", "missing_chart"),
             col_widths=(6, 6),
         ),
         ui.layout_columns(
@@ -154,51 +162,32 @@ def page_ui() -> Tag:
             table_card("Queries after which visitors left or searched again", "missing"),
             col_widths=(6, 6),
         ),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def totals() -> pd.DataFrame:
-        return aq.search_totals(ctx.db, ctx.filters())
+    totals = ctx.query(aq.search_totals)
+    rows = ctx.query(aq.search_queries)
+    table = reactive.calc(lambda: query_frame(rows()))
+    missing = reactive.calc(lambda: missing_frame(rows()))
 
-    @reactive.calc
-    def rows() -> pd.DataFrame:
-        return aq.search_queries(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def table() -> pd.DataFrame:
-        return query_frame(rows())
-
-    @reactive.calc
-    def missing() -> pd.DataFrame:
-        return missing_frame(rows())
-
-    def has_searches() -> bool:
-        current = queries.by_period(totals()).get("current")
-        return bool(current and current["searches"])
-
-    @render.ui
-    def kpis() -> Tag:
-        if not has_searches():
-            return empty_state("No searches in these dates", "Choose other dates or filters.")
-        return kpi_row(headline(totals()), ctx.compared_with())
-
-    @render.ui
-    def top_chart() -> Tag:
-        if table().empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(top_figure(table()), "search-top")
-
-    @render.ui
-    def missing_chart() -> Tag:
-        if missing().empty:
-            return empty_state(
-                "Every search led somewhere", "No query was followed by leaving or searching again."
-            )
-        return charts.to_html(missing_figure(missing()), "search-missing")
-
-    register_table(output, "queries", table, lambda: file_stem(ctx.filters(), "search_queries"))
-    register_table(output, "missing", missing, lambda: file_stem(ctx.filters(), "search_missing"))
+    register_kpis(
+        output,
+        lambda: has_current(totals(), "searches"),
+        lambda: headline(totals()),
+        ctx.compared_with,
+        "No searches in these dates",
+    )
+    register_chart(output, "top_chart", table, top_figure, "search-top")
+    register_chart(
+        output,
+        "missing_chart",
+        missing,
+        missing_figure,
+        "search-missing",
+        "Every search led somewhere",
+        "No query was followed by leaving or searching again.",
+    )
+    register_table(output, "queries", table, ctx.file_name("search_queries"))
+    register_table(output, "missing", missing, ctx.file_name("search_missing"))

@@ -23,8 +23,19 @@ from shiny import module, reactive, render, ui
 import charts
 import formatting as fmt
 import queries
-from components import Kpi, card, empty_state, kpi_row, register_table, table_card
-from context import PageContext, file_stem
+from components import (
+    NOTHING_TO_CHART,
+    Kpi,
+    chart_card,
+    empty_state,
+    has_current,
+    page,
+    register_chart,
+    register_kpis,
+    register_table,
+    table_card,
+)
+from context import PageContext
 from frames import percent, share
 from queries import Filters
 
@@ -246,31 +257,22 @@ def heatmap_figure(frame: pd.DataFrame) -> go.Figure:
 
 @module.ui
 def page_ui() -> Tag:
-    return ui.div(
-        ui.output_ui("kpis"),
+    return page(
         ui.layout_columns(
-            card("Daily trend", ui.output_ui("trend")),
-            card("Sessions by weekday and start hour", ui.output_ui("heatmap")),
+            chart_card("Daily trend", "trend"),
+            chart_card("Sessions by weekday and start hour", "heatmap"),
             col_widths=(7, 5),
         ),
         table_card("By day", "daily", "Rates and averages per day; DAU / MAU over the same slice."),
-        class_="page",
     )
 
 
 @module.server
 def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None:
-    @reactive.calc
-    def totals() -> pd.DataFrame:
-        return queries.session_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def visitors() -> pd.DataFrame:
-        return queries.visitor_totals(ctx.db, ctx.filters())
-
-    @reactive.calc
-    def active() -> pd.DataFrame:
-        return queries.active_users_daily(ctx.db, ctx.filters())
+    totals = ctx.query(queries.session_totals)
+    visitors = ctx.query(queries.visitor_totals)
+    active = ctx.query(queries.active_users_daily)
+    by_weekday_hour = ctx.query(queries.sessions_by_weekday_hour)
 
     @reactive.calc
     def daily() -> pd.DataFrame:
@@ -278,22 +280,21 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
         return daily_frame(queries.sessions_daily(ctx.db, ctx.filters()), active(), coverage)
 
     def has_sessions() -> bool:
-        current = queries.by_period(totals()).get("current")
-        return bool(current and current["sessions"])
+        return has_current(totals(), "sessions")
 
-    @render.ui
-    def kpis() -> Tag:
-        if not has_sessions():
-            return empty_state(
-                "No sessions in these dates",
-                "Choose other dates or filters; new hours arrive as the pipeline runs (see Reliability).",
-            )
-        return kpi_row(headline(totals(), visitors(), active(), ctx.filters()), ctx.compared_with())
+    register_kpis(
+        output,
+        has_sessions,
+        lambda: headline(totals(), visitors(), active(), ctx.filters()),
+        ctx.compared_with,
+        "No sessions in these dates",
+        "Choose other dates or filters; new hours arrive as the pipeline runs (see Reliability).",
+    )
 
     @render.ui
     def trend() -> Tag:
         if not has_sessions():
-            return empty_state("Nothing to chart yet")
+            return empty_state(NOTHING_TO_CHART)
         table = daily()
         note = partial_days_note(table)
         return ui.div(
@@ -302,11 +303,5 @@ def page_server(input: Any, output: Any, session: Any, ctx: PageContext) -> None
             data_partial_days=",".join(table.loc[table["Partial"] != "", "Date"]),
         )
 
-    @render.ui
-    def heatmap() -> Tag:
-        frame = queries.sessions_by_weekday_hour(ctx.db, ctx.filters())
-        if frame.empty:
-            return empty_state("Nothing to chart yet")
-        return charts.to_html(heatmap_figure(frame), "traffic-heatmap")
-
-    register_table(output, "daily", daily, lambda: file_stem(ctx.filters(), "traffic_by_day"))
+    register_chart(output, "heatmap", by_weekday_hour, heatmap_figure, "traffic-heatmap")
+    register_table(output, "daily", daily, ctx.file_name("traffic_by_day"))

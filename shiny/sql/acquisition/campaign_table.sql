@@ -1,11 +1,9 @@
 -- per UTM campaign, source, medium and channel over the selected dates (untagged sessions left out):
--- sessions, engagement, purchases and revenue by currency
+-- sessions, engagement, purchases and revenue by currency. Slots: landing_rows, slices, campaign_keys
+-- (acquisition/campaign_keys.sql)
 with tagged as (
     select
-        coalesce(utm_campaign, '') as campaign,
-        coalesce(utm_source, '') as source,
-        coalesce(utm_medium, '') as medium,
-        channel,
+        {campaign_keys},
         count_sessions,
         count_engaged_sessions,
         count_purchase_sessions
@@ -29,10 +27,7 @@ campaigns as (
 
 revenue_by_currency as (
     select
-        coalesce(utm_campaign, '') as campaign,
-        coalesce(utm_source, '') as source,
-        coalesce(utm_medium, '') as medium,
-        channel,
+        {campaign_keys},
         currency,
         sum(revenue) as revenue
     from agg_daily_landing_revenue
