@@ -410,6 +410,8 @@ def test_partial_days_are_marked_in_the_daily_trend_and_table(page: Page, loaded
     expect(trend).to_have_attribute("data-partial-days", after.isoformat())
     expect(page.locator("#traffic-trend .partial-days")).to_contain_text(after.isoformat())
     expect(page.locator("#traffic-trend .legend")).to_contain_text("Partial day")
+    # (the table re-renders after the chart: wait for the new range's rows, not only their count)
+    expect(page.locator("#traffic-daily tbody")).to_contain_text(after.isoformat())
     expect(page.locator("#traffic-daily tbody tr")).to_have_count(3)
     partial = {row["Date"]: row["Partial"] for row in grid(page, "traffic-daily")}
     assert partial == {
