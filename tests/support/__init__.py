@@ -6,6 +6,7 @@ ones several layers use in tests/conftest.py).
 
 - ``transform``: valid contract lines and one-batch runs of the transformer;
 - ``staged``: staged batches and worklists written where transform writes them;
+- ``upsert``: lists of staged events loaded through SessionizeAndUpsert, a run each;
 - ``postgres``: embedded PostgreSQL servers and fresh databases;
 - ``aws``: what a handler reads from the Lambda context;
 - ``stack``: ``clickstream up`` in a subprocess, for the e2e tests;
