@@ -38,6 +38,7 @@ from clickstream.pipeline.ingest import (
 from functions.ingest.handler import _clients, handler
 from functions.transform import handler as transform_handler
 from tests.support.aws import LambdaContext
+from tests.support.ingest import posted_event
 
 BUCKET = "test-lake"
 KEY = b"integration-key"
@@ -78,18 +79,7 @@ def stream(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def make_event(**overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "event_type": "view",
-        "session_id": str(uuid.uuid4()),
-        "anonymous_id": "anon-1",
-        "page_url": "https://shop.example/",
-        "device": {"type": "desktop"},
-        "props": {},
-    }
-    event.update(overrides)
-    return event
+    return posted_event(**{"device": {"type": "desktop"}, "props": {}, **overrides})
 
 
 def api_event(events: list[dict[str, Any]]) -> dict[str, Any]:
