@@ -35,6 +35,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from bench.common import generated_lines
 from clickstream.core import sqlfiles
 
 QUERY = sqlfiles.text("bench/duckdb_floor.sql")
@@ -121,7 +122,7 @@ def run(
             conn.execute(sql.SQL("drop table {}").format(sql.Identifier(TABLE)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    lines = lines or _lines(raw_dir)
+    lines = lines or generated_lines(raw_dir) or 0
     seconds = parsed_s + copy_s
     result = {
         "engine": f"duckdb {duckdb.__version__} ({threads} threads) + PostgreSQL COPY",
@@ -141,13 +142,6 @@ def run(
         f"fact_events' indexes in {copy_s:.2f} s: {result['events_per_s']:,} events/s"
     )
     return result
-
-
-def _lines(raw_dir: Path) -> int:
-    truth = raw_dir / "_generated.json"
-    if truth.exists():
-        return int(orjson.loads(truth.read_bytes())["lines_written"])
-    return 0
 
 
 def main(argv: list[str]) -> int:

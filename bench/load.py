@@ -27,7 +27,6 @@ import gc
 import gzip
 import logging
 import os
-import platform
 import random
 import shutil
 import sys
@@ -43,6 +42,7 @@ import orjson
 import psycopg
 from moto import mock_aws
 
+from bench.common import machine, server_label
 from clickstream.core import db, migrate
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
@@ -303,14 +303,7 @@ def main(argv: list[str]) -> int:
             server.cleanup()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    report.update(
-        {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-            "server": "embedded pgserver (default settings)" if server is not None else "--database-url",
-        }
-    )
+    report.update({**machine(), "server": server_label(server is not None)})
     print(orjson.dumps(report).decode())
     return 0
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -40,6 +38,7 @@ import orjson
 import psycopg
 from moto import mock_aws
 
+from bench.common import machine, server_label
 from bench.load import _Phases, drop_database, scratch_database
 from clickstream.core import db, lake
 from clickstream.core.settings import Settings
@@ -209,14 +208,7 @@ def main(argv: list[str]) -> int:
     report["ratio_30_to_1"] = round(
         report["history_30_days"]["seconds"] / report["history_1_day"]["seconds"], 2
     )
-    report.update(
-        {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-            "server": "embedded pgserver (default settings)" if server is not None else "--database-url",
-        }
-    )
+    report.update({**machine(), "server": server_label(server is not None)})
     print(orjson.dumps(report).decode())
     return 0
 

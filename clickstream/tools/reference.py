@@ -152,20 +152,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("event_date", "product_id", "currency"),
         ("count_views", "count_add_to_carts", "count_purchases", "units", "revenue"),
     ),
-    "agg_daily_slices": (
-        ("session_date", "device_type", "country", "channel"),
-        (
-            "count_sessions",
-            "count_engaged_sessions",
-            "count_page_views",
-            "count_events",
-            "sum_duration_s",
-            "count_funnel_view",
-            "count_funnel_cart",
-            "count_funnel_checkout",
-            "count_funnel_purchase",
-        ),
-    ),
+    "agg_daily_slices": (("session_date", "device_type", "country", "channel"), SESSION_COUNTS),
     "agg_daily_segments": (("session_date", "segment_by", "segment"), SESSION_COUNTS),
     "agg_hourly_sessions": (("session_date", "start_hour"), ("count_sessions",)),
     "agg_daily_landings": (

@@ -37,7 +37,7 @@ from clickstream.pipeline.ingest import (
 )
 from functions.ingest.handler import _clients, handler
 from functions.transform import handler as transform_handler
-from tests.support.aws import LambdaContext
+from tests.support.aws import LambdaContext, use_moto
 from tests.support.ingest import posted_event
 
 BUCKET = "test-lake"
@@ -52,11 +52,7 @@ FIREHOSE_NAME = re.compile(
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("USER_ID_HMAC_KEY", KEY.decode())
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")

@@ -21,7 +21,7 @@ from clickstream.core.storage import Lake
 from clickstream.local.ingest_server import STOREFRONT_DIR, IngestServer, serve
 from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
 from functions.ingest.handler import _clients, handler
-from tests.support.aws import LambdaContext
+from tests.support.aws import LambdaContext, use_moto
 from tests.support.ingest import posted_event, preflight, send
 
 BUCKET = "test-lake"
@@ -30,11 +30,7 @@ IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
     _clients.cache_clear()  # each test is a fresh Lambda container with its own settings
