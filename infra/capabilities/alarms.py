@@ -31,6 +31,36 @@ FIVE_MINUTES = Duration.minutes(5)
 ONE_HOUR = Duration.hours(1)
 
 
+def alarm(
+    scope: Construct,
+    construct_id: str,
+    action: cloudwatch.IAlarmAction,
+    *,
+    metric: cloudwatch.IMetric,
+    description: str,
+    threshold: float = 1,
+    evaluation_periods: int = 1,
+    comparison: cloudwatch.ComparisonOperator = (
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+    ),
+    missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+) -> cloudwatch.Alarm:
+    """An alarm that publishes to ``action``; by default on one or more of ``metric`` in a period,
+    missing data not breaching."""
+    created = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=evaluation_periods,
+        comparison_operator=comparison,
+        treat_missing_data=missing,
+        alarm_description=description,
+    )
+    created.add_alarm_action(action)
+    return created
+
+
 class PipelineAlarms(Construct):
     def __init__(
         self,
@@ -46,18 +76,7 @@ class PipelineAlarms(Construct):
         action = actions.SnsAction(topic)
 
         def at_least_one(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
-            alarm = cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            alarm.add_alarm_action(action)
-            self.alarms.append(alarm)
+            self.alarms.append(alarm(self, construct_id, action, metric=metric, description=description))
 
         at_least_one(
             "ExecutionsFailed",
@@ -81,9 +100,10 @@ class PipelineAlarms(Construct):
                 f"The {name} function raised errors (retried by the state machine; look at its logs).",
             )
 
-        freshness = cloudwatch.Alarm(
+        freshness = alarm(
             self,
             "DataFreshness",
+            action,
             metric=cloudwatch.Metric(
                 namespace=c.METRICS_NAMESPACE,
                 metric_name=c.FRESHNESS_METRIC,
@@ -93,14 +113,13 @@ class PipelineAlarms(Construct):
             ),
             threshold=c.FRESHNESS_ALARM_MINUTES,
             evaluation_periods=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
-            alarm_description=(
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,
+            description=(
                 f"The warehouse is more than {c.FRESHNESS_ALARM_MINUTES} minutes behind, or the watermark "
                 "has not advanced for two hours."
             ),
         )
-        freshness.add_alarm_action(action)
         self.alarms.append(freshness)
 
         def clickstream_sum(metric_name: str) -> cloudwatch.Metric:
@@ -112,9 +131,10 @@ class PipelineAlarms(Construct):
                 period=ONE_HOUR,
             )
 
-        reject_rate = cloudwatch.Alarm(
+        reject_rate = alarm(
             self,
             "RejectRate",
+            action,
             metric=cloudwatch.MathExpression(
                 expression="IF(lines > 0, 100 * rejected / lines, 0)",
                 using_metrics={
@@ -125,15 +145,12 @@ class PipelineAlarms(Construct):
                 period=ONE_HOUR,
             ),
             threshold=100 * c.REJECT_ALERT_RATIO,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            description=(
                 f"More than {100 * c.REJECT_ALERT_RATIO:g}% of the lines read in an hour were rejected "
                 "(see rejects/ in the lake)."
             ),
         )
-        reject_rate.add_alarm_action(action)
         self.alarms.append(reject_rate)
 
 
