@@ -1,9 +1,12 @@
-"""What several benchmarks write the same way: where a figure was measured, and the raw data's size."""
+"""What several benchmarks do the same way: the server they run on, where a figure was measured, and
+the raw data's size."""
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,32 @@ def machine() -> dict[str, Any]:
     }
 
 
-def server_label(embedded: bool) -> str:
-    """Which PostgreSQL a report's figures come from."""
-    return "embedded pgserver (default settings)" if embedded else "--database-url"
+class Postgres:
+    """The server a benchmark runs on: ``--database-url``'s, or an embedded pgserver in a temporary
+    directory that ``close()`` stops and removes."""
+
+    def __init__(self, database_url: str | None, prefix: str) -> None:
+        self.server: Any = None
+        self.tmp: Path | None = None
+        if database_url:
+            self.admin_url = database_url
+        else:
+            import pgserver
+
+            self.tmp = Path(tempfile.mkdtemp(prefix=prefix))
+            self.server = pgserver.get_server(self.tmp / "pg", cleanup_mode="delete")
+            self.admin_url = self.server.get_uri("postgres")
+
+    @property
+    def label(self) -> str:
+        """Which PostgreSQL the report's figures come from."""
+        return "embedded pgserver (default settings)" if self.server is not None else "--database-url"
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def generated_lines(raw_dir: Path) -> int | None:

@@ -35,7 +35,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from bench.common import generated_lines
+from bench.common import Postgres, generated_lines
 from clickstream.core import sqlfiles
 
 QUERY = sqlfiles.text("bench/duckdb_floor.sql")
@@ -152,17 +152,13 @@ def main(argv: list[str]) -> int:
     if args.database_url:
         result = run(args.database_url, args.raw_dir)
     else:
-        import pgserver
-
         from bench.load import scratch_database
 
-        tmp = Path(tempfile.mkdtemp(prefix="bench-floor-pg-"))
-        server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+        postgres = Postgres(None, "bench-floor-pg-")
         try:
-            _, url = scratch_database(server.get_uri("postgres"))
+            _, url = scratch_database(postgres.admin_url)
             result = run(url, args.raw_dir)
         finally:
-            server.cleanup()
-            shutil.rmtree(tmp, ignore_errors=True)
+            postgres.close()
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return 0

@@ -28,9 +28,7 @@ import gzip
 import logging
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -42,7 +40,7 @@ import orjson
 import psycopg
 from moto import mock_aws
 
-from bench.common import machine, server_label
+from bench.common import Postgres, machine
 from clickstream.core import db, migrate
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
@@ -242,15 +240,8 @@ def main(argv: list[str]) -> int:
 
     data = staged_batches(args.rows, args.batches, args.seed)
     rows = sum(sum(counts) for _, counts in data)
-    server, tmp = None, None
-    if args.database_url:
-        admin_url = args.database_url
-    else:
-        import pgserver
-
-        tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-        server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-        admin_url = server.get_uri("postgres")
+    postgres = Postgres(args.database_url, "bench-load-")
+    admin_url = postgres.admin_url
     phases = _Phases()
     clickstream_logger = logging.getLogger("clickstream")
     for handler in clickstream_logger.handlers:  # logs to stderr: stdout is the JSON report
@@ -299,11 +290,8 @@ def main(argv: list[str]) -> int:
                     file=sys.stderr,
                 )
     finally:
-        if server is not None:
-            server.cleanup()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    report.update({**machine(), "server": server_label(server is not None)})
+        postgres.close()
+    report.update({**machine(), "server": postgres.label})
     print(orjson.dumps(report).decode())
     return 0
 
