@@ -17,6 +17,8 @@ The custom metrics come from Powertools Metrics, which adds the dimension
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -31,32 +33,20 @@ FIVE_MINUTES = Duration.minutes(5)
 ONE_HOUR = Duration.hours(1)
 
 
+# An alarm on one or more of its metric in a period; a period without data is fine.
+AT_LEAST_ONE: dict[str, Any] = {
+    "threshold": 1,
+    "evaluation_periods": 1,
+    "comparison_operator": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    "treat_missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+}
+
+
 def alarm(
-    scope: Construct,
-    construct_id: str,
-    action: cloudwatch.IAlarmAction,
-    *,
-    metric: cloudwatch.IMetric,
-    description: str,
-    threshold: float = 1,
-    evaluation_periods: int = 1,
-    comparison: cloudwatch.ComparisonOperator = (
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-    ),
-    missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    scope: Construct, construct_id: str, action: cloudwatch.IAlarmAction, **props: Any
 ) -> cloudwatch.Alarm:
-    """An alarm that publishes to ``action``; by default on one or more of ``metric`` in a period,
-    missing data not breaching."""
-    created = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        metric=metric,
-        threshold=threshold,
-        evaluation_periods=evaluation_periods,
-        comparison_operator=comparison,
-        treat_missing_data=missing,
-        alarm_description=description,
-    )
+    """A cloudwatch.Alarm of ``props`` (AT_LEAST_ONE where they say nothing) that publishes to ``action``."""
+    created = cloudwatch.Alarm(scope, construct_id, **{**AT_LEAST_ONE, **props})
     created.add_alarm_action(action)
     return created
 
@@ -76,7 +66,9 @@ class PipelineAlarms(Construct):
         action = actions.SnsAction(topic)
 
         def at_least_one(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
-            self.alarms.append(alarm(self, construct_id, action, metric=metric, description=description))
+            self.alarms.append(
+                alarm(self, construct_id, action, metric=metric, alarm_description=description)
+            )
 
         at_least_one(
             "ExecutionsFailed",
@@ -113,9 +105,9 @@ class PipelineAlarms(Construct):
             ),
             threshold=c.FRESHNESS_ALARM_MINUTES,
             evaluation_periods=2,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            missing=cloudwatch.TreatMissingData.BREACHING,
-            description=(
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=(
                 f"The warehouse is more than {c.FRESHNESS_ALARM_MINUTES} minutes behind, or the watermark "
                 "has not advanced for two hours."
             ),
@@ -145,8 +137,8 @@ class PipelineAlarms(Construct):
                 period=ONE_HOUR,
             ),
             threshold=100 * c.REJECT_ALERT_RATIO,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            description=(
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            alarm_description=(
                 f"More than {100 * c.REJECT_ALERT_RATIO:g}% of the lines read in an hour were rejected "
                 "(see rejects/ in the lake)."
             ),

@@ -638,7 +638,9 @@ class Ingest(Construct):
             ),
         ]
         for construct_id, metric, description in specs:
-            self.alarms.append(alarm(self, construct_id, action, metric=metric, description=description))
+            self.alarms.append(
+                alarm(self, construct_id, action, metric=metric, alarm_description=description)
+            )
 
 
 def _logging_role(scope: Construct, name: str, description: str) -> tuple[logs.LogGroup, iam.Role]:
