@@ -23,6 +23,7 @@ import duckdb
 import orjson
 import psutil
 
+from bench.common import generated_lines
 from clickstream.core import sqlfiles
 
 # One query: dedupe and sessionize (sql/bench/duckdb_sessions.sql, DuckDB's dialect).
@@ -66,9 +67,9 @@ def run(raw_dir: Path, repeat: int = 3, threads: int | None = None, log: Any = p
 
 
 def _count_lines(raw_dir: Path) -> int:
-    truth = raw_dir / "_generated.json"
-    if truth.exists():
-        return int(orjson.loads(truth.read_bytes())["lines_written"])
+    written = generated_lines(raw_dir)
+    if written is not None:
+        return written
     with duckdb.connect() as con:
         glob = str(raw_dir / "raw" / "**" / "*.gz")
         row = con.execute(

@@ -35,6 +35,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from bench.common import Postgres, generated_lines
 from clickstream.core import sqlfiles
 
 QUERY = sqlfiles.text("bench/duckdb_floor.sql")
@@ -121,7 +122,7 @@ def run(
             conn.execute(sql.SQL("drop table {}").format(sql.Identifier(TABLE)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    lines = lines or _lines(raw_dir)
+    lines = lines or generated_lines(raw_dir) or 0
     seconds = parsed_s + copy_s
     result = {
         "engine": f"duckdb {duckdb.__version__} ({threads} threads) + PostgreSQL COPY",
@@ -143,13 +144,6 @@ def run(
     return result
 
 
-def _lines(raw_dir: Path) -> int:
-    truth = raw_dir / "_generated.json"
-    if truth.exists():
-        return int(orjson.loads(truth.read_bytes())["lines_written"])
-    return 0
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench floor", description=__doc__.split("\n")[0])
     parser.add_argument("raw_dir", type=Path, help="a directory holding raw/... (e.g. bench/data/raw-...)")
@@ -158,17 +152,13 @@ def main(argv: list[str]) -> int:
     if args.database_url:
         result = run(args.database_url, args.raw_dir)
     else:
-        import pgserver
-
         from bench.load import scratch_database
 
-        tmp = Path(tempfile.mkdtemp(prefix="bench-floor-pg-"))
-        server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+        postgres = Postgres(None, "bench-floor-pg-")
         try:
-            _, url = scratch_database(server.get_uri("postgres"))
+            _, url = scratch_database(postgres.admin_url)
             result = run(url, args.raw_dir)
         finally:
-            server.cleanup()
-            shutil.rmtree(tmp, ignore_errors=True)
+            postgres.close()
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return 0

@@ -27,11 +27,8 @@ import gc
 import gzip
 import logging
 import os
-import platform
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -43,6 +40,7 @@ import orjson
 import psycopg
 from moto import mock_aws
 
+from bench.common import Postgres, machine
 from clickstream.core import db, migrate
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
@@ -242,15 +240,8 @@ def main(argv: list[str]) -> int:
 
     data = staged_batches(args.rows, args.batches, args.seed)
     rows = sum(sum(counts) for _, counts in data)
-    server, tmp = None, None
-    if args.database_url:
-        admin_url = args.database_url
-    else:
-        import pgserver
-
-        tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-        server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-        admin_url = server.get_uri("postgres")
+    postgres = Postgres(args.database_url, "bench-load-")
+    admin_url = postgres.admin_url
     phases = _Phases()
     clickstream_logger = logging.getLogger("clickstream")
     for handler in clickstream_logger.handlers:  # logs to stderr: stdout is the JSON report
@@ -299,18 +290,8 @@ def main(argv: list[str]) -> int:
                     file=sys.stderr,
                 )
     finally:
-        if server is not None:
-            server.cleanup()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    report.update(
-        {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-            "server": "embedded pgserver (default settings)" if server is not None else "--database-url",
-        }
-    )
+        postgres.close()
+    report.update({**machine(), "server": postgres.label})
     print(orjson.dumps(report).decode())
     return 0
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from bench.common import machine
 from clickstream.core.pii import is_pii_key, looks_like_pii
 from clickstream.pipeline import ingest
 from clickstream.pipeline.normalize import clean_props
@@ -139,9 +138,7 @@ def main(argv: list[str]) -> int:
         "normalize_worst": worst,
         "ingest_request": request,
         "within_budget": request["within_budget"] and all(c["within_budget"] for c in normalize.values()),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
+        **machine(),
     }
     print(
         f"pii: transform's checks worst {normalize[worst]['ms']:.1f} ms ({worst}, "

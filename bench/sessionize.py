@@ -23,16 +23,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -40,6 +35,7 @@ import orjson
 import psycopg
 from moto import mock_aws
 
+from bench.common import Postgres, machine
 from bench.load import _Phases, drop_database, scratch_database
 from clickstream.core import db, lake
 from clickstream.core.settings import Settings
@@ -127,15 +123,8 @@ def main(argv: list[str]) -> int:
     new_hour = START + timedelta(days=days)
     print(f"generated {days} days and an hour in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    server, tmp = None, None
-    if args.database_url:
-        admin_url = args.database_url
-    else:
-        import pgserver
-
-        tmp = Path(tempfile.mkdtemp(prefix="bench-sessionize-"))
-        server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-        admin_url = server.get_uri("postgres")
+    postgres = Postgres(args.database_url, "bench-sessionize-")
+    admin_url = postgres.admin_url
     phases = _Phases()
     clickstream_logger = logging.getLogger("clickstream")
     for handler in clickstream_logger.handlers:  # a log line per upsert would drown the report
@@ -202,21 +191,11 @@ def main(argv: list[str]) -> int:
     finally:
         for name in databases:
             drop_database(admin_url, name)
-        if server is not None:
-            server.cleanup()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        postgres.close()
     report["ratio_30_to_1"] = round(
         report["history_30_days"]["seconds"] / report["history_1_day"]["seconds"], 2
     )
-    report.update(
-        {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-            "server": "embedded pgserver (default settings)" if server is not None else "--database-url",
-        }
-    )
+    report.update({**machine(), "server": postgres.label})
     print(orjson.dumps(report).decode())
     return 0
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import sys
 import time
 import zlib
@@ -28,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from bench.common import machine
 from clickstream.core.contract import RawEvent
 from clickstream.core.settings import Settings
 from clickstream.pipeline import transform
@@ -131,9 +130,7 @@ def main(argv: list[str]) -> int:
         # The staged batch's compressor: isal.isal_zlib when installed (several times faster), else zlib.
         "deflate": transform._deflate.__name__,
         "faults": args.faults,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
+        **machine(),
         **(yardsticks(raw) if args.yardsticks else {}),
     }
     print(

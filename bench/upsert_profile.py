@@ -21,7 +21,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +32,7 @@ import psycopg
 from moto import mock_aws
 from psycopg import sql
 
+from bench.common import Postgres
 from bench.load import _Phases, scratch_database, server_cpu_s
 from bench.sessionize import stage
 from clickstream.core import db, lake
@@ -153,10 +153,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     bodies, worklist, hour = staged_objects(args.events)
-    import pgserver  # the embedded server the local stack uses
-
-    tmp = Path(tempfile.mkdtemp(prefix="upsert-profile-"))
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+    postgres = Postgres(None, "upsert-profile-")  # an embedded server, as the local stack uses
     phases = _Phases()
     log = logging.getLogger("clickstream")
     log.addHandler(phases)
@@ -170,7 +167,7 @@ def main(argv: list[str]) -> int:
             client.create_bucket(Bucket=BUCKET)
             for key, body in bodies.items():
                 client.put_object(Bucket=BUCKET, Key=key, Body=body)
-            _, url = scratch_database(server.get_uri("postgres"))
+            _, url = scratch_database(postgres.admin_url)
             with db.connect(url, application_name="bench-upsert-profile") as conn:
                 backend_cpu = server_cpu_s(conn.info.backend_pid) or 0.0
                 started = time.perf_counter()
@@ -181,8 +178,7 @@ def main(argv: list[str]) -> int:
                 total = time.perf_counter() - started
                 backend_cpu = (server_cpu_s(conn.info.backend_pid) or 0.0) - backend_cpu
     finally:
-        server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        postgres.close()
     print(
         f"upsert {total:.1f} s, PostgreSQL backend {backend_cpu:.1f} CPU-s, load average {os.getloadavg()}",
         {k: v for k, v in result.items() if k != "dates"},

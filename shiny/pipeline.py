@@ -10,7 +10,6 @@ and quarantined objects come from ``clickstream.ops.inventory``, as in
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from clickstream.core.errors import TransientStorageError
 from clickstream.core.storage import Lake
 from clickstream.local.stack import StackNotRunning, read_stack
 from clickstream.ops import health, inventory
-from clickstream.ops.operations import FAILED, TERMINAL, Operator, hour_of, latest_by_hour
+from clickstream.ops.operations import FAILED, TERMINAL, Operator, hour_of, lambda_error, latest_by_hour
 from config import DashboardSettings
 
 __all__ = ["FAILED", "hour_of", "latest_by_hour"]
@@ -224,15 +223,8 @@ def attention(
 
 def cause_message(cause: str | None) -> str:
     """A Lambda failure's cause is JSON ({errorType, errorMessage, stackTrace}): its message."""
-    if not cause:
-        return ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return str(parsed["errorMessage"])
-    return cause
+    error = lambda_error(cause)
+    return str(error["errorMessage"]) if error is not None else cause or ""
 
 
 def redrive(op: Operator, hour: str) -> str:

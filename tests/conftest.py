@@ -26,6 +26,7 @@ import pytest
 from hypothesis import settings
 
 from clickstream.core.storage import Lake
+from tests.support.aws import use_moto
 from tests.support.postgres import admin, embedded_postgres, fresh_database
 from tests.support.staged import Stager
 
@@ -73,11 +74,7 @@ def lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
     import boto3
     from moto import mock_aws
 
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", LAKE_BUCKET)
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")

@@ -76,6 +76,18 @@ def latest_by_hour(executions: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     return latest
 
 
+def lambda_error(cause: str | None) -> dict[str, Any] | None:
+    """An execution's cause as the Lambda failure it reports ({errorType, errorMessage, stackTrace});
+    None when it is not one (no cause, plain text, other JSON)."""
+    if not cause:
+        return None
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) and "errorMessage" in parsed else None
+
+
 @dataclass
 class StateRun:
     name: str

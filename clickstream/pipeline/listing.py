@@ -116,6 +116,41 @@ def read_processed(conn: Any, first: datetime | None, hour: datetime) -> set[str
         return {r[0] for r in cur.fetchall()}
 
 
+def write_worklist(
+    lake: Lake, execution: str, hour: datetime, items: list[WorkItem], **extra: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """One work file per item and the worklist naming them all (``extra`` beside its items).
+
+    Returns the items' references (work and batch keys, partition hour, object count) and the
+    worklist's key, both under the execution's staged prefix.
+    """
+    prefix = layout.staged_prefix(execution)
+    refs = []
+    for index, item in enumerate(items):
+        work_key = f"{prefix}work/{index:05d}.json"
+        lake.put_json(
+            work_key,
+            {
+                "execution": execution,
+                "partition_hour": layout.hour_iso(item.partition_hour),
+                "objects": [o.as_dict() for o in item.objects],
+            },
+        )
+        refs.append(
+            {
+                "work_key": work_key,
+                "batch_key": f"{prefix}batches/{index:05d}",
+                "partition_hour": layout.hour_iso(item.partition_hour),
+                "objects": len(item.objects),
+            }
+        )
+    worklist_key = f"{prefix}worklist.json"
+    lake.put_json(
+        worklist_key, {"execution": execution, "hour": layout.hour_iso(hour), "items": refs, **extra}
+    )
+    return refs, worklist_key
+
+
 def list_new(
     lake: Lake,
     conn: Any,
@@ -158,28 +193,7 @@ def list_new(
     # None: the watermark must not move (nothing before the cut was complete).
     watermark_to = hour if not truncated else complete
 
-    prefix = layout.staged_prefix(execution)
-    refs = []
-    for index, item in enumerate(items):
-        work_key = f"{prefix}work/{index:05d}.json"
-        lake.put_json(
-            work_key,
-            {
-                "execution": execution,
-                "partition_hour": layout.hour_iso(item.partition_hour),
-                "objects": [o.as_dict() for o in item.objects],
-            },
-        )
-        refs.append(
-            {
-                "work_key": work_key,
-                "batch_key": f"{prefix}batches/{index:05d}",
-                "partition_hour": layout.hour_iso(item.partition_hour),
-                "objects": len(item.objects),
-            }
-        )
-    worklist_key = f"{prefix}worklist.json"
-    lake.put_json(worklist_key, {"execution": execution, "hour": layout.hour_iso(hour), "items": refs})
+    refs, worklist_key = write_worklist(lake, execution, hour, items)
     return {
         "hour": layout.hour_iso(hour),
         "items": refs,

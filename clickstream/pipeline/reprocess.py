@@ -43,7 +43,7 @@ from clickstream.core import lake as layout
 from clickstream.core import sqlfiles
 from clickstream.core.errors import ContractViolation
 from clickstream.core.storage import Lake, ObjectInfo
-from clickstream.pipeline.listing import MAX_ITEMS, WorkItem, plan_items
+from clickstream.pipeline.listing import MAX_ITEMS, WorkItem, plan_items, write_worklist
 
 
 def _day_prefix(hour: datetime) -> str:
@@ -130,31 +130,7 @@ def list_range(
         "last": layout.hour_iso(taken_last),
         "next": layout.hour_iso(left_from) if left_from is not None else None,
     }
-    prefix = layout.staged_prefix(execution)
-    refs = []
-    for index, item in enumerate(items):
-        work_key = f"{prefix}work/{index:05d}.json"
-        lake.put_json(
-            work_key,
-            {
-                "execution": execution,
-                "partition_hour": layout.hour_iso(item.partition_hour),
-                "objects": [o.as_dict() for o in item.objects],
-            },
-        )
-        refs.append(
-            {
-                "work_key": work_key,
-                "batch_key": f"{prefix}batches/{index:05d}",
-                "partition_hour": layout.hour_iso(item.partition_hour),
-                "objects": len(item.objects),
-            }
-        )
-    worklist_key = f"{prefix}worklist.json"
-    lake.put_json(
-        worklist_key,
-        {"execution": execution, "hour": layout.hour_iso(last), "items": refs, "reprocess": spec},
-    )
+    refs, worklist_key = write_worklist(lake, execution, last, items, reprocess=spec)
     taken = [o for i in items for o in i.objects]
     left = [o for o in objects if left_from is not None and layout.partition_hour(o.key) >= left_from]
     return {

@@ -152,20 +152,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("event_date", "product_id", "currency"),
         ("count_views", "count_add_to_carts", "count_purchases", "units", "revenue"),
     ),
-    "agg_daily_slices": (
-        ("session_date", "device_type", "country", "channel"),
-        (
-            "count_sessions",
-            "count_engaged_sessions",
-            "count_page_views",
-            "count_events",
-            "sum_duration_s",
-            "count_funnel_view",
-            "count_funnel_cart",
-            "count_funnel_checkout",
-            "count_funnel_purchase",
-        ),
-    ),
+    "agg_daily_slices": (("session_date", "device_type", "country", "channel"), SESSION_COUNTS),
     "agg_daily_segments": (("session_date", "segment_by", "segment"), SESSION_COUNTS),
     "agg_hourly_sessions": (("session_date", "start_hour"), ("count_sessions",)),
     "agg_daily_landings": (
@@ -245,6 +232,22 @@ def split_sessions(events: Iterable[Event]) -> list[list[Event]]:
             current.append(event)
         sessions.append(current)
     return sessions
+
+
+def session_counts(session: dict[str, Any]) -> tuple[Any, ...]:
+    """What one session (a fact_sessions row by column) adds to each of SESSION_COUNTS."""
+    step = session["funnel_step"]
+    return (
+        1,
+        int(session["is_engaged"]),
+        session["count_page_views"],
+        session["count_events"],
+        session["duration_s"],
+        int(step >= 1),
+        int(step >= 2),
+        int(step >= 3),
+        int(step == 4),
+    )
 
 
 def funnel_step(events: list[Event]) -> int:
@@ -329,20 +332,7 @@ def build(events: list[Event]) -> dict[str, Rows]:
         values = dict(zip(TABLES["fact_sessions"][1], row, strict=True))
         key = (values["session_date"], values["start_hour"], *slice_of[sid])
         totals = daily_sessions.setdefault(key, [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
-        step = values["funnel_step"]
-        for i, add in enumerate(
-            (
-                1,
-                int(values["is_engaged"]),
-                values["count_page_views"],
-                values["count_events"],
-                values["duration_s"],
-                int(step >= 1),
-                int(step >= 2),
-                int(step >= 3),
-                int(step == 4),
-            )
-        ):
+        for i, add in enumerate(session_counts(values)):
             totals[i] += add
     out["agg_daily_sessions"] = {k: tuple(v) for k, v in daily_sessions.items()}
 
@@ -366,18 +356,7 @@ def build(events: list[Event]) -> dict[str, Rows]:
     for (sid,), row in sessions.items():
         values = dict(zip(TABLES["fact_sessions"][1], row, strict=True))
         browser, os = values["browser"] or "", values["os"] or ""
-        step = values["funnel_step"]
-        session_counts = (
-            1,
-            int(values["is_engaged"]),
-            values["count_page_views"],
-            values["count_events"],
-            values["duration_s"],
-            int(step >= 1),
-            int(step >= 2),
-            int(step >= 3),
-            int(step == 4),
-        )
+        added = session_counts(values)
         day = values["session_date"]
         keyed: tuple[tuple[tuple[Any, ...], dict[tuple[Any, ...], list[Any]]], ...] = (
             ((day, *slice_of[sid], browser, os), tech),
@@ -386,7 +365,7 @@ def build(events: list[Event]) -> dict[str, Rows]:
         )
         for tech_key, table in keyed:
             totals = table.setdefault(tech_key, [0, 0, 0, 0, 0.0, 0, 0, 0, 0])
-            for i, add in enumerate(session_counts):
+            for i, add in enumerate(added):
                 totals[i] += add
     out["agg_daily_tech"] = {k: tuple(v) for k, v in tech.items()}
     out["agg_daily_segments"] = {k: tuple(v) for k, v in segments.items()}

@@ -17,6 +17,8 @@ The custom metrics come from Powertools Metrics, which adds the dimension
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -29,6 +31,24 @@ from infra import constants as c
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_HOUR = Duration.hours(1)
+
+
+# An alarm on one or more of its metric in a period; a period without data is fine.
+AT_LEAST_ONE: dict[str, Any] = {
+    "threshold": 1,
+    "evaluation_periods": 1,
+    "comparison_operator": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    "treat_missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+}
+
+
+def alarm(
+    scope: Construct, construct_id: str, action: cloudwatch.IAlarmAction, **props: Any
+) -> cloudwatch.Alarm:
+    """A cloudwatch.Alarm of ``props`` (AT_LEAST_ONE where they say nothing) that publishes to ``action``."""
+    created = cloudwatch.Alarm(scope, construct_id, **{**AT_LEAST_ONE, **props})
+    created.add_alarm_action(action)
+    return created
 
 
 class PipelineAlarms(Construct):
@@ -46,18 +66,9 @@ class PipelineAlarms(Construct):
         action = actions.SnsAction(topic)
 
         def at_least_one(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
-            alarm = cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
+            self.alarms.append(
+                alarm(self, construct_id, action, metric=metric, alarm_description=description)
             )
-            alarm.add_alarm_action(action)
-            self.alarms.append(alarm)
 
         at_least_one(
             "ExecutionsFailed",
@@ -81,9 +92,10 @@ class PipelineAlarms(Construct):
                 f"The {name} function raised errors (retried by the state machine; look at its logs).",
             )
 
-        freshness = cloudwatch.Alarm(
+        freshness = alarm(
             self,
             "DataFreshness",
+            action,
             metric=cloudwatch.Metric(
                 namespace=c.METRICS_NAMESPACE,
                 metric_name=c.FRESHNESS_METRIC,
@@ -100,7 +112,6 @@ class PipelineAlarms(Construct):
                 "has not advanced for two hours."
             ),
         )
-        freshness.add_alarm_action(action)
         self.alarms.append(freshness)
 
         def clickstream_sum(metric_name: str) -> cloudwatch.Metric:
@@ -112,9 +123,10 @@ class PipelineAlarms(Construct):
                 period=ONE_HOUR,
             )
 
-        reject_rate = cloudwatch.Alarm(
+        reject_rate = alarm(
             self,
             "RejectRate",
+            action,
             metric=cloudwatch.MathExpression(
                 expression="IF(lines > 0, 100 * rejected / lines, 0)",
                 using_metrics={
@@ -125,15 +137,12 @@ class PipelineAlarms(Construct):
                 period=ONE_HOUR,
             ),
             threshold=100 * c.REJECT_ALERT_RATIO,
-            evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=(
                 f"More than {100 * c.REJECT_ALERT_RATIO:g}% of the lines read in an hour were rejected "
                 "(see rejects/ in the lake)."
             ),
         )
-        reject_rate.add_alarm_action(action)
         self.alarms.append(reject_rate)
 
 

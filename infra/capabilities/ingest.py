@@ -55,8 +55,9 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.bundling import Copy, LocalPythonBundling, bundled_asset_options
+from infra.capabilities.alarms import alarm
 from infra.capabilities.pipeline import LAMBDA_TARGET, PLACEHOLDER_HANDLER, Pipeline
-from infra.capabilities.storage import Storage
+from infra.capabilities.storage import Storage, log_bucket
 from infra.nag import acknowledge, acknowledge_wildcard, attribute
 from infra.outputs import output
 
@@ -237,22 +238,8 @@ class Ingest(Construct):
 
     # -- the function ------------------------------------------------------------------------
     def _function(self, storage: Storage, pipeline: Pipeline, full_bundling: bool) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            "FunctionLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Ingest function: puts records into the raw/ stream, dead-letters failed ones",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
+        log_group, role = _logging_role(
+            self, "Function", "Ingest function: puts records into the raw/ stream, dead-letters failed ones"
         )
         # Write-only: records into the raw/ stream (Firehose writes raw/), never the lake itself.
         role.add_to_policy(
@@ -452,25 +439,10 @@ class Ingest(Construct):
     def _distribution(self) -> cloudfront.Distribution:
         # CloudFront's standard logs are delivered with an S3 ACL grant: a bucket of their
         # own with ACLs enabled (the stack's log bucket has ACLs disabled).
-        cdn_logs = s3.Bucket(
+        cdn_logs = log_bucket(
             self,
             "CdnLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-logs",
-                    expiration=Duration.days(c.ACCESS_LOG_EXPIRY_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(c.INCOMPLETE_UPLOAD_DAYS),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            cdn_logs,
-            "AwsSolutions-S1",
+            s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             "This is a log bucket itself (CloudFront's standard logs); logging it would log its own log "
             "writes, like the stack's other log bucket.",
         )
@@ -543,22 +515,8 @@ class Ingest(Construct):
 
     def _deploy_storefront(self, full_bundling: bool) -> None:
         """sdk/storefront at the bucket's root and the committed tracker at sdk/tracker.min.js."""
-        log_group = logs.LogGroup(
-            self,
-            "StorefrontDeploymentLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "StorefrontDeploymentRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Copies the storefront asset into its bucket at deploy time",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
+        log_group, role = _logging_role(
+            self, "StorefrontDeployment", "Copies the storefront asset into its bucket at deploy time"
         )
         bundler = LocalPythonBundling(
             copies=[Copy(c.STOREFRONT_DIR, "."), Copy(c.TRACKER_BUNDLE, c.TRACKER_KEY)],
@@ -680,18 +638,32 @@ class Ingest(Construct):
             ),
         ]
         for construct_id, metric, description in specs:
-            alarm = cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
+            self.alarms.append(
+                alarm(self, construct_id, action, metric=metric, alarm_description=description)
             )
-            alarm.add_alarm_action(action)
-            self.alarms.append(alarm)
+
+
+def _logging_role(scope: Construct, name: str, description: str) -> tuple[logs.LogGroup, iam.Role]:
+    """A Lambda function's log group (``<name>Logs``, a month) and its role (``<name>Role``), allowed
+    to write that group only; the caller adds what the function does."""
+    log_group = logs.LogGroup(
+        scope,
+        f"{name}Logs",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    role = iam.Role(
+        scope,
+        f"{name}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+        )
+    )
+    return log_group, role
 
 
 def _bucket_deployment_handler(stack: Stack) -> Construct:

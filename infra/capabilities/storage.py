@@ -10,31 +10,42 @@ from infra import constants as c
 from infra.nag import acknowledge
 
 
+def log_bucket(
+    scope: Construct, construct_id: str, object_ownership: s3.ObjectOwnership, unlogged: str
+) -> s3.Bucket:
+    """A bucket that logs are delivered to (delivery needs SSE-S3): private, TLS only, its objects
+    expiring after ACCESS_LOG_EXPIRY_DAYS, kept when the stack goes. It has no access logs of its
+    own; ``unlogged`` tells cdk-nag why."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=object_ownership,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-logs",
+                expiration=Duration.days(c.ACCESS_LOG_EXPIRY_DAYS),
+                abort_incomplete_multipart_upload_after=Duration.days(c.INCOMPLETE_UPLOAD_DAYS),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(bucket, "AwsSolutions-S1", unlogged)
+    return bucket
+
+
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
 
         # Server access logs of the lake, VPC flow logs and (when enabled) the
         # dashboards' load balancer logs. Log delivery needs SSE-S3.
-        self.logs = s3.Bucket(
+        self.logs = log_bucket(
             self,
             "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-logs",
-                    expiration=Duration.days(c.ACCESS_LOG_EXPIRY_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(c.INCOMPLETE_UPLOAD_DAYS),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.logs,
-            "AwsSolutions-S1",
+            s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             "This is the access-log bucket itself; logging it into itself would log its own log writes.",
         )
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import psycopg
 
-from clickstream.core import db
 from clickstream.core.storage import Lake
-from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import Stager, staged_event
+from tests.support.upsert import UpsertRuns
 
 D0 = datetime(2025, 10, 1, 9, tzinfo=UTC)
 DAY0, DAY1 = date(2025, 10, 1), date(2025, 10, 2)
@@ -47,22 +46,8 @@ def _event(name: str, ts: datetime, visitor: str, **columns: Any) -> dict[str, A
     )
 
 
-class Runs:
-    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
-        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
-
-    def run(self, events: list[dict[str, Any]]) -> None:
-        self.count += 1
-        execution = f"lists-{self.count}"
-        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
-        with db.connect(self.url) as conn:
-            load.upsert(
-                conn,
-                self.lake,
-                execution=execution,
-                hour=at(2),
-                worklist_key=self.stager.worklist(execution, [batch]),
-            )
+class Runs(UpsertRuns):
+    PREFIX, HOUR = "lists", at(2)
 
     def tables(self) -> dict[str, dict[tuple[Any, ...], tuple[int, int]]]:
         """Both tables as {key: (impressions, list clicks)}, after checking them against the reference

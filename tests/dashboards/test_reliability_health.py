@@ -18,14 +18,12 @@ from clickstream.core.storage import Lake
 from clickstream.ops import health
 from config import DashboardSettings
 from pages import reliability
+from tests.support.aws import use_moto
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    use_moto(monkeypatch)
     with mock_aws():
         yield
 

@@ -13,11 +13,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from clickstream.core import db
 from clickstream.core.storage import Lake
-from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import Stager, staged_event
+from tests.support.upsert import UpsertRuns
 
 D0 = datetime(2025, 10, 1, 9, tzinfo=UTC)
 ROLLUPS = (
@@ -54,22 +53,8 @@ def ev(name: str, ts: datetime, visitor: str, kind: str = "view", product: str |
     )
 
 
-class Runs:
-    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
-        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
-
-    def run(self, events: list[dict[str, Any]]) -> None:
-        self.count += 1
-        execution = f"rollups-{self.count}"
-        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
-        with db.connect(self.url) as conn:
-            load.upsert(
-                conn,
-                self.lake,
-                execution=execution,
-                hour=at(12),
-                worklist_key=self.stager.worklist(execution, [batch]),
-            )
+class Runs(UpsertRuns):
+    PREFIX, HOUR = "rollups", at(12)
 
     def check(self) -> None:
         with psycopg.connect(self.url) as conn:

@@ -12,9 +12,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +22,7 @@ import pytest
 from clickstream.core.lake import floor_hour, partition_prefix
 from clickstream.local.alerts import Alert, read_alerts
 from clickstream.local.process import CLI, ROOT
+from tests.support.ingest import posted_event, preflight, send
 from tests.support.stack import RunningStack, start_stack_process, stop_stack_process
 
 SHOP = "https://shop.example.com"
@@ -156,38 +154,12 @@ def test_execution_prints_booleans_as_yes_or_no(stack: RunningStack) -> None:
 
 
 # -- CORS: a shop on its own domain -------------------------------------------------------------------
-def request(
-    url: str, method: str, headers: dict[str, str], body: bytes | None = None
-) -> tuple[int, dict[str, str]]:
-    req = urllib.request.Request(url, data=body, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
-
-
-def preflight(stack: RunningStack, origin: str) -> tuple[int, dict[str, str]]:
-    return request(
-        f"{stack.info.ingest_url}/v1/events",
-        "OPTIONS",
-        {
-            "origin": origin,
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "content-type",
-        },
-    )
+def preflight_to(stack: RunningStack, origin: str) -> tuple[int, dict[str, str]]:
+    return preflight(f"{stack.info.ingest_url}/v1/events", origin)
 
 
 def event() -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "event_type": "view",
-        "session_id": str(uuid.uuid4()),
-        "anonymous_id": "shop-on-its-own-domain",
-        "page_url": f"{SHOP}/",
-    }
+    return posted_event(anonymous_id="shop-on-its-own-domain", page_url=f"{SHOP}/")
 
 
 def test_the_stack_says_which_origins_may_post(stack: RunningStack) -> None:
@@ -195,7 +167,7 @@ def test_the_stack_says_which_origins_may_post(stack: RunningStack) -> None:
 
 
 def test_a_preflight_from_the_allowed_origin_is_answered_without_credentials(stack: RunningStack) -> None:
-    status, headers = preflight(stack, SHOP)
+    status, headers = preflight_to(stack, SHOP)
     assert status == 204
     assert headers["access-control-allow-origin"] == SHOP
     assert headers["access-control-allow-methods"] == "POST"
@@ -205,7 +177,7 @@ def test_a_preflight_from_the_allowed_origin_is_answered_without_credentials(sta
 
 def test_a_preflight_from_any_other_origin_gets_no_cors_headers(stack: RunningStack) -> None:
     for origin in (OTHER, "null", SHOP + ".evil.example", "http://shop.example.com"):
-        status, headers = preflight(stack, origin)
+        status, headers = preflight_to(stack, origin)
         assert status == 204
         assert not [h for h in headers if h.startswith("access-control-")], (origin, headers)
 
@@ -214,7 +186,7 @@ def test_a_post_from_the_allowed_origin_is_stored_and_readable_by_that_origin_on
     stack: RunningStack,
 ) -> None:
     body = json.dumps([event()]).encode()
-    status, headers = request(
+    status, headers = send(
         f"{stack.info.ingest_url}/v1/events",
         "POST",
         {"origin": SHOP, "content-type": "application/json"},
@@ -227,7 +199,7 @@ def test_a_post_from_the_allowed_origin_is_stored_and_readable_by_that_origin_on
         "the batch is in the current hour's raw partition"
     )
 
-    status, headers = request(
+    status, headers = send(
         f"{stack.info.ingest_url}/v1/events",
         "POST",
         {"origin": OTHER, "content-type": "application/json"},

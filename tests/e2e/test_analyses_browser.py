@@ -17,21 +17,15 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from shiny.playwright import controller
 
 from clickstream.core.storage import Lake
 from clickstream.local.process import ROOT
 from tests.support.analyses_sample import RUNS, Runs
+from tests.support.browser import chromium
 from tests.support.staged import Stager
 
-CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 WAIT_MS = 60_000
 expect.set_options(timeout=WAIT_MS)
 
@@ -75,21 +69,16 @@ def dashboard(database_url: str, lake: Lake, stager: Stager, tmp_path: Path) -> 
 
 @pytest.fixture
 def page(dashboard: str) -> Iterator[Page]:
-    executable = next((p for p in CHROMIUM if Path(p).exists()), None)
-    if executable is None:
-        pytest.fail("Chromium is not installed: run `bash scripts/test-deps.sh` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    errors: list[str] = []
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         tab = context.new_page()
         tab.set_default_timeout(WAIT_MS)
-        errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         tab.goto(dashboard)
         yield tab
         context.close()
-        browser.close()
-        assert errors == [], f"JavaScript errors: {errors}"
+    assert errors == [], f"JavaScript errors: {errors}"
 
 
 def show(page: Page, title: str, name: str) -> None:

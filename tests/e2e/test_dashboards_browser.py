@@ -25,26 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from shiny.playwright import controller
 
 from clickstream.core import sqlfiles
 from clickstream.core.lake import hour_iso
 from clickstream.local.process import ROOT
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
+from tests.support.browser import chromium
 from tests.support.stack import RunningStack
 
 sys.path.insert(0, str(ROOT / "shiny"))
 import formatting as fmt  # the app's own formats, from shiny/
 
 TEST_SQL = Path(__file__).resolve().parents[1] / "sql"
-CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 START = datetime(2025, 10, 13, tzinfo=UTC)  # a Monday
 DAYS = int(os.environ.get("DASHBOARD_E2E_DAYS", "2"))
 # The backfill catches up day by day (an execution takes every partition received since the
@@ -114,13 +108,8 @@ def failed_hour(loaded: RunningStack, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = next((p for p in CHROMIUM if Path(p).exists()), None)
-    if executable is None:
-        pytest.fail("Chromium is not installed: run `bash scripts/test-deps.sh` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

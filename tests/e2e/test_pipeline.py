@@ -12,7 +12,7 @@ import boto3
 
 from clickstream.core.lake import execution_name, hour_iso, hours_between, parse_hour
 from clickstream.tools.generate import GeneratorConfig, generate_to_dir
-from tests.support.stack import RunningStack
+from tests.support.stack import LOAD_FAILS_FOR_GOOD, RunningStack
 
 
 def put_generated(stack: RunningStack, out: Path, **config: Any) -> Any:
@@ -129,18 +129,7 @@ def test_a_permanent_error_fails_alerts_and_the_redrive_succeeds_without_duplica
     put_generated(stack, tmp_path, seed=6, start=start, hours=1, events_per_day=20000)
 
     # When SessionizeAndUpsert fails with a permanent error
-    stack.faults(
-        {
-            "load": [
-                {
-                    "error": "ConfigurationError",
-                    "action": "sessionize_and_upsert",
-                    "message": "role lacks INSERT",
-                    "times": -1,
-                }
-            ]
-        }
-    )
+    stack.faults(LOAD_FAILS_FOR_GOOD)
     failed = stack.cli("run", "--hour", hour_iso(start), check=False)
     assert failed.returncode == 1
     description = stack.op.report(execution_name(start))

@@ -15,7 +15,7 @@ from pathlib import Path
 from clickstream.core.lake import execution_name, hour_label
 from clickstream.local.alerts import Alert, alerts_file, read_alerts
 from tests.e2e.test_pipeline import put_generated, snapshot
-from tests.support.stack import RunningStack
+from tests.support.stack import LOAD_FAILS_FOR_GOOD, RunningStack
 
 EARLIER = ("ListNew", "TransformPartitions", "TransformPartition", "CheckStagedBatches")
 
@@ -48,18 +48,7 @@ def test_a_redrive_resumes_at_the_failed_state_and_loads_nothing_twice(
 
     # A permanent failure in SessionizeAndUpsert: caught, alerted, then the execution fails at
     # AwaitRedrive with the original error (a Task, which a Redrive on AWS reruns).
-    stack.faults(
-        {
-            "load": [
-                {
-                    "error": "ConfigurationError",
-                    "action": "sessionize_and_upsert",
-                    "message": "role lacks INSERT",
-                    "times": -1,
-                }
-            ]
-        }
-    )
+    stack.faults(LOAD_FAILS_FOR_GOOD)
     failed = stack.cli("run", "--hour", label, check=False)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     report = stack.op.report(execution_name(start))

@@ -37,7 +37,8 @@ from clickstream.pipeline.ingest import (
 )
 from functions.ingest.handler import _clients, handler
 from functions.transform import handler as transform_handler
-from tests.support.aws import LambdaContext
+from tests.support.aws import LambdaContext, use_moto
+from tests.support.ingest import posted_event
 
 BUCKET = "test-lake"
 KEY = b"integration-key"
@@ -51,11 +52,7 @@ FIREHOSE_NAME = re.compile(
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("USER_ID_HMAC_KEY", KEY.decode())
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
@@ -78,18 +75,7 @@ def stream(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def make_event(**overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "event_type": "view",
-        "session_id": str(uuid.uuid4()),
-        "anonymous_id": "anon-1",
-        "page_url": "https://shop.example/",
-        "device": {"type": "desktop"},
-        "props": {},
-    }
-    event.update(overrides)
-    return event
+    return posted_event(**{"device": {"type": "desktop"}, "props": {}, **overrides})
 
 
 def api_event(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import gzip
 import json
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,8 @@ from clickstream.core.storage import Lake
 from clickstream.local.ingest_server import STOREFRONT_DIR, IngestServer, serve
 from clickstream.pipeline.ingest import DeadLetterQueue, IngestSettings
 from functions.ingest.handler import _clients, handler
-from tests.support.aws import LambdaContext
+from tests.support.aws import LambdaContext, use_moto
+from tests.support.ingest import posted_event, preflight, send
 
 BUCKET = "test-lake"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -30,11 +30,7 @@ IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")
     _clients.cache_clear()  # each test is a fresh Lambda container with its own settings
@@ -56,22 +52,17 @@ def dlq_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def make_event(**overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "event_type": "view",
-        "session_id": str(uuid.uuid4()),
-        "anonymous_id": "anon-1",
-        "user_id": "cognito-sub-1",
-        "page_url": "https://shop.example/",
-        "referrer": None,
-        "device": {"user_agent": IPHONE},
-        "geo": {},
-        "ecom": None,
-        "props": {},
-    }
-    event.update(overrides)
-    return event
+    return posted_event(
+        **{
+            "user_id": "cognito-sub-1",
+            "referrer": None,
+            "device": {"user_agent": IPHONE},
+            "geo": {},
+            "ecom": None,
+            "props": {},
+            **overrides,
+        }
+    )
 
 
 def api_event(events: list[dict[str, Any]], headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -235,27 +226,8 @@ def shop_server(bucket: Lake) -> Iterator[IngestServer]:
     srv.shutdown()
 
 
-def send(
-    url: str, method: str, headers: dict[str, str], data: bytes | None = None
-) -> tuple[int, dict[str, str]]:
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
-
-
 def preflight_from(server: IngestServer, origin: str) -> tuple[int, dict[str, str]]:
-    return send(
-        server.url + "/v1/events",
-        "OPTIONS",
-        {
-            "origin": origin,
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "content-type",
-        },
-    )
+    return preflight(server.url + "/v1/events", origin)
 
 
 def cors(headers: dict[str, str]) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -13,17 +12,10 @@ from clickstream.core import db
 from clickstream.core.lake import HEALTH_SNAPSHOT, RAW, partition_prefix
 from clickstream.core.storage import Lake
 from clickstream.pipeline.listing import list_new
+from tests.support.aws import LambdaContext
 
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)
 STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024
-
-
-@dataclass
-class Context:
-    function_name: str = "list_new"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:list_new"
-    aws_request_id: str = "req-1"
 
 
 def put_objects(lake: Lake, hour: datetime, count: int) -> None:
@@ -108,7 +100,7 @@ def test_the_handler_takes_the_states_parameters_and_returns_the_result_model(
             "execution": "hour-2025-10-18T13",
             "options": {"hour": "2025-10-18T13:00:00Z", "lookback_hours": 0, "since": "2025-10-18T12"},
         }
-        result = list_new_handler.handler(event, Context())
+        result = list_new_handler.handler(event, LambdaContext("list_new", memory_limit_in_mb=512))
     finally:
         get_settings.cache_clear()
     # Then it returns the library's result unchanged, as the model's JSON

@@ -16,11 +16,10 @@ from typing import Any
 
 import psycopg
 
-from clickstream.core import db
 from clickstream.core.storage import Lake
-from clickstream.pipeline import load
 from clickstream.tools import reference
-from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import Stager, staged_event
+from tests.support.upsert import UpsertRuns
 
 T = datetime(2025, 10, 18, 10, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -51,22 +50,13 @@ def view(name: str, ts: datetime, visitor: str = "v1") -> dict[str, Any]:
     return staged_event(uuid.uuid5(uuid.NAMESPACE_URL, f"orders/{name}"), ts=ts, anonymous_id=visitor)
 
 
-class Runs:
-    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
-        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
+class Runs(UpsertRuns):
+    """After every run, the warehouse equals the from-scratch reference."""
+
+    PREFIX, HOUR = "orders", T
 
     def run(self, events: list[dict[str, Any]]) -> None:
-        self.count += 1
-        execution = f"orders-{self.count}"
-        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
-        with db.connect(self.url) as conn:
-            load.upsert(
-                conn,
-                self.lake,
-                execution=execution,
-                hour=T,
-                worklist_key=self.stager.worklist(execution, [batch]),
-            )
+        super().run(events)
         with psycopg.connect(self.url) as conn:
             assert reference.compare(conn) == []
 

@@ -19,7 +19,7 @@ from clickstream.core.settings import get_settings
 from clickstream.pipeline.staged import STAGED_COLUMNS
 from clickstream.pipeline.transform import quarantine_key
 from functions.transform import handler as transform_handler
-from tests.support.aws import LambdaContext
+from tests.support.aws import LambdaContext, use_moto
 from tests.support.transform import make_event
 
 BUCKET = "clickstream-lake-test"
@@ -46,11 +46,7 @@ def event_line(n: int, **overrides: Any) -> bytes:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    use_moto(monkeypatch)
     monkeypatch.setenv("LAKE_BUCKET", BUCKET)
     monkeypatch.setenv("USER_ID_HMAC_KEY", "integration-key")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ClickstreamTest")

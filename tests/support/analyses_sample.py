@@ -32,10 +32,8 @@ from typing import Any
 
 import psycopg
 
-from clickstream.core import db
-from clickstream.core.storage import Lake
-from clickstream.pipeline import load
-from tests.support.staged import StagedObjectSpec, Stager, raw_key, staged_event
+from tests.support.staged import staged_event
+from tests.support.upsert import UpsertRuns
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -111,24 +109,10 @@ RUNS = [FIRST, LATE_D, LATE_A]
 EVENTS = [e for run in RUNS for e in run]
 
 
-class Runs:
+class Runs(UpsertRuns):
     """Loads lists of events, one SessionizeAndUpsert run each, as the pipeline does."""
 
-    def __init__(self, url: str, lake: Lake, stager: Stager) -> None:
-        self.url, self.lake, self.stager, self.count = url, lake, stager, 0
-
-    def run(self, events: list[dict[str, Any]]) -> None:
-        self.count += 1
-        execution = f"analyses-{self.count}"
-        batch = self.stager.batch(execution, 0, [StagedObjectSpec(raw_key(execution), events)])
-        with db.connect(self.url) as conn:
-            load.upsert(
-                conn,
-                self.lake,
-                execution=execution,
-                hour=at(11, 3, 0),
-                worklist_key=self.stager.worklist(execution, [batch]),
-            )
+    PREFIX, HOUR = "analyses", at(11, 3, 0)
 
 
 # sql/013's tables: what the load maintains for the analyses

@@ -16,6 +16,19 @@ from clickstream.local.process import CLI, ROOT
 from clickstream.local.stack import StackInfo
 from clickstream.ops.operations import Operator
 
+# A fault plan (RunningStack.faults): SessionizeAndUpsert fails with a permanent error, a
+# ConfigurationError "role lacks INSERT", on every attempt until the plan is lifted.
+LOAD_FAILS_FOR_GOOD: dict[str, Any] = {
+    "load": [
+        {
+            "error": "ConfigurationError",
+            "action": "sessionize_and_upsert",
+            "message": "role lacks INSERT",
+            "times": -1,
+        }
+    ]
+}
+
 
 class RunningStack:
     def __init__(self, data_dir: Path, process: subprocess.Popen[str], info: StackInfo) -> None:

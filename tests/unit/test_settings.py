@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from functions.ingest import handler as ingest_handler
 from functions.list_new import handler as list_new_handler
 from functions.load import handler as load_handler
 from functions.transform import handler as transform_handler
+from tests.support.aws import LambdaContext
 
 REAL_KEY = "k" * MIN_HMAC_KEY_LENGTH
 AWS_VARIABLES = ("RUNTIME", "AWS_EXECUTION_ENV", "USER_ID_HMAC_KEY", "DATABASE_URL")
@@ -78,14 +78,6 @@ def test_on_lambda_the_runtime_is_aws_whatever_runtime_says(monkeypatch: pytest.
         Settings().require("user_id_hmac_key")
 
 
-@dataclass
-class Context:
-    function_name: str = "test"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = "request-1"
-
-
 HOUR = "2025-10-18T13:00:00Z"
 EXECUTION = "hour-2025-10-18T13"
 ITEM = {"work_key": "w.json", "batch_key": "b", "partition_hour": HOUR, "objects": 1}
@@ -105,4 +97,4 @@ def test_a_deployed_function_without_its_setting_fails_on_its_first_invocation(
     monkeypatch.setenv("RUNTIME", "aws")
     # When it is invoked with a good event, Then it stops before any work, naming the variable
     with pytest.raises(ConfigurationError, match=f"^{variable} "):
-        module.handler(event, Context())
+        module.handler(event, LambdaContext("test"))

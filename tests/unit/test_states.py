@@ -9,7 +9,6 @@ ContractViolation, the permanent error no Retry matches.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,6 +42,7 @@ from functions.load import handler as load_handler
 from functions.notify import handler as notify_handler
 from functions.start_hour import handler as start_hour_handler
 from functions.transform import handler as transform_handler
+from tests.support.aws import LambdaContext
 
 ASL = json.loads(ASL_PATH.read_text(encoding="utf-8"))
 EXECUTION = "hour-2025-10-18T13"
@@ -365,14 +365,6 @@ def test_the_former_action_names_still_reach_their_states(former: str, model: ty
 # -- every handler refuses a malformed event with the typed error ----------------------------
 
 
-@dataclass
-class Context:
-    function_name: str = "test"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = "request-1"
-
-
 GOOD_TRANSFORM = {
     "item": sample_list()["items"][0],
     "index": 0,
@@ -442,14 +434,14 @@ def test_a_handler_refuses_a_malformed_event_with_contract_violation(
 ) -> None:
     # Parsing comes first: nothing is read, written or connected to
     with pytest.raises(ContractViolation) as caught:
-        module.handler(event, Context())
+        module.handler(event, LambdaContext("test"))
     assert names in str(caught.value)
 
 
 def test_a_non_object_event_is_a_contract_violation() -> None:
     for module in (list_new_handler, transform_handler, load_handler, notify_handler, start_hour_handler):
         with pytest.raises(ContractViolation):
-            module.handler(["not", "an", "object"], Context())
+            module.handler(["not", "an", "object"], LambdaContext("test"))
 
 
 def test_the_ingest_request_keeps_what_handle_api_event_reads() -> None:

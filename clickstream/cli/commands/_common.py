@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake, s3_client
 from clickstream.local.stack import DEFAULT_DATA_DIR, StackInfo, StackNotRunning, read_stack
 from clickstream.ops import inventory
-from clickstream.ops.operations import Operator
+from clickstream.ops.operations import Operator, lambda_error
 
 EXIT_CODES = """exit status:
   0  succeeded (every execution it ran or waited for ended SUCCEEDED)
@@ -44,18 +43,20 @@ def add_aws_target(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_lake_target(parser: argparse.ArgumentParser) -> None:
-    """With --state-machine-arn: where the deployed lake and warehouse are (the local stack knows)."""
+def add_lake_target(
+    parser: argparse.ArgumentParser,
+    target: str = "--state-machine-arn",
+    warehouse: str = "the deployed warehouse, e.g. through an SSM port forward (default DATABASE_URL)",
+) -> None:
+    """With ``target`` (a deployed pipeline's option): where the deployed lake and warehouse are (the
+    local stack knows); ``warehouse`` says what --database-url is for."""
     parser.add_argument(
         "--lake-bucket",
         default=os.environ.get("LAKE_BUCKET"),
-        help="with --state-machine-arn: the deployed lake bucket (default LAKE_BUCKET)",
+        help=f"with {target}: the deployed lake bucket (default LAKE_BUCKET)",
     )
     parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="with --state-machine-arn: the deployed warehouse, e.g. through an SSM port forward "
-        "(default DATABASE_URL)",
+        "--database-url", default=os.environ.get("DATABASE_URL"), help=f"with {target}: {warehouse}"
     )
 
 
@@ -156,15 +157,10 @@ def seconds(value: float | None) -> str:
 
 def cause_text(cause: str | None) -> str:
     """An execution's cause as a person reads it: a Lambda error's message, not its JSON and stack."""
-    if not cause:
-        return ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return f"{parsed.get('errorType', 'Error')}: {parsed['errorMessage']}"
-    return cause
+    error = lambda_error(cause)
+    if error is None:
+        return cause or ""
+    return f"{error.get('errorType', 'Error')}: {error['errorMessage']}"
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:

@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clickstream.cli.commands._common import Sight, add_data_dir, fail, sight, stack_or_fail
+from clickstream.cli.commands._common import Sight, add_data_dir, add_lake_target, fail, sight, stack_or_fail
 from clickstream.cli.commands.lake import who_takes
 from clickstream.core.lake import hour_label
 from clickstream.core.storage import Lake, s3_client
@@ -45,16 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help="the deployed queue (IngestDeadLetterQueueUrl; default INGEST_DLQ_URL); "
             "without it, the local stack's",
         )
-    replay.add_argument(
-        "--lake-bucket",
-        default=os.environ.get("LAKE_BUCKET"),
-        help="with --queue-url: the deployed lake bucket (default LAKE_BUCKET)",
-    )
-    replay.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="with --queue-url: the warehouse, to say which run takes each partition (optional)",
-    )
+    add_lake_target(replay, "--queue-url", "the warehouse, to say which run takes each partition (optional)")
 
 
 def queue(args: argparse.Namespace) -> DeadLetterQueue:
