@@ -44,6 +44,7 @@ from bench.common import Postgres, machine
 from clickstream.core import db, migrate
 from clickstream.core.storage import Lake
 from clickstream.pipeline import load
+from clickstream.pipeline.staged import STAGED_COLUMNS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HOUR = datetime(2025, 10, 18, 13, tzinfo=UTC)
@@ -108,6 +109,9 @@ def synthesise(rows: int, objects: int, seed: int) -> list[bytes]:
                 "red shoes" if kind == "search" else "\\N",
                 "{}",
                 "f",
+                "Chrome",  # browser
+                "Windows",  # os
+                f"Product {product}" if product else "\\N",  # product_name
             )
             per_object[src].append("\t".join(fields))
     finally:
@@ -117,7 +121,8 @@ def synthesise(rows: int, objects: int, seed: int) -> list[bytes]:
 
 def staged_batches(rows: int, batches: int, seed: int) -> list[tuple[bytes, list[int]]]:
     """(gzipped body, staged rows per object) per batch; cached under bench/data/."""
-    cache = DATA_DIR / f"load-{rows}-{batches}-{seed}"
+    # The staged format's width in the name: a cache of an older format is not reused.
+    cache = DATA_DIR / f"load-{rows}-{batches}-{seed}-c{len(STAGED_COLUMNS)}"
     if (cache / "counts.json").exists():
         counts = orjson.loads((cache / "counts.json").read_bytes())
         return [((cache / f"{b:05d}.tsv.gz").read_bytes(), counts[b]) for b in range(batches)]

@@ -239,3 +239,15 @@ def test_report_shows_the_floor_the_cpu_split_and_the_bytes_per_event(tmp_path: 
     assert "**900.0 bytes a stored event** (500.0 of them fact_events'" in text
     assert "| fact_events | 370.0 | 92.5 | 500.0 |" in text
     assert "| dim_date |" not in text  # under 1 MiB
+
+
+def test_load_bench_synthesises_rows_of_the_staged_format() -> None:
+    """``bench load``'s synthetic staged rows have one field per STAGED_COLUMNS (it broke once
+    when the format gained browser, os and product_name)."""
+    from bench import load as load_bench
+    from clickstream.pipeline.staged import STAGED_COLUMNS
+
+    objects = load_bench.synthesise(200, 4, seed=1)
+    lines = [line for body in objects for line in body.decode().splitlines()]
+    assert len(lines) == 200
+    assert {len(line.split("\t")) for line in lines} == {len(STAGED_COLUMNS)}
