@@ -492,7 +492,8 @@ def upsert(
             by_object[(batch_no, src)] += count_loaded
             dates.add(event_date)
         newer = sqlfiles.plain("upsert/newer_product_event.sql")
-        cur.execute(sqlfiles.query("upsert/06_dim_product.sql", newer=newer))
+        renamed = sqlfiles.plain("upsert/newer_product_name.sql")
+        cur.execute(sqlfiles.query("upsert/06_dim_product.sql", newer=newer, renamed=renamed))
         sessions.apply_categories(cur)  # sql/005's category days follow dim_product
         lap("products")
 

@@ -2,7 +2,7 @@
 -- last_price, currency and last_event_id from the newest event (by ts, then event_id); the name
 -- (sql/014) from the newest event that carries one (product_named_at, product_named_by: that event).
 -- grain: one row per product the run saw
--- Slot: newer (newer_product_event.sql).
+-- Slots: newer (newer_product_event.sql), renamed (newer_product_name.sql).
 with seen as (
     select
         product_id,
@@ -86,23 +86,14 @@ set
     last_event_id = case when {newer} then excluded.last_event_id else dim_product.last_event_id end,
     -- the run's newest named event names the product when it is newer than the one that did
     product_name = case
-        when (excluded.product_named_at, excluded.product_named_by)
-            > (dim_product.product_named_at, dim_product.product_named_by)
-            or dim_product.product_named_at is null
-            then coalesce(excluded.product_name, dim_product.product_name)
+        when {renamed} then coalesce(excluded.product_name, dim_product.product_name)
         else dim_product.product_name
     end,
     product_named_at = case
-        when (excluded.product_named_at, excluded.product_named_by)
-            > (dim_product.product_named_at, dim_product.product_named_by)
-            or dim_product.product_named_at is null
-            then coalesce(excluded.product_named_at, dim_product.product_named_at)
+        when {renamed} then coalesce(excluded.product_named_at, dim_product.product_named_at)
         else dim_product.product_named_at
     end,
     product_named_by = case
-        when (excluded.product_named_at, excluded.product_named_by)
-            > (dim_product.product_named_at, dim_product.product_named_by)
-            or dim_product.product_named_at is null
-            then coalesce(excluded.product_named_by, dim_product.product_named_by)
+        when {renamed} then coalesce(excluded.product_named_by, dim_product.product_named_by)
         else dim_product.product_named_by
     end
