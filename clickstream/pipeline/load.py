@@ -491,9 +491,10 @@ def upsert(
         ).fetchall():
             by_object[(batch_no, src)] += count_loaded
             dates.add(event_date)
+        seen = sqlfiles.query("upsert/seen_products.sql", events="stage_new")
         newer = sqlfiles.plain("upsert/newer_product_event.sql")
         renamed = sqlfiles.plain("upsert/newer_product_name.sql")
-        cur.execute(sqlfiles.query("upsert/06_dim_product.sql", newer=newer, renamed=renamed))
+        cur.execute(sqlfiles.query("upsert/06_dim_product.sql", seen=seen, newer=newer, renamed=renamed))
         sessions.apply_categories(cur)  # sql/005's category days follow dim_product
         lap("products")
 

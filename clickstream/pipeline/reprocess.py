@@ -174,7 +174,8 @@ def clear(cur: Cursor[Any], first: datetime | None, last: datetime) -> int:
     removed = cur.rowcount
     cur.execute(sqlfiles.plain("reprocess/03_clear_derived.sql"))
     cur.execute(sqlfiles.plain("reprocess/04_unsessionize_facts.sql"))
-    cur.execute(sqlfiles.plain("reprocess/05_dim_product.sql"))
+    seen = sqlfiles.query("upsert/seen_products.sql", events="fact_events")
+    cur.execute(sqlfiles.query("reprocess/05_dim_product.sql", seen=seen))
     return removed
 
 

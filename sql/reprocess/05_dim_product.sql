@@ -2,6 +2,7 @@
 -- them (the run's new rows merge in afterwards): first and last seen, attributes of the newest
 -- event by (ts, event_id).
 -- grain: one row per product in the facts that stay
+-- Slot: seen (upsert/seen_products.sql over fact_events).
 insert into dim_product (
     product_id,
     category,
@@ -11,32 +12,7 @@ insert into dim_product (
     last_seen_at,
     last_event_id
 )
-with seen as (
-    select
-        product_id,
-        min(ts) as first_seen_at,
-        max(ts) as last_seen_at
-    from fact_events
-    where product_id is not null
-    group by product_id
-),
-
-newest as (
-    select distinct on (facts.product_id)
-        facts.product_id,
-        facts.category,
-        facts.price as last_price,
-        facts.currency,
-        facts.event_id as last_event_id
-    from fact_events as facts
-    inner join seen
-        on
-            seen.product_id = facts.product_id
-            and seen.last_seen_at = facts.ts
-    order by
-        facts.product_id,
-        facts.event_id desc
-)
+with {seen}
 
 select
     seen.product_id,

@@ -2,34 +2,9 @@
 -- last_price, currency and last_event_id from the newest event (by ts, then event_id); the name
 -- (sql/014) from the newest event that carries one (product_named_at, product_named_by: that event).
 -- grain: one row per product the run saw
--- Slots: newer (newer_product_event.sql), renamed (newer_product_name.sql).
-with seen as (
-    select
-        product_id,
-        min(ts) as first_seen_at,
-        max(ts) as last_seen_at
-    from stage_new
-    where product_id is not null
-    group by product_id
-),
-
--- the newest event of each product: its latest ts, then the greatest event_id (hash join, no big sort)
-newest as (
-    select distinct on (staged.product_id)
-        staged.product_id,
-        staged.category,
-        staged.price as last_price,
-        staged.currency,
-        staged.event_id as last_event_id
-    from stage_new as staged
-    inner join seen
-        on
-            seen.product_id = staged.product_id
-            and seen.last_seen_at = staged.ts
-    order by
-        staged.product_id,
-        staged.event_id desc
-),
+-- Slots: seen (seen_products.sql over stage_new), newer (newer_product_event.sql),
+-- renamed (newer_product_name.sql).
+with {seen},
 
 -- the run's newest event of each product that carries a name (ecom.name)
 named as (
