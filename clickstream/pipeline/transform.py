@@ -56,7 +56,7 @@ import math
 import re
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -76,11 +76,16 @@ from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline.bots import (
     BEHAVIOUR_RATE,
+    BOT_USER_AGENT,
+    BURST_EVENTS,
     BURST_FAMILY,
+    REFERRER_SPAM,
     RULES_VERSION,
+    UserAgent,
     burst_visitors,
     filter_reason,
     parse_user_agent,
+    spam_referrer,
 )
 from clickstream.pipeline.normalize import (
     PageContext,
@@ -500,6 +505,7 @@ def event_values(
     hmac_key: bytes,
     page: PageContext | None = None,
     null: str | None = None,
+    ua: Any = _MISSING,
 ) -> Row:
     """The STAGED_COLUMNS values of one accepted event, as text.
 
@@ -509,6 +515,7 @@ def event_values(
     stored as it has them, without personal query parameters. ``null``
     stands for a null value: None (the default) for ``copy_line``, or
     ``\\N`` when the values are joined as they are (see event_line).
+    ``ua`` is ``user_agent_of(event.user_agent)`` when the caller has it.
     """
     (
         event_id,
@@ -540,7 +547,8 @@ def event_values(
     if clamped:
         ts, ts_text = received_at, received_text
     # device (when the tracker sent none), browser and OS from the user agent (cached per distinct one)
-    ua = parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
+    if ua is _MISSING:
+        ua = user_agent_of(user_agent)
     search_query = None
     if props:
         props, search_query = clean_props(props)
@@ -593,18 +601,33 @@ def event_values(
     )
 
 
-def event_line(src: int, event: Event, clamped: bool, hmac_key: bytes, line: bytes) -> str:
+def event_line(
+    src: int,
+    event: Event,
+    clamped: bool,
+    hmac_key: bytes,
+    line: bytes,
+    page: PageContext | None = None,
+    ua: Any = _MISSING,
+) -> str:
     """The COPY row of one accepted event read from ``line``: ``copy_line(event_values(...))``.
 
     Escaping is needed only when the raw line has a backslash (every JSON
     string with a backslash, tab, newline, CR or quote has one) or a
     percent-decoded UTM value brought such a character in; otherwise the
-    values, with ``\\N`` for null, are joined as they are.
+    values, with ``\\N`` for null, are joined as they are. ``page`` and ``ua``
+    as in event_values.
     """
-    page = page_context(event.page_url, event.referrer)
+    if page is None:
+        page = page_context(event.page_url, event.referrer)
     if b"\\" in line or page.needs_escape:
-        return copy_line(event_values(src, event, clamped, hmac_key, page))
-    return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL))  # type: ignore[arg-type]
+        return copy_line(event_values(src, event, clamped, hmac_key, page, None, ua))
+    return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL, ua))  # type: ignore[arg-type]
+
+
+def user_agent_of(user_agent: str | None) -> UserAgent | None:
+    """Device, browser, OS and bot of a user agent that is not blank (cached per distinct one), else None."""
+    return parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
 
 
 def event_filter(event: Event) -> tuple[str, str] | None:
@@ -612,6 +635,26 @@ def event_filter(event: Event) -> tuple[str, str] | None:
     referrer = event.referrer
     host = page_context(event.page_url, referrer).referrer_host if referrer else None
     return filter_reason(event.user_agent, host)
+
+
+def _filter_rule(event: Event, page: PageContext, ua: UserAgent | None) -> tuple[str, str] | None:
+    """event_filter(event) from what the row needs anyway: its page context and its user agent.
+
+    ``ua`` is ``user_agent_of(event.user_agent)``; a blank (whitespace) user agent, None there,
+    is still matched against the bot patterns, as filter_reason does.
+    """
+    if ua is not None:
+        if ua.bot is not None:
+            return BOT_USER_AGENT, ua.bot
+    elif event.user_agent:
+        bot = parse_user_agent(event.user_agent).bot
+        if bot is not None:
+            return BOT_USER_AGENT, bot
+    if page.referrer_host is not None:
+        spam = spam_referrer(page.referrer_host)
+        if spam is not None:
+            return REFERRER_SPAM, spam
+    return None
 
 
 # ---------------------------------------------------------------- raw objects
@@ -846,12 +889,22 @@ class BatchTransformer:
                         continue
                     pending.append((event, line, clamped))
             # behaviour_rate is judged on the whole object (its visitors' bursts), then each line
+            # only a visitor with BURST_EVENTS lines or more in the object can have a burst
+            lines_of = Counter(e.anonymous_id for e, _, _ in pending)
+            heavy = {visitor for visitor, lines in lines_of.items() if lines >= BURST_EVENTS}
             bursts = (
-                burst_visitors((e.anonymous_id, e.event_id, e.ts) for e, _, _ in pending) if pending else ()
+                burst_visitors(
+                    (e.anonymous_id, e.event_id, e.ts) for e, _, _ in pending if e.anonymous_id in heavy
+                )
+                if heavy
+                else ()
             )
             rows = []
             for event, line, clamped in pending:
-                rule = event_filter(event)
+                # one lookup each of the page context and the user agent, for the rules and the row
+                page = page_context(event.page_url, event.referrer)
+                ua = user_agent_of(event.user_agent)
+                rule = _filter_rule(event, page, ua)
                 if rule is None and event.anonymous_id in bursts:
                     rule = (BEHAVIOUR_RATE, BURST_FAMILY)
                 if rule is not None:  # before dedupe: every copy of a bot's line is filtered
@@ -863,7 +916,7 @@ class BatchTransformer:
                     duplicates += 1
                     continue
                 seen[event.event_id] = None
-                rows.append(event_line(src, event, clamped, key, line))
+                rows.append(event_line(src, event, clamped, key, line, page, ua))
                 staged += 1
                 if len(rows) >= ROWS_PER_CHUNK:
                     rows.append("")
