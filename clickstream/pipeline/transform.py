@@ -304,6 +304,16 @@ def _plain_json(value: Any, depth: int) -> bool:
     return True
 
 
+def _two_fields(value: Any, first: str, second: str) -> tuple[Any, Any] | None:
+    """Two fields of an optional nested object (device, geo): both None when it is absent
+    (_MISSING), None when it is there but not an object."""
+    if value is _MISSING:
+        return None, None
+    if type(value) is not dict:
+        return None
+    return value.get(first), value.get(second)
+
+
 def fast_event(obj: dict[str, Any]) -> Event | None:
     """The Event of a parsed line in the common valid shape, else None (ask pydantic).
 
@@ -344,31 +354,19 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
     ):
         return None
 
-    declared = user_agent = None
-    device = get("device", _MISSING)
-    if device is not _MISSING:
-        if type(device) is not dict:
-            return None
-        declared = device.get("type")
-        user_agent = device.get("user_agent")
-        if not (
-            (declared is None or (type(declared) is str and declared in _DEVICE_TYPES))
-            and (user_agent is None or (type(user_agent) is str and len(user_agent) <= 1024))
-        ):
-            return None
-
-    country = city = None
-    geo = get("geo", _MISSING)
-    if geo is not _MISSING:
-        if type(geo) is not dict:
-            return None
-        country = geo.get("country")
-        city = geo.get("city")
-        if not (
-            (country is None or (type(country) is str and country in _ALPHA2))
-            and (city is None or (type(city) is str and len(city) <= 128))
-        ):
-            return None
+    device = _two_fields(get("device", _MISSING), "type", "user_agent")
+    geo = _two_fields(get("geo", _MISSING), "country", "city")
+    if device is None or geo is None:
+        return None
+    declared, user_agent = device
+    country, city = geo
+    if not (
+        (declared is None or (type(declared) is str and declared in _DEVICE_TYPES))
+        and (user_agent is None or (type(user_agent) is str and len(user_agent) <= 1024))
+        and (country is None or (type(country) is str and country in _ALPHA2))
+        and (city is None or (type(city) is str and len(city) <= 128))
+    ):
+        return None
 
     product_id = category = currency = price = qty = product_name = None
     ecom = get("ecom")
