@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from clickstream.core import pii
 from clickstream.core.pii import is_pii_key, looks_like_pii
-from clickstream.pipeline import channels, normalize
+from clickstream.pipeline import bots, channels, normalize
+from clickstream.pipeline.bots import parse_user_agent
 from clickstream.pipeline.channels import (
     DIRECT,
     EMAIL,
@@ -405,10 +406,11 @@ def test_long_values_bypass_the_caches() -> None:
         "page_context": normalize._cached_page_context,
         "looks_like_pii": pii._cached_looks_like_pii,
         "is_pii_key": pii._cached_is_pii_key,
+        "parse_user_agent": bots._cached_parse,
     }
 
     limit = normalize._CACHED_TEXT
-    assert limit == pii._CACHED_TEXT  # one limit for every cache
+    assert limit == pii._CACHED_TEXT == bots._MAX_UA  # one limit for every cache
     base = f"https://shop.example.com/p?utm_source=google&id={uuid.uuid4()}&pad="
     at_limit, over_limit = base.ljust(limit, "x"), base.ljust(limit + 1, "x")
 
@@ -417,6 +419,8 @@ def test_long_values_bypass_the_caches() -> None:
         "page_context": lambda value: page_context(value, None).utm_source == "google",
         "looks_like_pii": lambda value: not looks_like_pii(value),
         "is_pii_key": lambda value: not is_pii_key(value),
+        # the cached parse is the uncached one's answer (bots._parse reads no cache)
+        "parse_user_agent": lambda value: parse_user_agent(value) == bots._parse(value),
     }
     for name, call in calls.items():
         # Given a value one character over the limit, called twice
