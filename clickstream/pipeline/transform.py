@@ -862,7 +862,11 @@ class BatchTransformer:
             rejects.add(reject_record(reason, detail, line_no, line))
 
         try:
-            pending: list[tuple[Event, bytes, bool]] = []  # the object's valid lines, in order
+            # The object's valid lines, in order, as (event_id, anonymous_id, ts, bot or spam rule,
+            # COPY row): behaviour_rate needs the whole object, but each event is made into its row
+            # at once and dropped, so only these small tuples wait (holding every event costs more
+            # in memory traffic than the rows that a rule or a duplicate turns out not to need).
+            pending: list[tuple[str, str, datetime, tuple[str, str] | None, str | None]] = []
             for block in iter_line_blocks(data):
                 for line in block:
                     line_no += 1
@@ -885,36 +889,42 @@ class BatchTransformer:
                         detail = f"ts {event.ts.isoformat()} is more than 72 h before received_at"
                         reject(TOO_LATE, detail, line)
                         continue
-                    pending.append((event, line, clamped))
-            # behaviour_rate is judged on the whole object (its visitors' bursts), then each line
+                    # one lookup each of the page context and the user agent, for the rules and the row
+                    page = page_context(event.page_url, event.referrer)
+                    ua = user_agent_of(event.user_agent)
+                    rule = _filter_rule(event, page, ua)
+                    event_id = event.event_id
+                    row = (
+                        None
+                        if rule is not None or event_id in seen  # filtered, or a duplicate if not
+                        else event_line(src, event, clamped, key, line, page, ua)
+                    )
+                    pending.append((event_id, event.anonymous_id, event.ts, rule, row))
+            # behaviour_rate is judged on the whole object (its visitors' bursts), then each line;
             # only a visitor with BURST_EVENTS lines or more in the object can have a burst
-            lines_of = Counter(e.anonymous_id for e, _, _ in pending)
+            lines_of = Counter(visitor for _, visitor, _, _, _ in pending)
             heavy = {visitor for visitor, lines in lines_of.items() if lines >= BURST_EVENTS}
             bursts = (
-                burst_visitors(
-                    (e.anonymous_id, e.event_id, e.ts) for e, _, _ in pending if e.anonymous_id in heavy
-                )
+                burst_visitors((v, event_id, ts) for event_id, v, ts, _, _ in pending if v in heavy)
                 if heavy
                 else ()
             )
-            rows = []
-            for event, line, clamped in pending:
-                # one lookup each of the page context and the user agent, for the rules and the row
-                page = page_context(event.page_url, event.referrer)
-                ua = user_agent_of(event.user_agent)
-                rule = _filter_rule(event, page, ua)
-                if rule is None and event.anonymous_id in bursts:
+            rows: list[str] = []
+            for event_id, visitor, _, rule, row in pending:
+                if rule is None and visitor in bursts:
                     rule = (BEHAVIOUR_RATE, BURST_FAMILY)
                 if rule is not None:  # before dedupe: every copy of a bot's line is filtered
                     families = filters.setdefault(rule[0], {})
                     families[rule[1]] = families.get(rule[1], 0) + 1
                     filtered += 1
                     continue
-                if event.event_id in seen:
+                if event_id in seen:
                     duplicates += 1
                     continue
-                seen[event.event_id] = None
-                rows.append(event_line(src, event, clamped, key, line, page, ua))
+                seen[event_id] = None
+                # made above: no rule, and not in seen then (seen only grows since)
+                assert row is not None
+                rows.append(row)
                 staged += 1
                 if len(rows) >= ROWS_PER_CHUNK:
                     rows.append("")
