@@ -864,8 +864,8 @@ class BatchTransformer:
         try:
             # The object's valid lines, in order, as (event_id, anonymous_id, ts, bot or spam rule,
             # COPY row): behaviour_rate needs the whole object, but each event is made into its row
-            # at once and dropped, so only these small tuples wait (holding every event costs more
-            # in memory traffic than the rows that a rule or a duplicate turns out not to need).
+            # at once and dropped, so only these small tuples wait for the verdict, not the events
+            # (a row that a burst or a duplicate in the same object makes useless is the price).
             pending: list[tuple[str, str, datetime, tuple[str, str] | None, str | None]] = []
             for block in iter_line_blocks(data):
                 for line in block:
