@@ -171,22 +171,58 @@ def page_context(page_url: str | None, referrer: str | None) -> PageContext:
     return _page_context(page_url, referrer)
 
 
-def _page_context(page_url: str | None, referrer: str | None) -> PageContext:
+class _Page(NamedTuple):
+    """What page_context takes from the page URL alone."""
+
+    page_url: str | None  # without personal query parameters
+    page: PageUrl
+    tagged: bool  # any utm_* value
+    needs_escape: bool
+
+
+def _page_of(page_url: str | None) -> _Page:
     if page_url:
         page_url = clean_url(page_url)
+    page = parse_page_url(page_url)
+    utm = page[2:]
+    return _Page(
+        page_url,
+        page,
+        any(v is not None for v in utm),
+        any(v is not None and _COPY_SPECIAL.search(v) is not None for v in utm),
+    )
+
+
+def _referrer_of(referrer: str | None) -> tuple[str | None, str | None]:
+    """(the referrer without personal query parameters, its host)."""
     if referrer:
         referrer = clean_url(referrer)
-    page = parse_page_url(page_url)
-    ref_host = referrer_host(referrer)
-    utm = page[2:]
-    tagged = any(v is not None for v in utm)
+    return referrer, referrer_host(referrer)
+
+
+# A page view's (page_url, referrer) pair is often new while each URL is not (a batch has
+# far fewer distinct pages and referrers than pairs): the parts are cached per URL too.
+_cached_page_of = lru_cache(maxsize=1 << 14)(_page_of)
+_cached_referrer_of = lru_cache(maxsize=1 << 14)(_referrer_of)
+
+
+def _page_context(page_url: str | None, referrer: str | None) -> PageContext:
+    part = (
+        _cached_page_of(page_url) if page_url is None or len(page_url) <= _CACHED_TEXT else _page_of(page_url)
+    )
+    referrer, ref_host = (
+        _cached_referrer_of(referrer)
+        if referrer is None or len(referrer) <= _CACHED_TEXT
+        else _referrer_of(referrer)
+    )
+    page = part.page
     return PageContext(
         page.path,
         ref_host,
-        *utm,
-        channel_of(page.utm_source, page.utm_medium, tagged, ref_host, page.host),
-        any(v is not None and _COPY_SPECIAL.search(v) is not None for v in utm),
-        page_url,
+        *page[2:],
+        channel_of(page.utm_source, page.utm_medium, part.tagged, ref_host, page.host),
+        part.needs_escape,
+        part.page_url,
         referrer,
     )
 

@@ -56,7 +56,7 @@ import math
 import re
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -76,11 +76,16 @@ from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline.bots import (
     BEHAVIOUR_RATE,
+    BOT_USER_AGENT,
+    BURST_EVENTS,
     BURST_FAMILY,
+    REFERRER_SPAM,
     RULES_VERSION,
+    UserAgent,
     burst_visitors,
     filter_reason,
     parse_user_agent,
+    spam_referrer,
 )
 from clickstream.pipeline.normalize import (
     PageContext,
@@ -299,6 +304,16 @@ def _plain_json(value: Any, depth: int) -> bool:
     return True
 
 
+def _two_fields(value: Any, first: str, second: str) -> tuple[Any, Any] | None:
+    """Two fields of an optional nested object (device, geo): both None when it is absent
+    (_MISSING), None when it is there but not an object."""
+    if value is _MISSING:
+        return None, None
+    if type(value) is not dict:
+        return None
+    return value.get(first), value.get(second)
+
+
 def fast_event(obj: dict[str, Any]) -> Event | None:
     """The Event of a parsed line in the common valid shape, else None (ask pydantic).
 
@@ -339,31 +354,19 @@ def fast_event(obj: dict[str, Any]) -> Event | None:
     ):
         return None
 
-    declared = user_agent = None
-    device = get("device", _MISSING)
-    if device is not _MISSING:
-        if type(device) is not dict:
-            return None
-        declared = device.get("type")
-        user_agent = device.get("user_agent")
-        if not (
-            (declared is None or (type(declared) is str and declared in _DEVICE_TYPES))
-            and (user_agent is None or (type(user_agent) is str and len(user_agent) <= 1024))
-        ):
-            return None
-
-    country = city = None
-    geo = get("geo", _MISSING)
-    if geo is not _MISSING:
-        if type(geo) is not dict:
-            return None
-        country = geo.get("country")
-        city = geo.get("city")
-        if not (
-            (country is None or (type(country) is str and country in _ALPHA2))
-            and (city is None or (type(city) is str and len(city) <= 128))
-        ):
-            return None
+    device = _two_fields(get("device", _MISSING), "type", "user_agent")
+    geo = _two_fields(get("geo", _MISSING), "country", "city")
+    if device is None or geo is None:
+        return None
+    declared, user_agent = device
+    country, city = geo
+    if not (
+        (declared is None or (type(declared) is str and declared in _DEVICE_TYPES))
+        and (user_agent is None or (type(user_agent) is str and len(user_agent) <= 1024))
+        and (country is None or (type(country) is str and country in _ALPHA2))
+        and (city is None or (type(city) is str and len(city) <= 128))
+    ):
+        return None
 
     product_id = category = currency = price = qty = product_name = None
     ecom = get("ecom")
@@ -500,6 +503,7 @@ def event_values(
     hmac_key: bytes,
     page: PageContext | None = None,
     null: str | None = None,
+    ua: Any = _MISSING,
 ) -> Row:
     """The STAGED_COLUMNS values of one accepted event, as text.
 
@@ -509,6 +513,7 @@ def event_values(
     stored as it has them, without personal query parameters. ``null``
     stands for a null value: None (the default) for ``copy_line``, or
     ``\\N`` when the values are joined as they are (see event_line).
+    ``ua`` is ``user_agent_of(event.user_agent)`` when the caller has it.
     """
     (
         event_id,
@@ -540,7 +545,8 @@ def event_values(
     if clamped:
         ts, ts_text = received_at, received_text
     # device (when the tracker sent none), browser and OS from the user agent (cached per distinct one)
-    ua = parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
+    if ua is _MISSING:
+        ua = user_agent_of(user_agent)
     search_query = None
     if props:
         props, search_query = clean_props(props)
@@ -593,18 +599,33 @@ def event_values(
     )
 
 
-def event_line(src: int, event: Event, clamped: bool, hmac_key: bytes, line: bytes) -> str:
+def event_line(
+    src: int,
+    event: Event,
+    clamped: bool,
+    hmac_key: bytes,
+    line: bytes,
+    page: PageContext | None = None,
+    ua: Any = _MISSING,
+) -> str:
     """The COPY row of one accepted event read from ``line``: ``copy_line(event_values(...))``.
 
     Escaping is needed only when the raw line has a backslash (every JSON
     string with a backslash, tab, newline, CR or quote has one) or a
     percent-decoded UTM value brought such a character in; otherwise the
-    values, with ``\\N`` for null, are joined as they are.
+    values, with ``\\N`` for null, are joined as they are. ``page`` and ``ua``
+    as in event_values.
     """
-    page = page_context(event.page_url, event.referrer)
+    if page is None:
+        page = page_context(event.page_url, event.referrer)
     if b"\\" in line or page.needs_escape:
-        return copy_line(event_values(src, event, clamped, hmac_key, page))
-    return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL))  # type: ignore[arg-type]
+        return copy_line(event_values(src, event, clamped, hmac_key, page, None, ua))
+    return "\t".join(event_values(src, event, clamped, hmac_key, page, NULL, ua))  # type: ignore[arg-type]
+
+
+def user_agent_of(user_agent: str | None) -> UserAgent | None:
+    """Device, browser, OS and bot of a user agent that is not blank (cached per distinct one), else None."""
+    return parse_user_agent(user_agent) if user_agent and not user_agent.isspace() else None
 
 
 def event_filter(event: Event) -> tuple[str, str] | None:
@@ -612,6 +633,26 @@ def event_filter(event: Event) -> tuple[str, str] | None:
     referrer = event.referrer
     host = page_context(event.page_url, referrer).referrer_host if referrer else None
     return filter_reason(event.user_agent, host)
+
+
+def _filter_rule(event: Event, page: PageContext, ua: UserAgent | None) -> tuple[str, str] | None:
+    """event_filter(event) from what the row needs anyway: its page context and its user agent.
+
+    ``ua`` is ``user_agent_of(event.user_agent)``; a blank (whitespace) user agent, None there,
+    is still matched against the bot patterns, as filter_reason does.
+    """
+    if ua is not None:
+        if ua.bot is not None:
+            return BOT_USER_AGENT, ua.bot
+    elif event.user_agent:
+        bot = parse_user_agent(event.user_agent).bot
+        if bot is not None:
+            return BOT_USER_AGENT, bot
+    if page.referrer_host is not None:
+        spam = spam_referrer(page.referrer_host)
+        if spam is not None:
+            return REFERRER_SPAM, spam
+    return None
 
 
 # ---------------------------------------------------------------- raw objects
@@ -821,7 +862,11 @@ class BatchTransformer:
             rejects.add(reject_record(reason, detail, line_no, line))
 
         try:
-            pending: list[tuple[Event, bytes, bool]] = []  # the object's valid lines, in order
+            # The object's valid lines, in order, as (event_id, anonymous_id, ts, bot or spam rule,
+            # COPY row): behaviour_rate needs the whole object, but each event is made into its row
+            # at once and dropped, so only these small tuples wait for the verdict, not the events
+            # (a row that a burst or a duplicate in the same object makes useless is the price).
+            pending: list[tuple[str, str, datetime, tuple[str, str] | None, str | None]] = []
             for block in iter_line_blocks(data):
                 for line in block:
                     line_no += 1
@@ -844,26 +889,42 @@ class BatchTransformer:
                         detail = f"ts {event.ts.isoformat()} is more than 72 h before received_at"
                         reject(TOO_LATE, detail, line)
                         continue
-                    pending.append((event, line, clamped))
-            # behaviour_rate is judged on the whole object (its visitors' bursts), then each line
+                    # one lookup each of the page context and the user agent, for the rules and the row
+                    page = page_context(event.page_url, event.referrer)
+                    ua = user_agent_of(event.user_agent)
+                    rule = _filter_rule(event, page, ua)
+                    event_id = event.event_id
+                    row = (
+                        None
+                        if rule is not None or event_id in seen  # filtered, or a duplicate if not
+                        else event_line(src, event, clamped, key, line, page, ua)
+                    )
+                    pending.append((event_id, event.anonymous_id, event.ts, rule, row))
+            # behaviour_rate is judged on the whole object (its visitors' bursts), then each line;
+            # only a visitor with BURST_EVENTS lines or more in the object can have a burst
+            lines_of = Counter(visitor for _, visitor, _, _, _ in pending)
+            heavy = {visitor for visitor, lines in lines_of.items() if lines >= BURST_EVENTS}
             bursts = (
-                burst_visitors((e.anonymous_id, e.event_id, e.ts) for e, _, _ in pending) if pending else ()
+                burst_visitors((v, event_id, ts) for event_id, v, ts, _, _ in pending if v in heavy)
+                if heavy
+                else ()
             )
-            rows = []
-            for event, line, clamped in pending:
-                rule = event_filter(event)
-                if rule is None and event.anonymous_id in bursts:
+            rows: list[str] = []
+            for event_id, visitor, _, rule, row in pending:
+                if rule is None and visitor in bursts:
                     rule = (BEHAVIOUR_RATE, BURST_FAMILY)
                 if rule is not None:  # before dedupe: every copy of a bot's line is filtered
                     families = filters.setdefault(rule[0], {})
                     families[rule[1]] = families.get(rule[1], 0) + 1
                     filtered += 1
                     continue
-                if event.event_id in seen:
+                if event_id in seen:
                     duplicates += 1
                     continue
-                seen[event.event_id] = None
-                rows.append(event_line(src, event, clamped, key, line))
+                seen[event_id] = None
+                # made above: no rule, and not in seen then (seen only grows since)
+                assert row is not None
+                rows.append(row)
                 staged += 1
                 if len(rows) >= ROWS_PER_CHUNK:
                     rows.append("")

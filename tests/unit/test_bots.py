@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clickstream.pipeline import bots
+from clickstream.pipeline import bots, transform
 from clickstream.pipeline.bots import (
     BOT_USER_AGENT,
     REFERRER_SPAM,
@@ -256,3 +256,83 @@ def test_the_generator_mixes_in_crawlers_only_when_asked() -> None:
 
 def _regenerate(base: dict[str, int]) -> list[tuple[str, bytes]]:
     return list(TrafficGenerator(GeneratorConfig(**base, crawler_rate=0.2)).objects())
+
+
+# User agents for the cache checks: people, crawlers, the generator's, and odd or long strings.
+ODD_USER_AGENTS = [
+    " ",
+    "\t\n",
+    "-",
+    "Mozilla/5.0",
+    "curl/8.5.0",
+    "Googlebot",
+    "googlebot",  # the list's patterns are case-sensitive where uap-core's are not
+    "Mozilla/5.0 (Linux; Android 14) Mobile \u00e9\u4e2d\u6587 \U0001f600",
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)\x00",
+    "x" * 512,
+    "x" * 513,
+    CRAWLERS[0][0].ljust(512, "x"),
+    CRAWLERS[0][0].ljust(513, "x"),
+    HUMANS[0][0] + " x" * 400,
+]
+
+
+def test_the_cached_parse_equals_the_uncached_one_and_the_transform_asks_it_once() -> None:
+    agents = (
+        [agent for agent, _ in CRAWLERS]
+        + [human[0] for human in HUMANS]
+        + [agent for kind in USER_AGENTS.values() for agent in kind]
+        + list(CRAWLER_USER_AGENTS)
+        + ODD_USER_AGENTS
+    )
+    for agent in agents:
+        # Given a user agent asked twice (the second answer from the cache when it is short)
+        first, second = parse_user_agent(agent), parse_user_agent(agent)
+        # Then both equal the parse without any cache, field by field
+        assert first == second == bots._parse(agent), agent
+        assert filter_reason(agent, None) == (
+            (BOT_USER_AGENT, first.bot) if first.bot is not None else None
+        ), agent
+    # and only the short ones are kept, one entry each: the long ones bypass the cache
+    bots._cached_parse.cache_clear()
+    for agent in agents:
+        parse_user_agent(agent)
+    assert bots._cached_parse.cache_info().currsize == len({a for a in agents if len(a) <= bots._MAX_UA})
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_the_transform_filters_as_event_filter_says_for_every_user_agent_and_referrer(
+    fast_path: bool,
+) -> None:
+    # The transform looks the page context and the user agent up once for the rules and the row
+    # (transform._filter_rule); event_filter and filter_reason ask for them on their own.
+    referrers = [None, "", "https://www.google.com/", "https://fr.semalt.com/x", "not a url", "https://[::1"]
+    # (a NUL character is rejected before the rules: PostgreSQL cannot store it)
+    odd = [agent for agent in ODD_USER_AGENTS if "\x00" not in agent]
+    agents = [None, "", *odd, CRAWLERS[0][0], CRAWLERS[14][0], HUMANS[0][0]]
+    events = [
+        make_event(i, referrer=referrer, device={"user_agent": agent})
+        for i, (referrer, agent) in enumerate((r, a) for r in referrers for a in agents)
+    ]
+    (result,), rows = run(ndjson(*(line(event) for event in events)), fast_path=fast_path)
+    expected: dict[str, dict[str, int]] = {}
+    kept = []
+    for event in events:
+        decoded = transform.decode_line(line(event), fast_path)
+        assert isinstance(decoded, transform.Event)
+        rule = transform.event_filter(decoded)
+        if rule is None:
+            kept.append(event["event_id"])
+        else:
+            families = expected.setdefault(rule[0], {})
+            families[rule[1]] = families.get(rule[1], 0) + 1
+    assert result.filters == expected
+    assert [r["event_id"] for r in rows] == kept
+    assert set(expected) == {BOT_USER_AGENT, REFERRER_SPAM}
+    # and the rows' device, browser and OS are the parsed user agent's (unknown/none when blank)
+    for row, event in zip(rows, (e for e in events if e["event_id"] in set(kept)), strict=True):
+        agent = event["device"]["user_agent"]
+        parsed = parse_user_agent(agent) if agent and not agent.isspace() else None
+        assert row["device_type"] == (parsed.device if parsed else "unknown")
+        assert row["browser"] == (parsed.browser if parsed else None)
+        assert row["os"] == (parsed.os if parsed else None)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from clickstream.core import pii
 from clickstream.core.pii import is_pii_key, looks_like_pii
-from clickstream.pipeline import channels, normalize
+from clickstream.pipeline import bots, channels, normalize
+from clickstream.pipeline.bots import parse_user_agent
 from clickstream.pipeline.channels import (
     DIRECT,
     EMAIL,
@@ -403,20 +404,28 @@ def test_long_values_bypass_the_caches() -> None:
     # each time and never stored, so that a cache's memory stays small whatever the data.
     caches = {
         "page_context": normalize._cached_page_context,
+        "page_of": normalize._cached_page_of,
+        "referrer_of": normalize._cached_referrer_of,
         "looks_like_pii": pii._cached_looks_like_pii,
         "is_pii_key": pii._cached_is_pii_key,
+        "parse_user_agent": bots._cached_parse,
     }
 
     limit = normalize._CACHED_TEXT
-    assert limit == pii._CACHED_TEXT  # one limit for every cache
+    assert limit == pii._CACHED_TEXT == bots._MAX_UA  # one limit for every cache
     base = f"https://shop.example.com/p?utm_source=google&id={uuid.uuid4()}&pad="
     at_limit, over_limit = base.ljust(limit, "x"), base.ljust(limit + 1, "x")
 
     calls = {
         # page_context checks each query parameter with looks_like_pii: only its own cache is read here
+        # a (page_url, referrer) pair the pair cache has not seen reads the per-URL caches
+        "page_of": lambda value: normalize._page_context(value, None).utm_source == "google",
+        "referrer_of": lambda value: normalize._page_context(None, value).referrer_host == "shop.example.com",
         "page_context": lambda value: page_context(value, None).utm_source == "google",
         "looks_like_pii": lambda value: not looks_like_pii(value),
         "is_pii_key": lambda value: not is_pii_key(value),
+        # the cached parse is the uncached one's answer (bots._parse reads no cache)
+        "parse_user_agent": lambda value: parse_user_agent(value) == bots._parse(value),
     }
     for name, call in calls.items():
         # Given a value one character over the limit, called twice
@@ -429,3 +438,40 @@ def test_long_values_bypass_the_caches() -> None:
         hits, misses = caches[name].cache_info()[:2]
         assert (hits - before[0], misses - before[1]) == (1, 1), name
     assert page_context(None, over_limit).referrer_host == "shop.example.com"
+
+
+def _page_context_reference(page_url: str | None, referrer: str | None) -> tuple[object, ...]:
+    """What page_context stands for, composed without its caches."""
+    page_url = pii.clean_url(page_url) if page_url else page_url
+    referrer = pii.clean_url(referrer) if referrer else referrer
+    page, host = parse_page_url(page_url), referrer_host(referrer)
+    utm = page[2:]
+    tagged = any(v is not None for v in utm)
+    escape = any(v is not None and any(c in v for c in "\\\t\n\r") for v in utm)
+    channel = channel_of(page.utm_source, page.utm_medium, tagged, host, page.host)
+    return (page.path, host, *utm, channel, escape, page_url, referrer)
+
+
+def test_page_context_is_its_parts_whichever_cache_answers() -> None:
+    pages = [
+        None,
+        "",
+        "https://shop.example.com/p/1?utm_source=google&utm_medium=cpc&email=a%40b.com",
+        "https://www.shop.example.com/?utm_campaign=a%09b&utm_term=x%5Cy",
+        "https://shop.example.com/search?q=jane.doe%40example.com#top",
+        "https://[::1/broken",
+        "/relative/path?utm_source=newsletter",
+        "https://shop.example.com/" + "x" * 600 + "?utm_source=bing",
+    ]
+    referrers = [
+        None,
+        "",
+        "https://www.google.com/",
+        "https://shop.example.com/c",
+        "https://l.facebook.com/?u=x",
+    ]
+    referrers += ["https://semalt.com/?phone=%2B4915112345678", "https://x.example/" + "y" * 600]
+    for _ in range(2):  # the second round from the caches
+        for page_url in pages:
+            for referrer in referrers:
+                assert tuple(page_context(page_url, referrer)) == _page_context_reference(page_url, referrer)
