@@ -310,7 +310,8 @@ def health_view(
         parts.append(
             tags.p(
                 tags.strong(taken) if as_of.stale else taken,
-                "taken by the notify function at the end of the latest execution.",
+                "taken by the notify function at the end of the latest execution. Notify's own "
+                "errors are not in it (a notify that fails fails its execution, listed below).",
                 f" Stale: none newer than {fmt.age(health.STALE_AFTER)}, so executions are not ending "
                 "or notify cannot write it (see its logs)."
                 if as_of.stale
