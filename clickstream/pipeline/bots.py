@@ -197,10 +197,14 @@ def spam_referrer(referrer_host: str | None) -> str | None:
 
 def filter_reason(user_agent: str | None, referrer_host: str | None) -> tuple[str, str] | None:
     """(reason, family) when an accepted event is filtered, None when it is kept."""
-    if user_agent:
-        bot = parse_user_agent(user_agent).bot
-        if bot is not None:
-            return BOT_USER_AGENT, bot
+    return rule_for(parse_user_agent(user_agent).bot if user_agent else None, referrer_host)
+
+
+def rule_for(bot: str | None, referrer_host: str | None) -> tuple[str, str] | None:
+    """filter_reason from the user agent's bot family (None: not a bot) and the referrer's host,
+    for a caller that parsed the user agent already."""
+    if bot is not None:
+        return BOT_USER_AGENT, bot
     spam = spam_referrer(referrer_host)
     if spam is not None:
         return REFERRER_SPAM, spam

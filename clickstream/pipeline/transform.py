@@ -76,16 +76,14 @@ from clickstream.core.settings import Settings
 from clickstream.core.storage import Lake
 from clickstream.pipeline.bots import (
     BEHAVIOUR_RATE,
-    BOT_USER_AGENT,
     BURST_EVENTS,
     BURST_FAMILY,
-    REFERRER_SPAM,
     RULES_VERSION,
     UserAgent,
     burst_visitors,
     filter_reason,
     parse_user_agent,
-    spam_referrer,
+    rule_for,
 )
 from clickstream.pipeline.normalize import (
     PageContext,
@@ -641,18 +639,9 @@ def _filter_rule(event: Event, page: PageContext, ua: UserAgent | None) -> tuple
     ``ua`` is ``user_agent_of(event.user_agent)``; a blank (whitespace) user agent, None there,
     is still matched against the bot patterns, as filter_reason does.
     """
-    if ua is not None:
-        if ua.bot is not None:
-            return BOT_USER_AGENT, ua.bot
-    elif event.user_agent:
-        bot = parse_user_agent(event.user_agent).bot
-        if bot is not None:
-            return BOT_USER_AGENT, bot
-    if page.referrer_host is not None:
-        spam = spam_referrer(page.referrer_host)
-        if spam is not None:
-            return REFERRER_SPAM, spam
-    return None
+    if ua is None:
+        return filter_reason(event.user_agent, page.referrer_host)
+    return rule_for(ua.bot, page.referrer_host)
 
 
 # ---------------------------------------------------------------- raw objects
