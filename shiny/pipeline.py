@@ -98,8 +98,11 @@ def health_reading(
     h: Health | None, now: datetime
 ) -> tuple[list[health.FunctionErrors] | None, health.QueueDepth | None, str | None, AsOf | None]:
     """``health_view``'s reading, and when it was taken if it comes from notify's snapshot."""
-    if h is None or h.snapshot is None:
-        return (*health_view(h, now), None)
+    if h is None:
+        return None, None, "the pipeline is not configured here", None
+    if h.snapshot is None:  # read now, as notify's snapshot reads them
+        live = health.take_snapshot(h.cloudwatch, h.sqs, h.functions, h.dlq_url, now)
+        return live.errors, live.depth, "; ".join(live.problems) or None, None
     where = f"s3://{h.snapshot.bucket}/{layout.HEALTH_SNAPSHOT}"
     try:
         snapshot = health.read_snapshot(h.snapshot)
@@ -124,27 +127,7 @@ def health_view(
     h: Health | None, now: datetime
 ) -> tuple[list[health.FunctionErrors] | None, health.QueueDepth | None, str | None]:
     """Lambda errors over the last day and the DLQ's depth; None for what cannot be read, and why."""
-    if h is None:
-        return None, None, "the pipeline is not configured here"
-    if h.snapshot is not None:
-        return health_reading(h, now)[:3]
-    problems = []
-    errors = depth = None
-    if h.functions:
-        try:
-            errors = health.lambda_errors(h.cloudwatch, h.functions, now - health.WINDOW, now)
-        except (BotoCoreError, ClientError) as exc:
-            problems.append(f"CloudWatch: {exc}")
-    else:
-        problems.append("set LAMBDA_FUNCTIONS (role=FunctionName,...) to see the Lambda error rates")
-    if h.dlq_url:
-        try:
-            depth = health.queue_depth(h.sqs, h.dlq_url)
-        except (BotoCoreError, ClientError) as exc:
-            problems.append(f"SQS: {exc}")
-    else:
-        problems.append("set INGEST_DLQ_URL to see the dead-letter queue's depth")
-    return errors, depth, "; ".join(problems) or None
+    return health_reading(h, now)[:3]
 
 
 def connect_pipeline(settings: DashboardSettings) -> Pipeline:

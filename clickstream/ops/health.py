@@ -206,24 +206,26 @@ class Snapshot:
 def take_snapshot(
     cloudwatch: Any, sqs: Any, functions: Mapping[str, str], dlq_url: str | None, now: datetime
 ) -> Snapshot:
-    """Lambda errors over the ``WINDOW`` before ``now`` and the DLQ's depth; a failed read is a problem."""
+    """Lambda errors over the ``WINDOW`` before ``now`` (of ``functions``, role -> FunctionName, in
+    the order given) and the DLQ's depth; a failed read is a problem. The Reliability page reads
+    them the same way when it can reach CloudWatch and SQS itself."""
     problems: list[str] = []
     errors: list[FunctionErrors] | None = None
     depth: QueueDepth | None = None
     if functions:
         try:
-            errors = lambda_errors(cloudwatch, ordered(functions), now - WINDOW, now)
+            errors = lambda_errors(cloudwatch, functions, now - WINDOW, now)
         except (BotoCoreError, ClientError) as exc:
             problems.append(f"CloudWatch: {exc}")
     else:
-        problems.append("no function names to read the Lambda error rates of (LAMBDA_FUNCTIONS)")
+        problems.append("set LAMBDA_FUNCTIONS (role=FunctionName,...) to see the Lambda error rates")
     if dlq_url:
         try:
             depth = queue_depth(sqs, dlq_url)
         except (BotoCoreError, ClientError) as exc:
             problems.append(f"SQS: {exc}")
     else:
-        problems.append("no dead-letter queue to read the depth of (INGEST_DLQ_URL)")
+        problems.append("set INGEST_DLQ_URL to see the dead-letter queue's depth")
     return Snapshot(now.astimezone(UTC), errors, depth, tuple(problems))
 
 

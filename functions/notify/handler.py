@@ -71,7 +71,7 @@ def record_health(settings: notify.NotifySettings, context: Any, now: datetime) 
         snapshot = health.take_snapshot(
             boto3.client("cloudwatch", config=HEALTH_CLIENT_CONFIG),
             boto3.client("sqs", config=HEALTH_CLIENT_CONFIG),
-            health.parse_functions(settings.lambda_functions),
+            health.ordered(health.parse_functions(settings.lambda_functions)),
             settings.ingest_dlq_url or None,
             now,
         )
