@@ -130,12 +130,15 @@ def repeatable(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / FUNCTIONS_DIR).glob("*.sql"))
 
 
-def backfills(sql_dir: Path = SQL_DIR) -> list[Migration]:
-    """The files of sql_dir/backfills/, in version order; each is named as the migration it belongs to."""
-    migrations = {m.path.name for m in discover(sql_dir)}
+def backfills(sql_dir: Path = SQL_DIR, migrations: list[Migration] | None = None) -> list[Migration]:
+    """The files of sql_dir/backfills/, in version order; each is named as the migration it belongs to.
+
+    ``migrations``: sql_dir's, when the caller has discovered them already.
+    """
+    names = {m.path.name for m in (discover(sql_dir) if migrations is None else migrations)}
     found = [_read(path) for path in sorted((sql_dir / BACKFILLS_DIR).glob("*.sql"))]
     for backfill in found:
-        if backfill.path.name not in migrations:
+        if backfill.path.name not in names:
             raise MigrationError(
                 f"{BACKFILLS_DIR}/{backfill.path.name}: a backfill is named as the migration it "
                 f"belongs to, and there is no {sql_dir.name}/{backfill.path.name}"
@@ -167,18 +170,21 @@ def rewrites(sql_dir: Path = SQL_DIR) -> list[Rewrite]:
 
 def applied_versions(conn: db.Connection) -> dict[int, tuple[str, str]]:
     """version -> (name, checksum) of what this database has applied ({} before the first run)."""
-    exists = conn.execute("select to_regclass(%s) is not null", (MIGRATIONS_TABLE,)).fetchone()
-    if not exists or not exists[0]:
+    if not _exists(conn, MIGRATIONS_TABLE):
         return {}
     query = sql.SQL("select version, name, checksum from {} order by version").format(_TABLE)
     rows = conn.execute(query).fetchall()
     return {int(v): (str(n), str(c)) for v, n, c in rows}
 
 
+def _exists(conn: db.Connection, table: str) -> bool:
+    found = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
+    return bool(found and found[0])
+
+
 def backfilled_versions(conn: db.Connection) -> set[int]:
     """The versions whose backfill this database ran or recorded as done (empty before the first run)."""
-    exists = conn.execute("select to_regclass(%s) is not null", (BACKFILLS_TABLE,)).fetchone()
-    if not exists or not exists[0]:
+    if not _exists(conn, BACKFILLS_TABLE):
         return set()
     rows = conn.execute(sql.SQL("select version from {}").format(_BACKFILLS)).fetchall()
     return {int(v) for (v,) in rows}
@@ -253,7 +259,7 @@ def apply_migrations(
     """
     say = log or (lambda _message: None)
     migrations = discover(sql_dir)
-    backfill_files = backfills(sql_dir)
+    backfill_files = backfills(sql_dir, migrations)
     rewritten = rewrites(sql_dir)
     if conn.info.transaction_status != conn.info.transaction_status.IDLE:
         raise MigrationError("apply_migrations needs a connection that is not inside a transaction")
@@ -296,7 +302,7 @@ def apply_migrations(
                     conn.execute(path.read_bytes())
             if definitions:
                 say(f"defined the functions of {sql_dir.name}/{FUNCTIONS_DIR}/ ({len(definitions)} files)")
-            applied_now = applied_versions(conn)
+            applied_now = applied.keys() | {m.version for m in pending}
             done = backfilled_versions(conn)
             for backfill in backfill_files:
                 if backfill.version in applied_now and backfill.version not in done:
