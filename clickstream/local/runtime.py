@@ -221,12 +221,15 @@ def start_stack(
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+    from clickstream.local import engine_caches
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     os.environ["MOTO_PORT"] = str(port)  # moto's engine calls Lambda through this port
     # moto keeps an object in memory up to this size and spills bigger ones to a temp file (5 MB by
     # default): staged batches are often bigger, and are read back at once by SessionizeAndUpsert.
     os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(64 * 2**20))
     persist.install(data_dir / "lake")
+    engine_caches.install()  # moto's engine: one boto3 client per service, JSONPaths parsed once
     faults = FaultPlan(data_dir / "faults.json")
     metrics: list[Any] = []  # moto's CloudWatch client, once the server listens
 
