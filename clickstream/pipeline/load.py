@@ -355,7 +355,9 @@ def _copy_batch(cur: psycopg.Cursor[Any], lake: Lake, batch: Batch) -> None:
             sql.Literal(next(iter(partitions), None))
         )
     )
-    copy_sql = sql.SQL("copy stage_events ({}) from stdin").format(
+    # freeze: stage_events was created in this transaction (01_create_stage.sql), so its rows are
+    # written frozen and no later scan checks their visibility one by one
+    copy_sql = sql.SQL("copy stage_events ({}) from stdin (freeze)").format(
         sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS))
     )
     body = _open_stream(lake, key)
