@@ -19,9 +19,9 @@ dicts; it reads no settings. The exactly-once rules (DESIGN.md):
 - AdvanceWatermark moves the watermark only for a run whose data committed.
 
 The load path (the fastest of the variants measured with bench/load.py):
-staged text is streamed from S3 through gzip into COPY of a temp table (no
-indexes, ON COMMIT DROP); the new rows are picked by one sort of narrow
-rows (each event_id's copies numbered by (batch, src), and a probe of the
+staged text is streamed from S3 through gzip into COPY FREEZE of a temp table
+(no indexes, ON COMMIT DROP, created by the same transaction); the new rows
+are picked by one sort of narrow rows (each event_id's copies numbered by (batch, src), and a probe of the
 primary key) and the others deleted by ctid, in place (the temp table, renamed
 ``stage_new``, is not copied again), and inserted in (anonymous_id, ts) order (bytewise), which keeps the
 inserts into the visitor/ts index local and stores a visitor's events together,
@@ -29,7 +29,10 @@ so every later read of them by that index (sessionize, the per-visitor
 aggregates) touches few pages. The primary key's inserts are random then: for
 1M new events the insert takes ~3 s longer than in primary-key order (the
 order measured fastest before sql/004 added the visitor index), and apply
-gains ~4 s back (bench/upsert_profile.py).
+gains ~4 s back (bench/upsert_profile.py). Only narrow rows are sorted into
+that order (``new_event_sessions``: each new row's ctid, its number in the
+order and its session) and the wide rows are fetched by ctid, so ~400 MB of
+them are not sorted on disk.
 Before the insert, ``sessionize.plan`` gives every new row its session (so no
 new row is ever updated); afterwards ``sessionize.apply`` moves the few stored
 events whose session changed and replaces the sessions and aggregate rows the
@@ -355,7 +358,9 @@ def _copy_batch(cur: psycopg.Cursor[Any], lake: Lake, batch: Batch) -> None:
             sql.Literal(next(iter(partitions), None))
         )
     )
-    copy_sql = sql.SQL("copy stage_events ({}) from stdin").format(
+    # freeze: stage_events was created in this transaction (01_create_stage.sql), so its rows are
+    # written frozen and no later scan checks their visibility one by one
+    copy_sql = sql.SQL("copy stage_events ({}) from stdin (freeze)").format(
         sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS))
     )
     body = _open_stream(lake, key)

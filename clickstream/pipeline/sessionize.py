@@ -91,8 +91,9 @@ def plan(cur: psycopg.Cursor[Any]) -> int:
     """Sessionize the new events in ``stage_new`` with the stored sessions they touch.
 
     Leaves the temp tables ``session_ranges``, ``session_events``,
-    ``session_keys`` and ``new_event_sessions`` (event_id, session_id of every
-    new event) for the insert and ``apply``. Returns the number of sessions
+    ``session_keys`` and ``new_event_sessions`` (each new event's row in
+    ``stage_new``, its place in the insert's order and its session_id) for
+    the insert and ``apply``. Returns the number of sessions
     the run will write.
     """
     cur.execute("analyze stage_new")  # row counts for the plans below (a sample: cheap)

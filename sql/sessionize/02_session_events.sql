@@ -11,6 +11,7 @@ with stored_events as (
         facts.event_id,
         facts.session_id as stored_session_id,
         false as is_new,
+        null::tid as row_id,
         facts.anonymous_id,
         facts.ts,
         facts.event_date,
@@ -35,6 +36,7 @@ new_events as (
         event_id,
         null::uuid as stored_session_id,
         true as is_new,
+        ctid as row_id,
         anonymous_id,
         ts,
         event_date,
@@ -73,16 +75,19 @@ events_flagged as (
     from events_windowed
 ),
 
--- each event's session, numbered across the run: the session starts counted so far (in the
--- order above, so the events are sorted once)
+-- each event's session, numbered across the run: the session starts counted so far, and the
+-- event's own number (the insert's order of the new events, 04_new_event_sessions.sql), both in
+-- the order above, so the events are sorted once
 events_sessionized as (
     select
         *,
-        count(*) filter (where is_session_start) over (
-            order by anonymous_id collate "C", ts, event_id
-            rows between unbounded preceding and current row
-        ) as session_number
+        count(*) filter (where is_session_start) over run_events as session_number,
+        count(*) over run_events as event_number
     from events_flagged
+    window run_events as (
+        order by anonymous_id collate "C", ts, event_id
+        rows between unbounded preceding and current row
+    )
 )
 
 select * from events_sessionized
