@@ -160,7 +160,7 @@ begin
         and agg.cohort_date = deltas.cohort_date
         and agg.week_offset = deltas.week_offset;
 
-    ------------------------------------------------------------------ site search
+    ------------------------------------------------------------------ site search and paths
 
     -- grain: one row per search removed (-1) or inserted (+1)
     create temp table search_deltas (
@@ -199,9 +199,88 @@ begin
         searched_again
     from removed;
 
-    -- grain: one row per search event of the visitors from their first date on; what it inserts are
-    -- the searches' +1 deltas
-    with inserted as (
+    -- grain: one row per session path removed (-1) or inserted (+1)
+    create temp table path_deltas (
+        session_date date,
+        device_type text,
+        country text,
+        channel text,
+        step1 text,
+        step2 text,
+        step3 text,
+        delta integer,
+        purchased boolean
+    ) on commit drop;
+
+    with removed as (
+        delete from fact_session_paths as paths
+        using analysis_visitors as visitors
+        where
+            paths.anonymous_id = visitors.anonymous_id
+            and paths.session_start >= visitors.first_date::timestamp at time zone 'UTC'
+        returning paths.*
+    )
+
+    insert into path_deltas
+    select
+        session_date,
+        device_type,
+        country,
+        channel,
+        step1,
+        step2,
+        step3,
+        -1,
+        purchased
+    from removed;
+
+    -- The searches and the session paths of the visitors from their first date on, from one read of
+    -- their page views, searches and purchases in session order; the rows inserted are the +1 deltas.
+    with pages as materialized (
+        -- grain: one row per page view or search, with the type of the session's next one (in the
+        -- order events_later is in: no sort)
+        select
+            *,
+            lead(event_type) over (partition by session_id order by ts, event_id) as next_type
+        from (
+            -- grain: one row per page view, search or purchase, with what comes later in its session
+            select
+                *,
+                bool_or(product_view) over later as product_view_later,
+                bool_or(event_type = 'purchase') over later as purchase_later
+            from (
+                select
+                    facts.event_id,
+                    facts.anonymous_id,
+                    facts.session_id,
+                    facts.ts,
+                    facts.event_date,
+                    facts.event_type,
+                    facts.event_type = 'view' and facts.product_id is not null as product_view,
+                    -- the page, as Paths shows it: a product's page as its category's product pages
+                    case
+                        when facts.event_type <> 'view' then null
+                        when facts.product_id is not null
+                            then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
+                        else coalesce(facts.page_path, '(unknown)')
+                    end as page,
+                    case when facts.event_type = 'search' then facts.search_query end as search_query,
+                    case when facts.event_type = 'search' then facts.props ->> 'results' end as results
+                from analysis_visitors as visitors
+                inner join fact_events as facts
+                    on
+                        facts.anonymous_id = visitors.anonymous_id
+                        and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+                where facts.event_type in ('view', 'search', 'purchase')
+            ) as events
+            window later as (
+                partition by session_id order by ts, event_id rows between 1 following and unbounded following
+            )
+        ) as events_later
+        where event_type in ('view', 'search')
+    ),
+
+    searches_inserted as (
         insert into fact_searches (
             event_id,
             anonymous_id,
@@ -217,46 +296,6 @@ begin
             exited,
             searched_again
         )
-        -- the events a search's flags look at: the views, the searches and the purchases
-        with events as (
-            select
-                facts.event_id,
-                facts.anonymous_id,
-                facts.session_id,
-                facts.ts,
-                facts.event_date,
-                facts.event_type,
-                facts.event_type = 'view' and facts.product_id is not null as product_view,
-                case when facts.event_type = 'search' then facts.search_query end as search_query,
-                case when facts.event_type = 'search' then facts.props ->> 'results' end as results
-            from analysis_visitors as visitors
-            inner join fact_events as facts
-                on
-                    facts.anonymous_id = visitors.anonymous_id
-                    and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
-            where facts.event_type in ('view', 'search', 'purchase')
-        ),
-
-        events_later as (
-            select
-                *,
-                bool_or(product_view) over later as product_view_later,
-                bool_or(event_type = 'purchase') over later as purchase_later
-            from events
-            window later as (
-                partition by session_id order by ts, event_id rows between 1 following and unbounded following
-            )
-        ),
-
-        -- each page view or search with the type of the session's next one (the same order: no sort)
-        pages_next as (
-            select
-                *,
-                lead(event_type) over (partition by session_id order by ts, event_id) as next_type
-            from events_later
-            where event_type in ('view', 'search')
-        )
-
         select
             searches.event_id,
             searches.anonymous_id,
@@ -271,7 +310,7 @@ begin
             coalesce(searches.purchase_later, false),
             searches.next_type is null,
             coalesce(searches.next_type = 'search', false)
-        from pages_next as searches
+        from pages as searches
         inner join fact_sessions as sessions on sessions.session_id = searches.session_id
         where searches.event_type = 'search'
         returning
@@ -285,22 +324,81 @@ begin
             purchased,
             exited,
             searched_again
+    ),
+
+    searches_added as (
+        insert into search_deltas
+        select
+            event_date,
+            device_type,
+            country,
+            channel,
+            search_query,
+            1,
+            has_no_results,
+            viewed_product,
+            purchased,
+            exited,
+            searched_again
+        from searches_inserted
+    ),
+
+    paths_inserted as (
+        insert into fact_session_paths (
+            session_id,
+            anonymous_id,
+            session_start,
+            session_date,
+            device_type,
+            country,
+            channel,
+            step1,
+            step2,
+            step3,
+            purchased
+        )
+        select
+            sessions.session_id,
+            sessions.anonymous_id,
+            sessions.session_start,
+            sessions.session_date,
+            sessions.device_type,
+            coalesce(sessions.country, ''),
+            sessions.channel,
+            session_pages.pages[1],
+            coalesce(session_pages.pages[2], ''),
+            coalesce(session_pages.pages[3], ''),
+            sessions.reached_purchase
+        from analysis_visitors as visitors
+        inner join fact_sessions as sessions
+            on
+                sessions.anonymous_id = visitors.anonymous_id
+                and sessions.session_start >= visitors.first_date::timestamp at time zone 'UTC'
+        inner join (
+            -- grain: one row per session with a page view: its pages in order, a page (or a
+            -- category's product pages) viewed again right after itself counted once
+            select
+                session_id,
+                (array_agg(page order by ts, event_id))[1:3] as pages
+            from (
+                select
+                    session_id,
+                    ts,
+                    event_id,
+                    page,
+                    lag(page) over (partition by session_id order by ts, event_id) as previous_page
+                from pages
+                where event_type = 'view'
+            ) as views
+            where previous_page is null or previous_page <> page
+            group by session_id
+        ) as session_pages on session_pages.session_id = sessions.session_id
+        returning session_date, device_type, country, channel, step1, step2, step3, purchased
     )
 
-    insert into search_deltas
-    select
-        event_date,
-        device_type,
-        country,
-        channel,
-        search_query,
-        1,
-        has_no_results,
-        viewed_product,
-        purchased,
-        exited,
-        searched_again
-    from inserted;
+    insert into path_deltas
+    select session_date, device_type, country, channel, step1, step2, step3, 1, purchased
+    from paths_inserted;
 
     -- grain: one row per (event_date, slice, search_query)
     insert into agg_daily_searches as agg (
@@ -386,121 +484,6 @@ begin
         agg.count_searches = 0
         and agg.event_date = deltas.event_date
         and agg.search_query = deltas.search_query;
-
-    ------------------------------------------------------------------ paths
-
-    -- grain: one row per session path removed (-1) or inserted (+1)
-    create temp table path_deltas (
-        session_date date,
-        device_type text,
-        country text,
-        channel text,
-        step1 text,
-        step2 text,
-        step3 text,
-        delta integer,
-        purchased boolean
-    ) on commit drop;
-
-    with removed as (
-        delete from fact_session_paths as paths
-        using analysis_visitors as visitors
-        where
-            paths.anonymous_id = visitors.anonymous_id
-            and paths.session_start >= visitors.first_date::timestamp at time zone 'UTC'
-        returning paths.*
-    )
-
-    insert into path_deltas
-    select
-        session_date,
-        device_type,
-        country,
-        channel,
-        step1,
-        step2,
-        step3,
-        -1,
-        purchased
-    from removed;
-
-    -- grain: one row per session of the visitors from their first date on with a page view; what it
-    -- inserts are the paths' +1 deltas
-    with inserted as (
-        insert into fact_session_paths (
-            session_id,
-            anonymous_id,
-            session_start,
-            session_date,
-            device_type,
-            country,
-            channel,
-            step1,
-            step2,
-            step3,
-            purchased
-        )
-        with views as (
-            select
-                facts.session_id,
-                facts.ts,
-                facts.event_id,
-                -- the page, as Paths shows it: a product's page as its category's product pages
-                case
-                    when facts.product_id is not null
-                        then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
-                    else coalesce(facts.page_path, '(unknown)')
-                end as page
-            from analysis_visitors as visitors
-            inner join fact_events as facts
-                on
-                    facts.anonymous_id = visitors.anonymous_id
-                    and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
-            where facts.event_type = 'view'
-        ),
-
-        views_previous as (
-            select
-                *,
-                lag(page) over (partition by session_id order by ts, event_id) as previous_page
-            from views
-        ),
-
-        -- a session's pages in order, a page (or a category's product pages) viewed again right after
-        -- itself counted once
-        session_pages as (
-            select
-                session_id,
-                (array_agg(page order by ts, event_id))[1:3] as pages
-            from views_previous
-            where previous_page is null or previous_page <> page
-            group by session_id
-        )
-
-        select
-            sessions.session_id,
-            sessions.anonymous_id,
-            sessions.session_start,
-            sessions.session_date,
-            sessions.device_type,
-            coalesce(sessions.country, ''),
-            sessions.channel,
-            session_pages.pages[1],
-            coalesce(session_pages.pages[2], ''),
-            coalesce(session_pages.pages[3], ''),
-            sessions.reached_purchase
-        from analysis_visitors as visitors
-        inner join fact_sessions as sessions
-            on
-                sessions.anonymous_id = visitors.anonymous_id
-                and sessions.session_start >= visitors.first_date::timestamp at time zone 'UTC'
-        inner join session_pages on session_pages.session_id = sessions.session_id
-        returning session_date, device_type, country, channel, step1, step2, step3, purchased
-    )
-
-    insert into path_deltas
-    select session_date, device_type, country, channel, step1, step2, step3, 1, purchased
-    from inserted;
 
     -- grain: one row per (session_date, slice, step1, step2, step3)
     insert into agg_daily_paths as agg (
