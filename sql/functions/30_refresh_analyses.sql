@@ -235,49 +235,58 @@ begin
     from removed;
 
     -- The searches and the session paths of the visitors from their first date on, from one read of
-    -- their page views, searches and purchases in session order; the rows inserted are the +1 deltas.
+    -- their page views and searches in session order; the rows inserted are the +1 deltas.
     with pages as materialized (
-        -- grain: one row per page view or search, with the type of the session's next one (in the
-        -- order events_later is in: no sort)
+        -- grain: one row per page view or search, with whether a product view comes later in its
+        -- session and whether the next page view or search is a search (null: none)
         select
             *,
-            lead(event_type) over (partition by session_id order by ts, event_id) as next_type
+            bool_or(product_view) over later as product_view_later,
+            lead(is_search) over later as next_is_search
         from (
-            -- grain: one row per page view, search or purchase, with what comes later in its session
             select
-                *,
-                bool_or(product_view) over later as product_view_later,
-                bool_or(event_type = 'purchase') over later as purchase_later
-            from (
-                select
-                    facts.event_id,
-                    facts.anonymous_id,
-                    facts.session_id,
-                    facts.ts,
-                    facts.event_date,
-                    facts.event_type,
-                    facts.event_type = 'view' and facts.product_id is not null as product_view,
-                    -- the page, as Paths shows it: a product's page as its category's product pages
-                    case
-                        when facts.event_type <> 'view' then null
-                        when facts.product_id is not null
-                            then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
-                        else coalesce(facts.page_path, '(unknown)')
-                    end as page,
-                    case when facts.event_type = 'search' then facts.search_query end as search_query,
-                    case when facts.event_type = 'search' then facts.props ->> 'results' end as results
-                from analysis_visitors as visitors
-                inner join fact_events as facts
-                    on
-                        facts.anonymous_id = visitors.anonymous_id
-                        and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
-                where facts.event_type in ('view', 'search', 'purchase')
-            ) as events
-            window later as (
-                partition by session_id order by ts, event_id rows between 1 following and unbounded following
-            )
-        ) as events_later
-        where event_type in ('view', 'search')
+                facts.event_id,
+                facts.session_id,
+                facts.ts,
+                facts.event_type = 'search' as is_search,
+                facts.event_type = 'view' and facts.product_id is not null as product_view,
+                -- the page, as Paths shows it: a product's page as its category's product pages
+                case
+                    when facts.event_type = 'search' then null
+                    when facts.product_id is not null
+                        then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
+                    else coalesce(facts.page_path, '(unknown)')
+                end as page,
+                case when facts.event_type = 'search' then facts.anonymous_id end as anonymous_id,
+                case when facts.event_type = 'search' then facts.event_date end as event_date,
+                case when facts.event_type = 'search' then facts.search_query end as search_query,
+                case when facts.event_type = 'search' then facts.props ->> 'results' end as results
+            from analysis_visitors as visitors
+            inner join fact_events as facts
+                on
+                    facts.anonymous_id = visitors.anonymous_id
+                    and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+            where facts.event_type in ('view', 'search')
+        ) as events
+        -- (lead does not look at the frame: the next row of the session)
+        window later as (
+            partition by session_id order by ts, event_id rows between 1 following and unbounded following
+        )
+    ),
+
+    -- grain: one row per session with a purchase from the first date on: its last purchase
+    last_purchases as (
+        select distinct on (facts.session_id)
+            facts.session_id,
+            facts.ts,
+            facts.event_id
+        from analysis_visitors as visitors
+        inner join fact_events as facts
+            on
+                facts.anonymous_id = visitors.anonymous_id
+                and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+        where facts.event_type = 'purchase'
+        order by facts.session_id, facts.ts desc, facts.event_id desc
     ),
 
     searches_inserted as (
@@ -307,12 +316,13 @@ begin
             coalesce(regexp_replace(lower(btrim(searches.search_query)), '\s+', ' ', 'g'), ''),
             coalesce(searches.results = '0', false),
             coalesce(searches.product_view_later, false),
-            coalesce(searches.purchase_later, false),
-            searches.next_type is null,
-            coalesce(searches.next_type = 'search', false)
+            coalesce((purchases.ts, purchases.event_id) > (searches.ts, searches.event_id), false),
+            searches.next_is_search is null,
+            coalesce(searches.next_is_search, false)
         from pages as searches
         inner join fact_sessions as sessions on sessions.session_id = searches.session_id
-        where searches.event_type = 'search'
+        left join last_purchases as purchases on purchases.session_id = searches.session_id
+        where searches.is_search
         returning
             event_date,
             device_type,
@@ -388,7 +398,7 @@ begin
                     page,
                     lag(page) over (partition by session_id order by ts, event_id) as previous_page
                 from pages
-                where event_type = 'view'
+                where not is_search
             ) as views
             where previous_page is null or previous_page <> page
             group by session_id
