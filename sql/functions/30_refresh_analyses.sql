@@ -15,7 +15,7 @@ create or replace function refresh_analyses(visitors text[], first_dates date[])
 language plpgsql
 as $$
 begin
-    drop table if exists analysis_visitors, analysis_events, retention_deltas, search_deltas, path_deltas;
+    drop table if exists analysis_visitors, retention_deltas, search_deltas, path_deltas;
 
     -- grain: one row per visitor to refresh, with the first date (and its week) to replace
     create temp table analysis_visitors on commit drop as
@@ -26,31 +26,6 @@ begin
     from unnest(visitors, first_dates) as given (anonymous_id, first_date)
     group by anonymous_id;
     analyze analysis_visitors;
-
-    -- grain: one row per event of those visitors from their first date on
-    create temp table analysis_events on commit drop as
-    select
-        facts.event_id,
-        facts.anonymous_id,
-        facts.session_id,
-        facts.ts,
-        facts.event_date,
-        facts.event_type,
-        -- the page, as Paths shows it: a product's page as its category's product pages
-        case
-            when facts.product_id is not null
-                then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
-            else coalesce(facts.page_path, '(unknown)')
-        end as page,
-        facts.product_id,
-        facts.search_query,
-        facts.props ->> 'results' as results
-    from analysis_visitors as visitors
-    inner join fact_events as facts
-        on
-            facts.anonymous_id = visitors.anonymous_id
-            and facts.ts >= visitors.first_date::timestamp at time zone 'UTC';
-    analyze analysis_events;
 
     ------------------------------------------------------------------ retention
 
@@ -95,36 +70,31 @@ begin
     where cohorts.anonymous_id = visitors.anonymous_id and cohorts.cohort_date >= visitors.first_date;
 
     -- grain: one row per (visitor, kind) without a cohort: its first session (with a purchase) from
-    -- the first date on
+    -- the first date on (a visitor's sessions start at distinct times: session_id is of both)
     insert into retention_cohorts (anonymous_id, kind, cohort_date, device_type, country, channel)
-    select
-        visitors.anonymous_id,
+    select distinct on (sessions.anonymous_id, kinds.kind)
+        sessions.anonymous_id,
         kinds.kind,
-        firsts.session_date,
-        firsts.device_type,
-        coalesce(firsts.country, ''),
-        firsts.channel
+        sessions.session_date,
+        sessions.device_type,
+        coalesce(sessions.country, ''),
+        sessions.channel
     from analysis_visitors as visitors
-    cross join (values ('visit'), ('purchase')) as kinds (kind)
-    cross join lateral (
-        select
-            sessions.session_date,
-            sessions.device_type,
-            sessions.country,
-            sessions.channel
-        from fact_sessions as sessions
-        where
+    inner join fact_sessions as sessions
+        on
             sessions.anonymous_id = visitors.anonymous_id
             and sessions.session_start >= visitors.first_date::timestamp at time zone 'UTC'
-            and (kinds.kind = 'visit' or sessions.reached_purchase)
-        order by sessions.session_start
-        limit 1
-    ) as firsts
+    cross join lateral (
+        select 'visit' as kind
+        union all
+        select 'purchase' as kind where sessions.reached_purchase
+    ) as kinds
     where not exists (
         select
         from retention_cohorts as kept
-        where kept.anonymous_id = visitors.anonymous_id and kept.kind = kinds.kind
-    );
+        where kept.anonymous_id = sessions.anonymous_id and kept.kind = kinds.kind
+    )
+    order by sessions.anonymous_id, kinds.kind, sessions.session_start;
 
     insert into retention_deltas
     select
@@ -190,7 +160,7 @@ begin
         and agg.cohort_date = deltas.cohort_date
         and agg.week_offset = deltas.week_offset;
 
-    ------------------------------------------------------------------ site search
+    ------------------------------------------------------------------ site search and paths
 
     -- grain: one row per search removed (-1) or inserted (+1)
     create temp table search_deltas (
@@ -229,77 +199,216 @@ begin
         searched_again
     from removed;
 
-    -- grain: one row per search event of the visitors from their first date on
-    insert into fact_searches (
-        event_id,
-        anonymous_id,
-        session_id,
-        event_date,
+    -- grain: one row per session path removed (-1) or inserted (+1)
+    create temp table path_deltas (
+        session_date date,
+        device_type text,
+        country text,
+        channel text,
+        step1 text,
+        step2 text,
+        step3 text,
+        delta integer,
+        purchased boolean
+    ) on commit drop;
+
+    with removed as (
+        delete from fact_session_paths as paths
+        using analysis_visitors as visitors
+        where
+            paths.anonymous_id = visitors.anonymous_id
+            and paths.session_start >= visitors.first_date::timestamp at time zone 'UTC'
+        returning paths.*
+    )
+
+    insert into path_deltas
+    select
+        session_date,
         device_type,
         country,
         channel,
-        search_query,
-        has_no_results,
-        viewed_product,
-        purchased,
-        exited,
-        searched_again
-    )
-    with events_later as (
+        step1,
+        step2,
+        step3,
+        -1,
+        purchased
+    from removed;
+
+    -- The searches and the session paths of the visitors from their first date on, from one read of
+    -- their page views and searches in session order; the rows inserted are the +1 deltas.
+    with pages as materialized (
+        -- grain: one row per page view or search, with whether a product view comes later in its
+        -- session and whether the next page view or search is a search (null: none)
         select
             *,
-            bool_or(event_type = 'view' and product_id is not null) over later as product_view_later,
-            bool_or(event_type = 'purchase') over later as purchase_later
-        from analysis_events
+            bool_or(product_view) over later as product_view_later,
+            lead(is_search) over later as next_is_search
+        from (
+            select
+                facts.event_id,
+                facts.session_id,
+                facts.ts,
+                facts.event_type = 'search' as is_search,
+                facts.event_type = 'view' and facts.product_id is not null as product_view,
+                -- the page, as Paths shows it: a product's page as its category's product pages
+                case
+                    when facts.event_type = 'search' then null
+                    when facts.product_id is not null
+                        then 'product: ' || coalesce(nullif(facts.category, ''), '(no category)')
+                    else coalesce(facts.page_path, '(unknown)')
+                end as page,
+                case when facts.event_type = 'search' then facts.anonymous_id end as anonymous_id,
+                case when facts.event_type = 'search' then facts.event_date end as event_date,
+                case when facts.event_type = 'search' then facts.search_query end as search_query,
+                case when facts.event_type = 'search' then facts.props ->> 'results' end as results
+            from analysis_visitors as visitors
+            inner join fact_events as facts
+                on
+                    facts.anonymous_id = visitors.anonymous_id
+                    and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+            where facts.event_type in ('view', 'search')
+        ) as events
+        -- (lead does not look at the frame: the next row of the session)
         window later as (
             partition by session_id order by ts, event_id rows between 1 following and unbounded following
         )
     ),
 
-    -- each page view or search with the type of the session's next one
-    pages_next as (
-        select
+    -- grain: one row per session with a purchase from the first date on: its last purchase
+    last_purchases as (
+        select distinct on (facts.session_id)
+            facts.session_id,
+            facts.ts,
+            facts.event_id
+        from analysis_visitors as visitors
+        inner join fact_events as facts
+            on
+                facts.anonymous_id = visitors.anonymous_id
+                and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+        where facts.event_type = 'purchase'
+        order by facts.session_id, facts.ts desc, facts.event_id desc
+    ),
+
+    searches_inserted as (
+        insert into fact_searches (
             event_id,
-            lead(event_type) over (partition by session_id order by ts, event_id) as next_type
-        from analysis_events
-        where event_type in ('view', 'search')
+            anonymous_id,
+            session_id,
+            event_date,
+            device_type,
+            country,
+            channel,
+            search_query,
+            has_no_results,
+            viewed_product,
+            purchased,
+            exited,
+            searched_again
+        )
+        select
+            searches.event_id,
+            searches.anonymous_id,
+            searches.session_id,
+            searches.event_date,
+            sessions.device_type,
+            coalesce(sessions.country, ''),
+            sessions.channel,
+            coalesce(regexp_replace(lower(btrim(searches.search_query)), '\s+', ' ', 'g'), ''),
+            coalesce(searches.results = '0', false),
+            coalesce(searches.product_view_later, false),
+            coalesce((purchases.ts, purchases.event_id) > (searches.ts, searches.event_id), false),
+            searches.next_is_search is null,
+            coalesce(searches.next_is_search, false)
+        from pages as searches
+        inner join fact_sessions as sessions on sessions.session_id = searches.session_id
+        left join last_purchases as purchases on purchases.session_id = searches.session_id
+        where searches.is_search
+        returning
+            event_date,
+            device_type,
+            country,
+            channel,
+            search_query,
+            has_no_results,
+            viewed_product,
+            purchased,
+            exited,
+            searched_again
+    ),
+
+    searches_added as (
+        insert into search_deltas
+        select
+            event_date,
+            device_type,
+            country,
+            channel,
+            search_query,
+            1,
+            has_no_results,
+            viewed_product,
+            purchased,
+            exited,
+            searched_again
+        from searches_inserted
+    ),
+
+    paths_inserted as (
+        insert into fact_session_paths (
+            session_id,
+            anonymous_id,
+            session_start,
+            session_date,
+            device_type,
+            country,
+            channel,
+            step1,
+            step2,
+            step3,
+            purchased
+        )
+        select
+            sessions.session_id,
+            sessions.anonymous_id,
+            sessions.session_start,
+            sessions.session_date,
+            sessions.device_type,
+            coalesce(sessions.country, ''),
+            sessions.channel,
+            session_pages.pages[1],
+            coalesce(session_pages.pages[2], ''),
+            coalesce(session_pages.pages[3], ''),
+            sessions.reached_purchase
+        from analysis_visitors as visitors
+        inner join fact_sessions as sessions
+            on
+                sessions.anonymous_id = visitors.anonymous_id
+                and sessions.session_start >= visitors.first_date::timestamp at time zone 'UTC'
+        inner join (
+            -- grain: one row per session with a page view: its pages in order, a page (or a
+            -- category's product pages) viewed again right after itself counted once
+            select
+                session_id,
+                (array_agg(page order by ts, event_id))[1:3] as pages
+            from (
+                select
+                    session_id,
+                    ts,
+                    event_id,
+                    page,
+                    lag(page) over (partition by session_id order by ts, event_id) as previous_page
+                from pages
+                where not is_search
+            ) as views
+            where previous_page is null or previous_page <> page
+            group by session_id
+        ) as session_pages on session_pages.session_id = sessions.session_id
+        returning session_date, device_type, country, channel, step1, step2, step3, purchased
     )
 
-    select
-        searches.event_id,
-        searches.anonymous_id,
-        searches.session_id,
-        searches.event_date,
-        sessions.device_type,
-        coalesce(sessions.country, ''),
-        sessions.channel,
-        coalesce(regexp_replace(lower(btrim(searches.search_query)), '\s+', ' ', 'g'), ''),
-        coalesce(searches.results = '0', false),
-        coalesce(searches.product_view_later, false),
-        coalesce(searches.purchase_later, false),
-        pages_next.next_type is null,
-        coalesce(pages_next.next_type = 'search', false)
-    from events_later as searches
-    inner join pages_next on pages_next.event_id = searches.event_id
-    inner join fact_sessions as sessions on sessions.session_id = searches.session_id
-    where searches.event_type = 'search';
-
-    insert into search_deltas
-    select
-        searches.event_date,
-        searches.device_type,
-        searches.country,
-        searches.channel,
-        searches.search_query,
-        1,
-        searches.has_no_results,
-        searches.viewed_product,
-        searches.purchased,
-        searches.exited,
-        searches.searched_again
-    from analysis_visitors as visitors
-    inner join fact_searches as searches
-        on searches.anonymous_id = visitors.anonymous_id and searches.event_date >= visitors.first_date;
+    insert into path_deltas
+    select session_date, device_type, country, channel, step1, step2, step3, 1, purchased
+    from paths_inserted;
 
     -- grain: one row per (event_date, slice, search_query)
     insert into agg_daily_searches as agg (
@@ -385,115 +494,6 @@ begin
         agg.count_searches = 0
         and agg.event_date = deltas.event_date
         and agg.search_query = deltas.search_query;
-
-    ------------------------------------------------------------------ paths
-
-    -- grain: one row per session path removed (-1) or inserted (+1)
-    create temp table path_deltas (
-        session_date date,
-        device_type text,
-        country text,
-        channel text,
-        step1 text,
-        step2 text,
-        step3 text,
-        delta integer,
-        purchased boolean
-    ) on commit drop;
-
-    with removed as (
-        delete from fact_session_paths as paths
-        using analysis_visitors as visitors
-        where
-            paths.anonymous_id = visitors.anonymous_id
-            and paths.session_start >= visitors.first_date::timestamp at time zone 'UTC'
-        returning paths.*
-    )
-
-    insert into path_deltas
-    select
-        session_date,
-        device_type,
-        country,
-        channel,
-        step1,
-        step2,
-        step3,
-        -1,
-        purchased
-    from removed;
-
-    -- grain: one row per session of the visitors from their first date on with a page view
-    insert into fact_session_paths (
-        session_id,
-        anonymous_id,
-        session_start,
-        session_date,
-        device_type,
-        country,
-        channel,
-        step1,
-        step2,
-        step3,
-        purchased
-    )
-    with views as (
-        select
-            session_id,
-            ts,
-            event_id,
-            page,
-            lag(page) over (partition by session_id order by ts, event_id) as previous_page
-        from analysis_events
-        where event_type = 'view'
-    ),
-
-    -- a session's pages in order, a page (or a category's product pages) viewed again right after
-    -- itself counted once
-    session_pages as (
-        select
-            session_id,
-            (array_agg(page order by ts, event_id))[1:3] as pages
-        from views
-        where previous_page is null or previous_page <> page
-        group by session_id
-    )
-
-    select
-        sessions.session_id,
-        sessions.anonymous_id,
-        sessions.session_start,
-        sessions.session_date,
-        sessions.device_type,
-        coalesce(sessions.country, ''),
-        sessions.channel,
-        session_pages.pages[1],
-        coalesce(session_pages.pages[2], ''),
-        coalesce(session_pages.pages[3], ''),
-        sessions.reached_purchase
-    from analysis_visitors as visitors
-    inner join fact_sessions as sessions
-        on
-            sessions.anonymous_id = visitors.anonymous_id
-            and sessions.session_start >= visitors.first_date::timestamp at time zone 'UTC'
-    inner join session_pages on session_pages.session_id = sessions.session_id;
-
-    insert into path_deltas
-    select
-        paths.session_date,
-        paths.device_type,
-        paths.country,
-        paths.channel,
-        paths.step1,
-        paths.step2,
-        paths.step3,
-        1,
-        paths.purchased
-    from analysis_visitors as visitors
-    inner join fact_session_paths as paths
-        on
-            paths.anonymous_id = visitors.anonymous_id
-            and paths.session_start >= visitors.first_date::timestamp at time zone 'UTC';
 
     -- grain: one row per (session_date, slice, step1, step2, step3)
     insert into agg_daily_paths as agg (
