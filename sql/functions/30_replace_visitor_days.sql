@@ -58,12 +58,29 @@ begin
         from visitor_day_set
     ),
 
+    -- has_kept: whether the visitor has a day of any kind before its first date left (one probe
+    -- per visitor); without one, none of its chains has a day before (no probe per chain below)
+    visitors as (
+        select
+            visitor_day_set.anonymous_id,
+            visitor_day_set.first_date,
+            exists (
+                select
+                from visitor_activity_days as kept
+                where
+                    kept.anonymous_id = visitor_day_set.anonymous_id
+                    and kept.activity_date < visitor_day_set.first_date
+            ) as has_kept
+        from visitor_day_set
+    ),
+
     visitor_days as (
         select distinct
             agg.anonymous_id,
-            agg.activity_date
+            agg.activity_date,
+            visitors.has_kept
         from agg_daily_visitors as agg
-        inner join visitor_day_set as visitors
+        inner join visitors
             on
                 visitors.anonymous_id = agg.anonymous_id
                 and agg.activity_date >= visitors.first_date
@@ -75,11 +92,12 @@ begin
             agg.anonymous_id,
             agg.product_id,
             agg.event_date as activity_date,
+            visitors.has_kept,
             sum(agg.count_views) > 0 as viewed,
             sum(agg.count_add_to_carts) > 0 as added,
             sum(agg.count_purchases) > 0 as bought
         from agg_daily_product_visitors as agg
-        inner join visitor_day_set as visitors
+        inner join visitors
             on
                 visitors.anonymous_id = agg.anonymous_id
                 and agg.event_date >= visitors.first_date
@@ -87,7 +105,8 @@ begin
         group by
             agg.anonymous_id,
             agg.product_id,
-            agg.event_date
+            agg.event_date,
+            visitors.has_kept
     ),
 
     category_days as (
@@ -95,44 +114,45 @@ begin
             product_days.anonymous_id,
             coalesce(categories.category, '') as category,
             product_days.activity_date,
+            product_days.has_kept,
             bool_or(product_days.viewed) as viewed,
             bool_or(product_days.added) as added,
             bool_or(product_days.bought) as bought
         from product_days
         left join visitor_category_products as categories on categories.product_id = product_days.product_id
-        group by 1, 2, 3
+        group by 1, 2, 3, 4
     ),
 
     -- each kind only when asked for (a constant filter: the others are not computed)
     days as (
-        select anonymous_id, 'event' as kind, '' as item, activity_date
+        select anonymous_id, 'event' as kind, '' as item, activity_date, has_kept
         from visitor_days where 'event' = any(kinds)
         union all
-        select anonymous_id, 'view', product_id, activity_date
+        select anonymous_id, 'view', product_id, activity_date, has_kept
         from product_days where viewed and 'view' = any(kinds)
         union all
-        select anonymous_id, 'add_to_cart', product_id, activity_date
+        select anonymous_id, 'add_to_cart', product_id, activity_date, has_kept
         from product_days where added and 'add_to_cart' = any(kinds)
         union all
-        select anonymous_id, 'purchase', product_id, activity_date
+        select anonymous_id, 'purchase', product_id, activity_date, has_kept
         from product_days where bought and 'purchase' = any(kinds)
         union all
-        select distinct anonymous_id, 'any_view', '', activity_date
+        select distinct anonymous_id, 'any_view', '', activity_date, has_kept
         from product_days where viewed and 'any_view' = any(kinds)
         union all
-        select distinct anonymous_id, 'any_add_to_cart', '', activity_date
+        select distinct anonymous_id, 'any_add_to_cart', '', activity_date, has_kept
         from product_days where added and 'any_add_to_cart' = any(kinds)
         union all
-        select distinct anonymous_id, 'any_purchase', '', activity_date
+        select distinct anonymous_id, 'any_purchase', '', activity_date, has_kept
         from product_days where bought and 'any_purchase' = any(kinds)
         union all
-        select anonymous_id, 'category_view', category, activity_date
+        select anonymous_id, 'category_view', category, activity_date, has_kept
         from category_days where viewed and 'category_view' = any(kinds)
         union all
-        select anonymous_id, 'category_add_to_cart', category, activity_date
+        select anonymous_id, 'category_add_to_cart', category, activity_date, has_kept
         from category_days where added and 'category_add_to_cart' = any(kinds)
         union all
-        select anonymous_id, 'category_purchase', category, activity_date
+        select anonymous_id, 'category_purchase', category, activity_date, has_kept
         from category_days where bought and 'category_purchase' = any(kinds)
     ),
 
@@ -154,14 +174,14 @@ begin
         coalesce(
             days.activity_date - coalesce(
                 days.previous_date,
-                (
+                case when days.has_kept then (
                     select max(kept.activity_date)
                     from visitor_activity_days as kept
                     where
                         kept.anonymous_id = days.anonymous_id
                         and kept.kind = days.kind
                         and kept.item = days.item
-                )
+                ) end
             ),
             0
         ) as gap_days
