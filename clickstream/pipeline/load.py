@@ -89,9 +89,11 @@ TCP_KEEPALIVES = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", 
 COPY_CHUNK_BYTES = 1 << 20
 # work_mem for the rest of the load transaction (set local: every statement after the COPY).
 # For 1M new events it keeps the sorts of the sessionize windows and dedupe's narrow sort in
-# memory; the most any one plan held at once was ~400 MB (agg_daily_product_visitors' two hash
-# aggregates, 274 + 102 MB, hash_mem_multiplier 2; bench/upsert_profile.py --explain-ms), which
-# a 2 GiB host (t4g.small) running one load at a time can afford.
+# memory. Of the per-visitor statements' plans, the biggest holds ~300 MB at once (the chains of
+# days, sql/functions/30_replace_visitor_days.sql: a 120 MB sort beside hash aggregates of 78, 39,
+# 34, 19 and 11 MB; agg_daily_product_visitors' held ~400 MB until its sums of bigints, numeric,
+# became integer ones; hash_mem_multiplier 2; EXPLAIN ANALYZE, as bench/upsert_profile.py
+# --explain-ms prints them), which a 2 GiB host (t4g.small) running one load at a time can afford.
 SORT_WORK_MEM = "256MB"
 MAX_DATES = 400  # dates returned in the state's payload (all of them are kept in etl_runs)
 

@@ -33,10 +33,10 @@ inserted, so sessions, facts and the manifest commit together:
    grain holds the visitor; a changed session can change the slice of each of
    its events, on every date it spans). Then sql/005's dashboard rollups: the
    per-date ones for the same dates (the functions of sql/functions/, which
-   ``rebuild_dashboard_rollups()`` runs for every date), and each touched
-   visitor's chains of days (visitor_activity_days, agg_daily_visitor_gaps)
-   from its first touched date on; ``apply_categories`` does the category
-   chains once dim_product has the run's products.
+   ``rebuild_dashboard_rollups()`` runs for every date). ``apply_categories``,
+   once dim_product has the run's products, replaces each touched visitor's
+   chains of days (visitor_activity_days, agg_daily_visitor_gaps) from its
+   first touched date on, the category chains with them.
 
 The statements are in sql/sessionize/, numbered in the order they run (the
 chains of days in sql/functions/30_replace_visitor_days.sql, shared with the
@@ -164,8 +164,8 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
     )
     cur.execute("select distinct activity_date from touched_visitor_days")
     activity_dates = {r[0] for r in cur.fetchall()}
-    # sql/005's tables of the events for the (date, visitor) pairs in touched_visitor_days
-    _replace_visitor_days(cur, "touched_visitors", categories=False)
+    # sql/005's chains of days of the touched visitors: in ``apply_categories`` (with the category
+    # days, in one call when it can)
     cur.execute("select refresh_daily_products(%s::date[])", (sorted(activity_dates),))
     return SessionChanges(
         sessions_replaced=sessions_replaced,
@@ -178,28 +178,39 @@ def apply(cur: psycopg.Cursor[Any]) -> SessionChanges:
 # sql/005: a visitor's chains of days (visitor_activity_days) and agg_daily_visitor_gaps are
 # replaced from a first date on, for a set of visitors in a temp table (anonymous_id, first_date),
 # by sql/functions/30_replace_visitor_days.sql (what rebuild_dashboard_rollups() runs for every
-# visitor), from the per-visitor aggregates. Two groups of kinds: those of the events alone (replaced
-# in ``apply`` for the touched visitors) and the category kinds, which also depend on dim_product
-# (replaced in ``apply_categories``, after it).
+# visitor), from the per-visitor aggregates. Two groups of kinds: those of the events alone (for the
+# touched visitors from their first touched date) and the category kinds, which also depend on
+# dim_product; both are replaced in ``apply_categories``, once dim_product has the run's products.
 EVENT_KINDS = ("event", "view", "add_to_cart", "purchase", "any_view", "any_add_to_cart", "any_purchase")
 CATEGORY_KINDS = ("category_view", "category_add_to_cart", "category_purchase")
 
+# Whether a product already counted is filed under another category now (sql/sessionize/18).
+_ANY_RECOUNTED = "select exists (select from recategorized_products where was_counted)"
 
-def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, categories: bool) -> None:
-    """Replace the visitors' days of one group of kinds from their first_date on (see above)."""
-    kinds = list(CATEGORY_KINDS if categories else EVENT_KINDS)
-    cur.execute("select replace_visitor_days(%s::regclass, %s::text[])", (visitors, kinds))
+
+def _replace_visitor_days(cur: psycopg.Cursor[Any], visitors: str, kinds: tuple[str, ...]) -> None:
+    """Replace the visitors' days of these kinds from their first_date on (see above)."""
+    cur.execute("select replace_visitor_days(%s::regclass, %s::text[])", (visitors, list(kinds)))
 
 
 def apply_categories(cur: psycopg.Cursor[Any]) -> None:
-    """sql/005's category days, once dim_product has the run's products (after ``apply``).
+    """sql/005's chains of days, once dim_product has the run's products (after ``apply``).
 
     Products whose category is not (or not yet) the one their days were counted under are
     counted under it now; for those already counted, every visitor of the product has its
-    category days replaced from its first day.
+    category days replaced from its first day. Usually there are none: then the touched
+    visitors' days of every kind are replaced in one call (one read of their per-visitor
+    aggregates); otherwise the event kinds for the touched visitors and the category kinds for
+    those and the recounted products' visitors, in two.
     """
     cur.execute(sqlfiles.plain("sessionize/18_recategorized_products.sql"))
     cur.execute(sqlfiles.plain("sessionize/19_count_categories.sql"))
+    cur.execute(_ANY_RECOUNTED)
+    row = cur.fetchone()
+    if not (row and row[0]):
+        _replace_visitor_days(cur, "touched_visitors", EVENT_KINDS + CATEGORY_KINDS)
+        return
+    _replace_visitor_days(cur, "touched_visitors", EVENT_KINDS)
     cur.execute(sqlfiles.plain("sessionize/20_category_visitors.sql"))
     cur.execute("analyze category_visitors")
-    _replace_visitor_days(cur, "category_visitors", categories=True)
+    _replace_visitor_days(cur, "category_visitors", CATEGORY_KINDS)

@@ -12,14 +12,15 @@ insert into agg_daily_visitors (
 )
 with {visitor_day_events},
 
--- counted per session first: a session's slice is looked up once, not once per event
+-- counted per session first: a session's slice is looked up once, not once per event; integer
+-- counts, so that the sums below are bigint, not numeric
 visitor_day_sessions as (
     select
         activity_date,
         anonymous_id,
         session_id,
-        count(*) as count_events,
-        count(*) filter (where event_type = 'view') as count_page_views
+        count(*)::integer as count_events,
+        (count(*) filter (where event_type = 'view'))::integer as count_page_views
     from visitor_day_events
     group by
         activity_date,
