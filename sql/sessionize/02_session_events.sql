@@ -4,7 +4,8 @@
 -- (the sort of the windows below is over every event of the run); a session's first and last
 -- events' attributes (entry page, landing, slice) are read by event_id in 07_new_sessions.sql.
 -- order_id: a purchase's props.order_id, null when it has none (DESIGN.md "Order").
--- stored_session_id is null for new (and unsessionized) events. Slot: gap (as in 01).
+-- stored_session_id is null for new (and unsessionized) events; row_id, a new event's ctid in
+-- stage_new (the insert fetches its row by it), is null for stored ones. Slot: gap (as in 01).
 create temp table session_events on commit drop as
 with stored_events as (
     select
