@@ -274,19 +274,27 @@ begin
         )
     ),
 
-    -- grain: one row per session with a purchase from the first date on: its last purchase
+    -- grain: one row per session with a purchase that ends on or after the first date: its last
+    -- purchase (a session's events lie between its start and its end: the (anonymous_id, ts)
+    -- index reads those of the sessions with a purchase only)
     last_purchases as (
-        select distinct on (facts.session_id)
-            facts.session_id,
+        select distinct on (sessions.session_id)
+            sessions.session_id,
             facts.ts,
             facts.event_id
         from analysis_visitors as visitors
+        inner join fact_sessions as sessions
+            on
+                sessions.anonymous_id = visitors.anonymous_id
+                and sessions.session_end >= visitors.first_date::timestamp at time zone 'UTC'
+                and sessions.reached_purchase
         inner join fact_events as facts
             on
-                facts.anonymous_id = visitors.anonymous_id
-                and facts.ts >= visitors.first_date::timestamp at time zone 'UTC'
+                facts.anonymous_id = sessions.anonymous_id
+                and facts.ts between sessions.session_start and sessions.session_end
+                and facts.session_id = sessions.session_id
         where facts.event_type = 'purchase'
-        order by facts.session_id, facts.ts desc, facts.event_id desc
+        order by sessions.session_id, facts.ts desc, facts.event_id desc
     ),
 
     searches_inserted as (
